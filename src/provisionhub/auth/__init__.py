@@ -1,0 +1,1 @@
+"""Credentials, permissions, and the principal every credential maps onto."""

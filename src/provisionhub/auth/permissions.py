@@ -1,0 +1,42 @@
+"""Permissions a credential can carry, and the principal a request acts as."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+from provisionhub.directory.errors import Forbidden
+
+
+class Permission(StrEnum):
+    USER_CREATE = "user-create"
+    USER_READ = "user-read"
+    USER_UPDATE = "user-update"
+    USER_DELETE = "user-delete"
+    ADMIN = "admin"  # every permission
+
+
+@dataclass(frozen=True, slots=True)
+class Principal:
+    """Who is asking: a name for the change log, what they may do, and which login sources they may touch
+    (None: all)."""
+
+    name: str
+    permissions: frozenset[Permission]
+    login_sources: frozenset[str] | None = None
+
+    @property
+    def actor(self) -> str:
+        """How the change log names this principal."""
+        return f"token:{self.name}"
+
+    def can(self, permission: Permission) -> bool:
+        return Permission.ADMIN in self.permissions or permission in self.permissions
+
+    def require(self, permission: Permission) -> None:
+        if not self.can(permission):
+            raise Forbidden(f"this credential lacks the {permission.value} permission")
+
+    def require_login_source(self, login_source: str) -> None:
+        if self.login_sources is not None and login_source not in self.login_sources:
+            raise Forbidden(f"this credential may not write people of login source {login_source!r}")

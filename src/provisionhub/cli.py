@@ -1,0 +1,211 @@
+"""The command line: each command a thin call into the packages below it."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Annotated, TypeVar
+
+import typer
+from rich.console import Console
+from rich.table import Table
+from sqlalchemy import Connection
+
+from provisionhub.auth.permissions import Permission
+from provisionhub.auth.tokens import any_token_exists, create_token, list_tokens, revoke_token
+from provisionhub.directory.errors import Conflict, DirectoryError
+from provisionhub.directory.reference_data import (
+    AddLoginSource,
+    AddUserType,
+    list_login_sources,
+    list_user_types,
+)
+from provisionhub.directory.service import Directory
+from provisionhub.settings import Settings
+from provisionhub.store.database import Database
+from provisionhub.store.migrate import upgrade
+
+T = TypeVar("T")
+
+app = typer.Typer(
+    help="provisionhub: one directory of people, many dialects in, many targets out.", no_args_is_help=True
+)
+db_app = typer.Typer(help="The database schema.", no_args_is_help=True)
+token_app = typer.Typer(
+    help="API tokens: created, listed (never their secrets) and revoked.", no_args_is_help=True
+)
+user_type_app = typer.Typer(help="The user types OPS-COM's user_type_id refers to.", no_args_is_help=True)
+login_source_app = typer.Typer(
+    help="Login sources: how people sign in (OPSCOM, an SSO...).", no_args_is_help=True
+)
+app.add_typer(db_app, name="db")
+app.add_typer(token_app, name="token")
+app.add_typer(user_type_app, name="user-type")
+app.add_typer(login_source_app, name="login-source")
+
+ACTOR = "cli"
+out = Console()
+err = Console(stderr=True)
+
+
+@contextmanager
+def _database() -> Iterator[Database]:
+    database = Database(Settings().database_url)
+    try:
+        yield database
+    finally:
+        database.dispose()
+
+
+def _in_transaction(work: Callable[[Connection], T]) -> T:
+    """Run work in one transaction on the configured database; a DirectoryError ends the command."""
+    with _database() as database:
+        try:
+            with database.transaction() as conn:
+                return work(conn)
+        except DirectoryError as exc:
+            err.print(f"[red]error:[/red] {exc.message}")
+            raise typer.Exit(1) from None
+
+
+def _apply(command: object) -> object:
+    with _database() as database:
+        try:
+            return Directory(database).apply(command, ACTOR)
+        except DirectoryError as exc:
+            err.print(f"[red]error:[/red] {exc.message}")
+            raise typer.Exit(1) from None
+
+
+@app.command()
+def serve(
+    host: Annotated[str | None, typer.Option(help="Address to listen on.")] = None,
+    port: Annotated[int | None, typer.Option(help="Port to listen on.")] = None,
+) -> None:
+    """Apply migrations, then serve every dialect over HTTP."""
+    import uvicorn
+
+    from provisionhub.app import create_app
+
+    settings = Settings()
+    host = host or settings.host
+    port = port or settings.port
+    database = Database(settings.database_url, write_batch_size=settings.write_batch_size)
+    upgrade(database.engine)
+    _first_token(database, host, port)
+    uvicorn.run(
+        create_app(settings, database),
+        host=host,
+        port=port,
+        log_level=settings.log_level,
+        proxy_headers=False,
+    )
+
+
+def _first_token(database: Database, host: str, port: int) -> None:
+    """On a database with no tokens at all, create an admin token and show it, once."""
+    try:
+        with database.transaction() as conn:
+            if any_token_exists(conn):
+                return
+            secret = create_token(conn, "admin", [Permission.ADMIN], actor="serve")
+    except Conflict:
+        return  # another process made it first
+    base = f"http://{'127.0.0.1' if host in ('0.0.0.0', '::') else host}:{port}"  # noqa: S104
+    print(
+        "\nprovisionhub: first start. Created the API token 'admin' (permission admin).\n"
+        "It is shown only this once; keep it somewhere safe:\n\n"
+        f"    {secret}\n\n"
+        "Try it:\n"
+        f"    curl -s -X POST {base}/opscom/api/OC_TOMA/v1/profiles/types/list "
+        f"-H 'Content-Type: application/json' -d '{{\"apiToken\": \"{secret}\"}}'\n",
+        flush=True,
+    )
+
+
+@db_app.command("upgrade")
+def db_upgrade() -> None:
+    """Apply every pending migration."""
+    with _database() as database:
+        upgrade(database.engine)
+    err.print("database is up to date")
+
+
+@token_app.command("create")
+def token_create(
+    name: str,
+    permission: Annotated[
+        list[Permission], typer.Option("--permission", "-p", help="Repeat for each permission.")
+    ],
+    login_source: Annotated[
+        list[str] | None,
+        typer.Option("--login-source", help="Only these login sources may be written (repeatable)."),
+    ] = None,
+) -> None:
+    """Create a token and print its secret, alone, on stdout: the only time it is shown."""
+    secret = _in_transaction(
+        lambda conn: create_token(conn, name, permission, login_source or None, actor=ACTOR)
+    )
+    sys.stdout.write(secret + "\n")
+
+
+@token_app.command("list")
+def token_list() -> None:
+    """List tokens: names, permissions, login sources, state. Never secrets."""
+    tokens = _in_transaction(list_tokens)
+    table = Table("name", "permissions", "login sources", "created", "state")
+    for token in tokens:
+        table.add_row(
+            token.name,
+            " ".join(token.permissions),
+            " ".join(token.login_sources) if token.login_sources is not None else "(all)",
+            token.created_at.strftime("%Y-%m-%d %H:%M:%SZ"),
+            "revoked" if token.revoked_at else "active",
+        )
+    out.print(table)
+
+
+@token_app.command("revoke")
+def token_revoke(name: str) -> None:
+    """Revoke a token: it stops working at once."""
+    _in_transaction(lambda conn: revoke_token(conn, name, actor=ACTOR))
+    err.print(f"token {name!r} revoked")
+
+
+@user_type_app.command("add")
+def user_type_add(
+    id: Annotated[str, typer.Argument(help="The id clients send as user_type_id, e.g. 6.")],
+    name: str,
+    ext_info: Annotated[str | None, typer.Option(help="Extra information, e.g. Public.")] = None,
+) -> None:
+    """Add a user type."""
+    _apply(AddUserType(id=id, name=name, ext_info=ext_info))
+    err.print(f"user type {id} added")
+
+
+@user_type_app.command("list")
+def user_type_list() -> None:
+    table = Table("id", "name", "ext_info")
+    for user_type in _in_transaction(list_user_types):
+        table.add_row(user_type.id, user_type.name, user_type.ext_info or "")
+    out.print(table)
+
+
+@login_source_app.command("add")
+def login_source_add(code: str, name: str) -> None:
+    """Add a login source that pushes may name."""
+    _apply(AddLoginSource(code=code, name=name))
+    err.print(f"login source {code} added")
+
+
+@login_source_app.command("list")
+def login_source_list() -> None:
+    table = Table("code", "name")
+    for source in _in_transaction(list_login_sources):
+        table.add_row(source.code, source.name)
+    out.print(table)
+
+
+def main() -> None:
+    app()

@@ -1,0 +1,1 @@
+"""Inbound wire formats, one package each. A dialect translates; it never imports another dialect."""

@@ -1,0 +1,112 @@
+"""The change log (every committed change, numbered) and the outbox (one event per person change).
+
+Both are written by the Directory service inside the transaction of the change they describe.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy import Connection, select
+
+from provisionhub.directory.people import MASK, SENSITIVE_FIELDS
+from provisionhub.store import tables
+
+
+class Event(StrEnum):
+    """What happened to a person, as the outbox tells the targets (COmanage's transaction list)."""
+
+    ADDED = "added"
+    EDITED = "edited"
+    GRACE_PERIOD = "grace_period"
+    EXPIRED = "expired"
+    UNEXPIRED = "unexpired"
+    DELETED = "deleted"
+    REPROVISION = "reprovision"
+
+
+@dataclass(frozen=True, slots=True)
+class Change:
+    """One changed entity: fields maps each changed field to (old, new)."""
+
+    entity_type: str
+    entity_id: str
+    action: str
+    fields: Mapping[str, tuple[Any, Any]]
+    person_id: int | None = None
+    event: Event | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class LoggedChange:
+    seq: int
+    occurred_at: datetime
+    actor: str
+    entity_type: str
+    entity_id: str
+    action: str
+    fields: Mapping[str, list[Any]]
+
+
+def _wire(name: str, value: Any) -> Any:
+    if value is None:
+        return None
+    if name in SENSITIVE_FIELDS:
+        return MASK
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    return value
+
+
+def record(conn: Connection, changes: Sequence[Change], actor: str, at: datetime) -> list[int]:
+    """Append changes to the log and their events to the outbox; returns the sequence numbers."""
+    if not changes:
+        return []
+    rows = [
+        {
+            "occurred_at": at,
+            "actor": actor,
+            "entity_type": change.entity_type,
+            "entity_id": change.entity_id,
+            "action": change.action,
+            "fields": {
+                name: [_wire(name, old), _wire(name, new)] for name, (old, new) in change.fields.items()
+            },
+        }
+        for change in changes
+    ]
+    inserted = conn.execute(
+        tables.changes.insert().returning(tables.changes.c.seq, sort_by_parameter_order=True), rows
+    )
+    seqs = list(inserted.scalars())
+    events = [
+        {"change_seq": seq, "person_id": change.person_id, "event": change.event.value, "created_at": at}
+        for seq, change in zip(seqs, changes, strict=True)
+        if change.event is not None and change.person_id is not None
+    ]
+    if events:
+        conn.execute(tables.outbox.insert(), events)
+    return seqs
+
+
+def list_changes(
+    conn: Connection,
+    *,
+    after: int = 0,
+    entity_type: str | None = None,
+    entity_id: str | None = None,
+    limit: int = 100,
+) -> list[LoggedChange]:
+    """The log in order, after sequence number `after`, optionally for one entity."""
+    query = (
+        select(tables.changes).where(tables.changes.c.seq > after).order_by(tables.changes.c.seq).limit(limit)
+    )
+    if entity_type is not None:
+        query = query.where(tables.changes.c.entity_type == entity_type)
+    if entity_id is not None:
+        query = query.where(tables.changes.c.entity_id == entity_id)
+    return [LoggedChange(**row) for row in conn.execute(query).mappings()]

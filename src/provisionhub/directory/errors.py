@@ -1,0 +1,69 @@
+"""The core's typed errors. Each dialect maps them to its own wire format, once."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+
+class Reason(StrEnum):
+    """Why a value was refused; dialects with error codes map (field, reason) onto their codes."""
+
+    REQUIRED = "required"
+    TOO_LONG = "too_long"
+    TOO_SHORT = "too_short"
+    INVALID = "invalid"
+    UNKNOWN = "unknown"
+
+
+class DirectoryError(Exception):
+    """Base of every error the core raises on purpose."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+class Invalid(DirectoryError):
+    """A value that breaks a rule. field is the domain name of what was wrong."""
+
+    def __init__(self, field: str, reason: Reason, message: str) -> None:
+        super().__init__(message)
+        self.field = field
+        self.reason = reason
+
+
+class Conflict(DirectoryError):
+    """A value that must be unique is already taken (field names it)."""
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(message)
+        self.field = field
+
+
+class NotFound(DirectoryError):
+    """The thing asked for does not exist (or is not visible to the caller)."""
+
+
+class Unauthenticated(DirectoryError):
+    """No credential, or one that is unknown or revoked."""
+
+
+class Forbidden(DirectoryError):
+    """A valid credential without the right to do this."""
+
+
+@dataclass(frozen=True, slots=True)
+class ItemError:
+    """One refused item of a batch: its position in the batch and what was wrong with it."""
+
+    index: int
+    error: Invalid | Conflict | NotFound
+
+
+class Rejected(DirectoryError):
+    """A batch command refused whole: nothing was written. errors lists every failing item."""
+
+    def __init__(self, errors: list[ItemError]) -> None:
+        super().__init__(f"{len(errors)} item(s) refused; nothing was written")
+        self.errors = errors

@@ -1,0 +1,197 @@
+"""Person: one human, the fields every dialect shares, the commands that change a person, and their rules."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from enum import StrEnum
+from typing import Any
+
+from email_validator import EmailNotValidError, validate_email
+from sqlalchemy import String
+
+from provisionhub.directory.errors import Invalid, Reason
+from provisionhub.store.tables import people
+
+
+class Status(StrEnum):
+    ACTIVE = "active"
+    GRACE_PERIOD = "grace_period"
+    EXPIRED = "expired"
+    SUSPENDED = "suspended"
+    DELETED = "deleted"
+
+
+#: Fields a command may set, in the order the change log and the API documentation list them.
+TEXT_FIELDS: tuple[str, ...] = (
+    "username",
+    "email",
+    "name_prefix",
+    "given_name",
+    "middle_name",
+    "family_name",
+    "name_suffix",
+    "display_name",
+    "title",
+    "company",
+    "location",
+    "preferred_locale",
+    "locale",
+    "mobile_phone",
+    "street",
+    "city",
+    "region",
+    "postal_code",
+    "country",
+    "alt_street",
+    "alt_city",
+    "alt_region",
+    "alt_postal_code",
+    "employee_number",
+    "employee_phone",
+    "student_number",
+    "student_phone",
+    "user_type_id",
+    "locker_user_type_id",
+    "drivers_licence_number",
+    "drivers_licence_region",
+)
+DATE_FIELDS: tuple[str, ...] = ("date_of_birth",)
+TIME_FIELDS: tuple[str, ...] = ("valid_from", "valid_through")
+PERSON_FIELDS: tuple[str, ...] = TEXT_FIELDS + DATE_FIELDS + TIME_FIELDS
+
+#: Never logged; shown in the change log only as masked.
+SENSITIVE_FIELDS: frozenset[str] = frozenset(
+    {"date_of_birth", "drivers_licence_number", "drivers_licence_region"}
+)
+
+MASK = "***"
+
+
+def _max_length(name: str) -> int:
+    column_type = people.c[name].type
+    assert isinstance(column_type, String)
+    assert column_type.length is not None
+    return column_type.length
+
+
+MAX_LENGTHS: dict[str, int] = {name: _max_length(name) for name in TEXT_FIELDS}
+
+
+@dataclass(frozen=True, slots=True)
+class Person:
+    """A person as stored. fields holds every entry of PERSON_FIELDS (None when unset)."""
+
+    id: int
+    public_id: str
+    login_source: str
+    unique_id: str
+    status: Status
+    fields: Mapping[str, Any]
+    created_at: datetime
+    updated_at: datetime
+    version: int
+
+    def __getitem__(self, name: str) -> Any:
+        return self.fields[name]
+
+    @classmethod
+    def from_row(cls, row: Mapping[str, Any]) -> Person:
+        return cls(
+            id=row["id"],
+            public_id=row["public_id"],
+            login_source=row["login_source"],
+            unique_id=row["unique_id"],
+            status=Status(row["status"]),
+            fields={name: row[name] for name in PERSON_FIELDS},
+            created_at=row["created_at"],
+            updated_at=row["updated_at"],
+            version=row["version"],
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class UpsertPerson:
+    """Create the person with this source identity, or change the fields given on the one that exists.
+
+    Fields not named in `fields` are left as they are; a field given as None is cleared.
+    `required_on_create` names fields the calling dialect requires when the person is new.
+    """
+
+    login_source: str
+    unique_id: str
+    fields: Mapping[str, Any] = field(default_factory=dict)
+    required_on_create: frozenset[str] = frozenset()
+
+
+@dataclass(frozen=True, slots=True)
+class UpdatePerson:
+    """Change the fields given on the person with this public id."""
+
+    public_id: str
+    fields: Mapping[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class SetStatus:
+    """Move the person with this public id to a lifecycle status."""
+
+    public_id: str
+    status: Status
+
+
+@dataclass(frozen=True, slots=True)
+class PersonResult:
+    """What a person command did: the person afterwards, whether it was created, what changed."""
+
+    person: Person
+    created: bool
+    changed: tuple[str, ...]
+
+
+def normalise_fields(values: Mapping[str, Any]) -> dict[str, Any]:
+    """Check each value against the person's rules; strings are trimmed and "" means cleared."""
+    clean: dict[str, Any] = {}
+    for name, value in values.items():
+        if name not in PERSON_FIELDS:
+            raise Invalid(name, Reason.UNKNOWN, f"{name} is not a field of a person")
+        clean[name] = _normalise(name, value)
+    return clean
+
+
+def _normalise(name: str, value: Any) -> Any:
+    if value is None:
+        return None
+    if name in TEXT_FIELDS:
+        if not isinstance(value, str):
+            raise Invalid(name, Reason.INVALID, f"{name} must be text")
+        value = value.strip()
+        if not value:
+            return None
+        if len(value) > MAX_LENGTHS[name]:
+            raise Invalid(name, Reason.TOO_LONG, f"{name} must be at most {MAX_LENGTHS[name]} characters")
+        if name == "email":
+            return normalise_email(value)
+        return value
+    if name in DATE_FIELDS:
+        if not isinstance(value, date) or isinstance(value, datetime):
+            raise Invalid(name, Reason.INVALID, f"{name} must be a date")
+        return value
+    if not isinstance(value, datetime) or value.tzinfo is None:
+        raise Invalid(name, Reason.INVALID, f"{name} must be a date and time with a time zone")
+    return value
+
+
+def normalise_email(value: str) -> str:
+    """A syntactically valid address, domain lower-cased; raises Invalid("email", ...) otherwise."""
+    try:
+        checked = validate_email(value, check_deliverability=False)
+    except EmailNotValidError as exc:
+        raise Invalid("email", Reason.INVALID, f"email is not a valid email address: {exc}") from None
+    return checked.normalized
+
+
+def folded(value: str | None) -> str | None:
+    """The case-insensitive key under which username and email are unique."""
+    return value.casefold() if value is not None else None

@@ -1,0 +1,1 @@
+"""HTTP pieces every dialect shares: reading request bodies safely."""

@@ -1,0 +1,46 @@
+"""Reading a request body with a size limit, and parsing it as JSON, with typed failures."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from starlette.requests import Request
+
+
+class BodyError(Exception):
+    """The body could not be used; message says why, for the client."""
+
+
+class BodyTooLarge(BodyError):
+    pass
+
+
+class NotJSON(BodyError):
+    pass
+
+
+async def read_body(request: Request, limit: int) -> bytes:
+    """The whole body, refusing (before reading it all) anything over limit bytes."""
+    declared = request.headers.get("content-length")
+    if declared is not None and declared.isdigit() and int(declared) > limit:
+        raise BodyTooLarge(f"the request body is larger than {limit} bytes")
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise BodyTooLarge(f"the request body is larger than {limit} bytes")
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+async def read_json(request: Request, limit: int) -> Any:
+    """The body parsed as JSON (UTF-8); NotJSON if it is empty or not JSON."""
+    body = await read_body(request, limit)
+    if not body.strip():
+        raise NotJSON("the request body is empty; a JSON object was expected")
+    try:
+        return json.loads(body)
+    except (UnicodeDecodeError, ValueError) as exc:
+        raise NotJSON(f"the request body is not valid JSON: {exc}") from None

@@ -1,0 +1,26 @@
+"""The one Settings object, read from the environment (prefix PROVISIONHUB_) and passed down."""
+
+from __future__ import annotations
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEFAULT_DATABASE_URL = "sqlite:///./var/provisionhub.db"
+
+
+class Settings(BaseSettings):
+    """Everything provisionhub can be told at start. Created once, in create_app or the CLI."""
+
+    model_config = SettingsConfigDict(env_prefix="PROVISIONHUB_", extra="ignore")
+
+    database_url: str = Field(
+        DEFAULT_DATABASE_URL,
+        description="SQLAlchemy URL: sqlite:///path (default) or postgresql+psycopg://user@host/db.",
+    )
+    host: str = "127.0.0.1"
+    port: int = 8000
+    max_body_bytes: int = Field(1_048_576, description="Largest request body accepted, in bytes.")
+    write_batch_size: int = Field(
+        256, description="Most queued writes committed together in one transaction (group commit)."
+    )
+    log_level: str = "info"

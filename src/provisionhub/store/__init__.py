@@ -1,0 +1,1 @@
+"""Storage: tables, engine and connection setup, the write queue, and Alembic migrations."""

@@ -1,0 +1,78 @@
+"""Database: the engine, synchronous transactions, and the async doors (read, write) the routes use."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import TypeVar
+
+import anyio.to_thread
+from sqlalchemy import Connection, Engine, text
+
+from provisionhub.store.engine import WRITE, make_engine
+from provisionhub.store.writes import WriteQueue
+
+T = TypeVar("T")
+
+
+class Database:
+    """One database, reached through one engine. Writes from async code go through a WriteQueue."""
+
+    def __init__(self, url: str, *, write_batch_size: int = 256) -> None:
+        self.url = url
+        self.engine: Engine = make_engine(url)
+        self._writes = WriteQueue(self.transaction, write_batch_size)
+
+    @property
+    def dialect(self) -> str:
+        return self.engine.dialect.name
+
+    @contextmanager
+    def transaction(self) -> Iterator[Connection]:
+        """A write transaction: committed when the block ends, rolled back if it raises."""
+        with self.engine.connect() as conn:
+            conn.execution_options(**{WRITE: True})
+            with conn.begin():
+                yield conn
+
+    @contextmanager
+    def snapshot(self) -> Iterator[Connection]:
+        """A read-only view: one transaction, never committed."""
+        with self.engine.connect() as conn, conn.begin() as tx:
+            yield conn
+            tx.rollback()
+
+    def start(self) -> None:
+        """Start the writer thread that serves write()."""
+        self._writes.start()
+
+    def stop(self) -> None:
+        """Drain and stop the writer thread."""
+        self._writes.stop()
+
+    def dispose(self) -> None:
+        self.stop()
+        self.engine.dispose()
+
+    async def write(self, work: Callable[[Connection], T]) -> T:
+        """Run work(conn) in a write transaction, possibly committed together with other writes."""
+        if not self._writes.running:
+            return await anyio.to_thread.run_sync(self._write_now, work)
+        return await self._writes.submit(work)
+
+    async def read(self, work: Callable[[Connection], T]) -> T:
+        """Run work(conn) on a worker thread against a read snapshot."""
+        return await anyio.to_thread.run_sync(self._read_now, work)
+
+    def _write_now(self, work: Callable[[Connection], T]) -> T:
+        with self.transaction() as conn:
+            return work(conn)
+
+    def _read_now(self, work: Callable[[Connection], T]) -> T:
+        with self.snapshot() as conn:
+            return work(conn)
+
+    def ping(self) -> None:
+        """Raise unless the database answers a trivial query."""
+        with self.engine.connect() as conn:
+            conn.execute(text("SELECT 1"))

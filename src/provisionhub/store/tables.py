@@ -1,0 +1,140 @@
+"""The schema, in SQLAlchemy Core. Every change to it is an Alembic migration."""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    Column,
+    Date,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+)
+
+from provisionhub.store.types import BigId, Json, UTCDateTime
+
+metadata = MetaData(
+    naming_convention={
+        "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+        "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+        "pk": "pk_%(table_name)s",
+        "ck": "ck_%(table_name)s_%(constraint_name)s",
+    }
+)
+
+login_sources = Table(
+    "login_sources",
+    metadata,
+    Column("code", String(20), primary_key=True),
+    Column("name", String(100), nullable=False),
+    Column("created_at", UTCDateTime(), nullable=False),
+)
+
+user_types = Table(
+    "user_types",
+    metadata,
+    Column("id", String(20), primary_key=True),
+    Column("name", String(100), nullable=False),
+    Column("ext_info", String(255)),
+    Column("created_at", UTCDateTime(), nullable=False),
+)
+
+people = Table(
+    "people",
+    metadata,
+    # id is the stable integer reference id some dialects show (OPS-COM's reference_id).
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("public_id", String(36), nullable=False, unique=True),
+    Column("login_source", String(20), ForeignKey("login_sources.code"), nullable=False),
+    Column("unique_id", String(255), nullable=False),
+    Column("username", String(255)),
+    # Lower-cased copies carry the case-insensitive uniqueness of username and email.
+    Column("username_key", String(255), unique=True),
+    Column("email", String(254)),
+    Column("email_key", String(254), unique=True),
+    Column("name_prefix", String(50)),
+    Column("given_name", String(100)),
+    Column("middle_name", String(100)),
+    Column("family_name", String(100)),
+    Column("name_suffix", String(50)),
+    Column("display_name", String(255)),
+    Column("title", String(255)),
+    Column("company", String(255)),
+    Column("location", String(255)),
+    Column("preferred_locale", String(100)),
+    Column("locale", String(35)),
+    Column("mobile_phone", String(50)),
+    Column("street", String(255)),
+    Column("city", String(100)),
+    Column("region", String(50)),
+    Column("postal_code", String(20)),
+    Column("country", String(100)),
+    Column("alt_street", String(255)),
+    Column("alt_city", String(100)),
+    Column("alt_region", String(50)),
+    Column("alt_postal_code", String(20)),
+    Column("employee_number", String(50)),
+    Column("employee_phone", String(50)),
+    Column("student_number", String(50)),
+    Column("student_phone", String(50)),
+    Column("user_type_id", String(20), ForeignKey("user_types.id")),
+    Column("locker_user_type_id", String(20)),
+    Column("drivers_licence_number", String(255)),
+    Column("drivers_licence_region", String(50)),
+    Column("date_of_birth", Date()),
+    Column("status", String(20), nullable=False),
+    Column("valid_from", UTCDateTime()),
+    Column("valid_through", UTCDateTime()),
+    Column("created_at", UTCDateTime(), nullable=False),
+    Column("updated_at", UTCDateTime(), nullable=False),
+    Column("version", Integer, nullable=False),
+    Index(None, "login_source", "unique_id", unique=True),
+    Index(None, "updated_at"),
+    Index(None, "status"),
+    sqlite_autoincrement=True,
+)
+
+api_tokens = Table(
+    "api_tokens",
+    metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("name", String(100), nullable=False, unique=True),
+    # SHA-256 of the secret, hex. The secret itself is shown once and never stored.
+    Column("secret_hash", String(64), nullable=False, unique=True),
+    Column("permissions", Json, nullable=False),
+    Column("login_sources", Json),
+    Column("created_at", UTCDateTime(), nullable=False),
+    Column("revoked_at", UTCDateTime()),
+    sqlite_autoincrement=True,
+)
+
+changes = Table(
+    "changes",
+    metadata,
+    Column("seq", BigId, primary_key=True, autoincrement=True),
+    Column("occurred_at", UTCDateTime(), nullable=False),
+    Column("actor", String(200), nullable=False),
+    Column("entity_type", String(40), nullable=False),
+    Column("entity_id", String(36), nullable=False),
+    Column("action", String(40), nullable=False),
+    # {field: [old, new]}; sensitive fields are masked before they get here.
+    Column("fields", Json, nullable=False),
+    Index(None, "entity_type", "entity_id", "seq"),
+    Index(None, "occurred_at"),
+    sqlite_autoincrement=True,
+)
+
+outbox = Table(
+    "outbox",
+    metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("change_seq", BigId, ForeignKey("changes.seq"), nullable=False),
+    Column("person_id", BigId, ForeignKey("people.id"), nullable=False),
+    Column("event", String(30), nullable=False),
+    Column("created_at", UTCDateTime(), nullable=False),
+    Index(None, "person_id", "id"),
+    sqlite_autoincrement=True,
+)

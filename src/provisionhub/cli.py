@@ -193,17 +193,23 @@ def user_type_list() -> None:
 
 
 @login_source_app.command("add")
-def login_source_add(code: str, name: str) -> None:
+def login_source_add(
+    code: str,
+    name: str,
+    requires_username: Annotated[
+        bool, typer.Option(help="Its people sign in with a username, so each must have one.")
+    ] = False,
+) -> None:
     """Add a login source that pushes may name."""
-    _apply(AddLoginSource(code=code, name=name))
+    _apply(AddLoginSource(code=code, name=name, requires_username=requires_username))
     err.print(f"login source {code} added")
 
 
 @login_source_app.command("list")
 def login_source_list() -> None:
-    table = Table("code", "name")
+    table = Table("code", "name", "requires username")
     for source in _in_transaction(list_login_sources):
-        table.add_row(source.code, source.name)
+        table.add_row(source.code, source.name, "yes" if source.requires_username else "no")
     out.print(table)
 
 

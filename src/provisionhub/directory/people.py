@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -164,9 +165,7 @@ def _normalise(name: str, value: Any) -> Any:
     if value is None:
         return None
     if name in TEXT_FIELDS:
-        if not isinstance(value, str):
-            raise Invalid(name, Reason.INVALID, f"{name} must be text")
-        value = value.strip()
+        value = clean_text(name, value)
         if not value:
             return None
         if len(value) > MAX_LENGTHS[name]:
@@ -181,6 +180,22 @@ def _normalise(name: str, value: Any) -> Any:
     if not isinstance(value, datetime) or value.tzinfo is None:
         raise Invalid(name, Reason.INVALID, f"{name} must be a date and time with a time zone")
     return value
+
+
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+
+def clean_text(name: str, value: Any) -> str:
+    """value trimmed, if it is text both databases can store: no control characters, valid Unicode."""
+    if not isinstance(value, str):
+        raise Invalid(name, Reason.INVALID, f"{name} must be text")
+    if _CONTROL.search(value):
+        raise Invalid(name, Reason.INVALID, f"{name} must not contain control characters")
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        raise Invalid(name, Reason.INVALID, f"{name} is not valid Unicode text") from None
+    return value.strip()
 
 
 def normalise_email(value: str) -> str:

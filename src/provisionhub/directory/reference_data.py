@@ -18,6 +18,7 @@ from provisionhub.store import tables
 class AddLoginSource:
     code: str
     name: str
+    requires_username: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -31,6 +32,7 @@ class AddUserType:
 class LoginSource:
     code: str
     name: str
+    requires_username: bool
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,8 +43,9 @@ class UserType:
 
 
 def list_login_sources(conn: Connection) -> list[LoginSource]:
-    rows = conn.execute(select(tables.login_sources.c.code, tables.login_sources.c.name).order_by("code"))
-    return [LoginSource(code=row.code, name=row.name) for row in rows]
+    table = tables.login_sources
+    rows = conn.execute(select(table.c.code, table.c.name, table.c.requires_username).order_by(table.c.code))
+    return [LoginSource(row.code, row.name, row.requires_username) for row in rows]
 
 
 def list_user_types(conn: Connection) -> list[UserType]:
@@ -54,24 +57,28 @@ def list_user_types(conn: Connection) -> list[UserType]:
 
 
 class KnownCodes:
-    """Which login sources and user types exist. Only hits are remembered: nothing is ever removed
-    from these catalogues, so a remembered hit stays true, and a miss is always asked again."""
+    """What the catalogues hold. Only hits are remembered: nothing is ever removed from these
+    catalogues or changed in them, so a remembered hit stays true, and a miss is always asked again."""
 
     def __init__(self) -> None:
-        self._login_sources: set[str] = set()
+        self._login_sources: dict[str, bool] = {}  # code -> requires_username
         self._user_types: set[str] = set()
 
-    def missing_login_sources(self, conn: Connection, codes: Iterable[str]) -> set[str]:
-        return self._missing(conn, set(codes), self._login_sources, tables.login_sources.c.code)
+    def login_sources(self, conn: Connection, codes: Iterable[str]) -> dict[str, bool]:
+        """For each of codes that exists: whether its people need a username."""
+        wanted = set(codes)
+        unknown = wanted - self._login_sources.keys()
+        if unknown:
+            table = tables.login_sources
+            query = select(table.c.code, table.c.requires_username).where(table.c.code.in_(unknown))
+            self._login_sources.update({row.code: row.requires_username for row in conn.execute(query)})
+        return {code: self._login_sources[code] for code in wanted if code in self._login_sources}
 
     def missing_user_types(self, conn: Connection, ids: Iterable[str]) -> set[str]:
-        return self._missing(conn, set(ids), self._user_types, tables.user_types.c.id)
-
-    @staticmethod
-    def _missing(conn: Connection, wanted: set[str], known: set[str], column: object) -> set[str]:
-        unknown = wanted - known
+        unknown = set(ids) - self._user_types
         if unknown:
-            found = set(conn.execute(select(column).where(column.in_(unknown))).scalars())  # type: ignore[attr-defined]
-            known |= found
+            column = tables.user_types.c.id
+            found = set(conn.execute(select(column).where(column.in_(unknown))).scalars())
+            self._user_types |= found
             unknown -= found
         return unknown

@@ -24,6 +24,7 @@ from provisionhub.directory.people import (
     Status,
     UpdatePerson,
     UpsertPerson,
+    clean_text,
     folded,
     normalise_fields,
 )
@@ -55,6 +56,7 @@ class _Item:
     fields: dict[str, Any]
     required_on_create: frozenset[str]
     existing: Mapping[str, Any] | None = None
+    requires_username: bool = False
     row: dict[str, Any] | None = None
     diff: dict[str, tuple[Any, Any]] | None = None
 
@@ -124,22 +126,24 @@ class Directory:
             seen[(login_source, unique_id)] = index
             items.append(_Item(index, login_source, unique_id, fields, command.required_on_create))
 
-        missing = self._known.missing_login_sources(conn, {item.login_source for item in items})
+        sources = self._known.login_sources(conn, {item.login_source for item in items})
         for item in items:
-            if item.login_source in missing:
+            if item.login_source not in sources:
                 message = f"login_source {item.login_source!r} is not a configured login source"
                 errors.append(ItemError(item.index, Invalid("login_source", Reason.UNKNOWN, message)))
-        items = [item for item in items if item.login_source not in missing]
+        items = [item for item in items if item.login_source in sources]
 
         existing = _people_by_identity(conn, [(item.login_source, item.unique_id) for item in items])
         for item in items:
             item.existing = existing.get((item.login_source, item.unique_id))
+            item.requires_username = sources[item.login_source]
         return self._write_people(conn, items, errors, actor)
 
     def update_person(self, conn: Connection, command: UpdatePerson, actor: str) -> PersonResult:
         existing = _person_row(conn, command.public_id)
         fields = normalise_fields(command.fields)
         item = _Item(0, existing["login_source"], existing["unique_id"], fields, frozenset(), existing)
+        item.requires_username = self._known.login_sources(conn, [item.login_source])[item.login_source]
         try:
             return self._write_people(conn, [item], [], actor)[0]
         except Rejected as rejected:
@@ -264,7 +268,7 @@ class Directory:
 def _identity_part(name: str, value: object) -> str:
     if not isinstance(value, str) or not value.strip():
         raise Invalid(name, Reason.REQUIRED, f"{name} is required")
-    value = value.strip()
+    value = clean_text(name, value)
     if len(value) > _IDENTITY_LIMITS[name]:
         raise Invalid(name, Reason.TOO_LONG, f"{name} must be at most {_IDENTITY_LIMITS[name]} characters")
     return value
@@ -305,6 +309,9 @@ def _plan(item: _Item, now: datetime) -> None:
         if item.diff:
             row.update(item.fields)
             row.update(updated_at=now, version=item.existing["version"] + 1)
+    if item.requires_username and row["username"] is None:
+        message = f"username is required: people of login source {item.login_source} sign in with it"
+        raise Invalid("username", Reason.REQUIRED, message)
     row["username_key"] = folded(row["username"])
     row["email_key"] = folded(row["email"])
     item.row = row

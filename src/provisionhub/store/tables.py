@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from sqlalchemy import (
+    Boolean,
     Column,
     Date,
     ForeignKey,
@@ -11,6 +12,7 @@ from sqlalchemy import (
     MetaData,
     String,
     Table,
+    false,
 )
 
 from provisionhub.store.types import BigId, Json, UTCDateTime
@@ -30,6 +32,8 @@ login_sources = Table(
     metadata,
     Column("code", String(20), primary_key=True),
     Column("name", String(100), nullable=False),
+    # People of a source that signs in with a username (OPS-COM's native OPSCOM) must have one.
+    Column("requires_username", Boolean, nullable=False, server_default=false()),
     Column("created_at", UTCDateTime(), nullable=False),
 )
 

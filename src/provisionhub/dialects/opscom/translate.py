@@ -53,8 +53,8 @@ def to_upsert(body: dict[str, Any]) -> UpsertPerson:
         if canonical not in FIELDS:
             continue
         value = getattr(push, attribute)
-        if canonical == "date_of_birth" and value:
-            value = date.fromisoformat(value)
+        if canonical == "date_of_birth":
+            value = date.fromisoformat(value) if value else None
         fields[FIELDS[canonical]] = value
     return UpsertPerson(
         login_source=push.login_source,

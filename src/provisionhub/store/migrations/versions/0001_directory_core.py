@@ -78,6 +78,7 @@ def upgrade() -> None:
         "login_sources",
         sa.Column("code", sa.String(length=20), nullable=False),
         sa.Column("name", sa.String(length=100), nullable=False),
+        sa.Column("requires_username", sa.Boolean(), server_default=sa.false(), nullable=False),
         sa.Column("created_at", provisionhub.store.types.UTCDateTime(timezone=True), nullable=False),
         sa.PrimaryKeyConstraint("code", name=op.f("pk_login_sources")),
     )
@@ -175,16 +176,25 @@ def upgrade() -> None:
 
     # ### end Alembic commands ###
 
-    # OPSCOM is OPS-COM's native login source, the one its clients push by default.
+    # OPSCOM is OPS-COM's native login source, the one its clients push by default; its people sign in
+    # with a username and password, so they need a username.
     login_sources = sa.table(
         "login_sources",
         sa.column("code", sa.String),
         sa.column("name", sa.String),
+        sa.column("requires_username", sa.Boolean),
         sa.column("created_at", provisionhub.store.types.UTCDateTime(timezone=True)),
     )
     op.bulk_insert(
         login_sources,
-        [{"code": "OPSCOM", "name": "OPS-COM native login", "created_at": datetime.now(UTC)}],
+        [
+            {
+                "code": "OPSCOM",
+                "name": "OPS-COM native login",
+                "requires_username": True,
+                "created_at": datetime.now(UTC),
+            }
+        ],
     )
 
 

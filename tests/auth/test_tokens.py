@@ -1,0 +1,81 @@
+"""API tokens: high entropy, stored hashed, shown once, checked with their permissions, revocable."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from sqlalchemy import select
+
+from provisionhub.auth.permissions import Permission
+from provisionhub.auth.tokens import authenticate, create_token, digest, list_tokens, revoke_token
+from provisionhub.directory.errors import Conflict, Forbidden, Unauthenticated
+from provisionhub.store import tables
+from provisionhub.store.database import Database
+
+
+def test_a_token_fits_opscoms_api_token_attribute_and_differs_each_time(database: Database) -> None:
+    with database.transaction() as conn:
+        secrets = {create_token(conn, f"t{n}", [Permission.USER_CREATE]) for n in range(20)}
+    assert len(secrets) == 20
+    for secret in secrets:
+        assert re.fullmatch(r"[A-Za-z0-9-]{1,50}", secret)
+
+
+def test_only_the_hash_is_stored(database: Database) -> None:
+    with database.transaction() as conn:
+        secret = create_token(conn, "pusher", [Permission.USER_CREATE])
+    with database.snapshot() as conn:
+        stored = conn.execute(select(tables.api_tokens)).mappings().one()
+        logged = repr(conn.execute(select(tables.changes.c.fields)).all())
+    assert stored["secret_hash"] == digest(secret)
+    assert secret not in repr(dict(stored))
+    assert secret not in logged
+
+
+def test_authenticate_gives_the_principal_with_its_permissions_and_sources(database: Database) -> None:
+    with database.transaction() as conn:
+        secret = create_token(conn, "sis", [Permission.USER_CREATE], login_sources=["OPSCOM"])
+        principal = authenticate(conn, secret)
+    assert principal.name == "sis"
+    assert principal.actor == "token:sis"
+    assert principal.can(Permission.USER_CREATE)
+    assert not principal.can(Permission.USER_DELETE)
+    principal.require_login_source("OPSCOM")
+    with pytest.raises(Forbidden):
+        principal.require_login_source("SAML")
+    with pytest.raises(Forbidden):
+        principal.require(Permission.USER_READ)
+
+
+def test_admin_can_do_everything(database: Database) -> None:
+    with database.transaction() as conn:
+        principal = authenticate(conn, create_token(conn, "root", [Permission.ADMIN]))
+    assert all(principal.can(p) for p in Permission)
+    principal.require_login_source("ANYTHING")
+
+
+@pytest.mark.parametrize("secret", [None, "", "ph-not-a-real-token", "x" * 1000])
+def test_unknown_secrets_are_refused(database: Database, secret: str | None) -> None:
+    with database.transaction() as conn:
+        create_token(conn, "real", [Permission.USER_CREATE])
+        with pytest.raises(Unauthenticated):
+            authenticate(conn, secret)
+
+
+def test_a_revoked_token_stops_working_and_stays_listed(database: Database) -> None:
+    with database.transaction() as conn:
+        secret = create_token(conn, "old", [Permission.USER_CREATE])
+        revoke_token(conn, "old")
+        with pytest.raises(Unauthenticated):
+            authenticate(conn, secret)
+        [info] = list_tokens(conn)
+    assert info.name == "old"
+    assert info.revoked_at is not None
+
+
+def test_token_names_are_unique(database: Database) -> None:
+    with database.transaction() as conn:
+        create_token(conn, "dup", [Permission.USER_READ])
+        with pytest.raises(Conflict):
+            create_token(conn, "dup", [Permission.USER_READ])

@@ -1,0 +1,176 @@
+"""Fixtures: a migrated database on SQLite and on PostgreSQL, the app, an HTTP client, factories.
+
+PostgreSQL tests run when PROVISIONHUB_TEST_DATABASE_URL names a server (`make test` sets it when one
+answers). Each session gets a database of its own there, created and dropped around the run. Under
+CI=true a run without PostgreSQL fails: CI must not go green on SQLite alone.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import uuid
+from collections.abc import AsyncIterator, Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from sqlalchemy import create_engine, insert, select, text
+from sqlalchemy.engine import make_url
+
+from provisionhub.app import create_app
+from provisionhub.auth.permissions import Permission
+from provisionhub.auth.tokens import create_token
+from provisionhub.directory.service import Directory
+from provisionhub.settings import Settings
+from provisionhub.store import tables
+from provisionhub.store.database import Database
+from provisionhub.store.migrate import upgrade
+
+PG_ENV = "PROVISIONHUB_TEST_DATABASE_URL"
+IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
+BACKENDS = ["sqlite", "postgresql"]
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    if IN_CI and not os.environ.get(PG_ENV):
+        raise pytest.UsageError(f"CI=true but {PG_ENV} is not set: the PostgreSQL tests would be skipped")
+
+
+@pytest.fixture(scope="session")
+def anyio_backend() -> str:
+    return "asyncio"
+
+
+# -- server-level databases, made once per session -------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A migrated SQLite file that each test copies (copying beats migrating every time)."""
+    path = tmp_path_factory.mktemp("template") / "provisionhub.db"
+    database = Database(f"sqlite:///{path}")
+    upgrade(database.engine)
+    with database.engine.connect() as conn:
+        conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+    database.dispose()
+    return path
+
+
+@pytest.fixture(scope="session")
+def postgres_server() -> str:
+    url = os.environ.get(PG_ENV)
+    if not url:
+        pytest.skip(f"{PG_ENV} is not set: no PostgreSQL server to test against")
+    return url
+
+
+@contextmanager
+def fresh_postgres_database(server_url: str) -> Iterator[str]:
+    """Create an empty database on the server, yield its URL, drop it afterwards."""
+    name = f"provisionhub_test_{uuid.uuid4().hex[:12]}"
+    admin = create_engine(server_url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    try:
+        yield make_url(server_url).set(database=name).render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+@pytest.fixture(scope="session")
+def postgres_template(postgres_server: str) -> Iterator[tuple[str, dict[str, list[dict[str, Any]]]]]:
+    """A migrated PostgreSQL database for the session, and the rows the migrations put in it."""
+    with fresh_postgres_database(postgres_server) as url:
+        database = Database(url)
+        upgrade(database.engine)
+        with database.engine.connect() as conn:
+            seeded = {
+                t.name: [dict(r) for r in conn.execute(select(t)).mappings()]
+                for t in tables.metadata.sorted_tables
+            }
+        database.dispose()
+        yield url, seeded
+
+
+def _reset_postgres(url: str, seeded: dict[str, list[dict[str, Any]]]) -> None:
+    engine = create_engine(url)
+    names = ", ".join(t.name for t in tables.metadata.sorted_tables)
+    with engine.begin() as conn:
+        conn.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
+        for table in tables.metadata.sorted_tables:
+            if seeded[table.name]:
+                conn.execute(insert(table), seeded[table.name])
+    engine.dispose()
+
+
+# -- the per-test database -------------------------------------------------------------------------
+
+
+@pytest.fixture(params=BACKENDS)
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """The URL of an empty, migrated database of each backend."""
+    if request.param == "sqlite":
+        path = tmp_path / "provisionhub.db"
+        shutil.copyfile(request.getfixturevalue("sqlite_template"), path)
+        return f"sqlite:///{path}"
+    url, seeded = request.getfixturevalue("postgres_template")
+    _reset_postgres(url, seeded)
+    return url
+
+
+@pytest.fixture
+def database(database_url: str) -> Iterator[Database]:
+    database = Database(database_url)
+    yield database
+    database.dispose()
+
+
+@pytest.fixture
+def directory(database: Database) -> Directory:
+    return Directory(database)
+
+
+@pytest.fixture
+def settings(database_url: str) -> Settings:
+    return Settings(database_url=database_url, max_body_bytes=65_536)
+
+
+@pytest.fixture
+async def client(settings: Settings, database: Database) -> AsyncIterator[httpx.AsyncClient]:
+    """An HTTP client talking to the app in process, its lifespan (the write queue) running."""
+    app = create_app(settings, database)
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as http:
+            yield http
+
+
+# -- factories -------------------------------------------------------------------------------------
+
+MakeToken = Callable[..., str]
+
+
+@pytest.fixture
+def make_token(database: Database) -> MakeToken:
+    """make_token("user-create", login_sources=None, name=None) -> the token's secret."""
+
+    def make(*permissions: str, login_sources: list[str] | None = None, name: str | None = None) -> str:
+        with database.transaction() as conn:
+            return create_token(
+                conn,
+                name or f"token-{uuid.uuid4().hex[:8]}",
+                [Permission(p) for p in permissions],
+                login_sources,
+            )
+
+    return make
+
+
+def count_rows(database: Database, table: Any) -> int:
+    with database.snapshot() as conn:
+        return len(conn.execute(select(table)).all())

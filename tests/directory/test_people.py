@@ -1,0 +1,270 @@
+"""Person commands through the Directory: matching, what counts as a change, uniqueness, the log."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+
+import pytest
+from sqlalchemy import select
+from tests.conftest import count_rows
+from tests.factories import upsert
+
+from provisionhub.directory.changes import list_changes
+from provisionhub.directory.errors import Conflict, Invalid, NotFound, Reason, Rejected
+from provisionhub.directory.people import SetStatus, Status, UpdatePerson, UpsertPerson
+from provisionhub.directory.reference_data import AddLoginSource, AddUserType
+from provisionhub.directory.service import Directory
+from provisionhub.store import tables
+from provisionhub.store.database import Database
+
+ACTOR = "test"
+
+
+def outbox_events(database: Database) -> list[str]:
+    with database.snapshot() as conn:
+        return list(conn.execute(select(tables.outbox.c.event).order_by(tables.outbox.c.id)).scalars())
+
+
+def test_upsert_creates_an_active_person_with_a_change_and_an_event(
+    directory: Directory, database: Database
+) -> None:
+    result = directory.apply(upsert("s1", username="ada", email="Ada@School.example.org"), ACTOR)
+
+    assert result.created
+    person = result.person
+    assert person.status is Status.ACTIVE
+    assert (person.login_source, person.unique_id, person["username"]) == ("OPSCOM", "s1", "ada")
+    assert person["email"] == "Ada@school.example.org"  # the domain is lower-cased, the local part kept
+    assert person.version == 1
+    with database.snapshot() as conn:
+        [change] = list_changes(conn)
+    assert (change.actor, change.entity_type, change.entity_id, change.action) == (
+        ACTOR,
+        "person",
+        person.public_id,
+        "create",
+    )
+    assert change.fields["username"] == [None, "ada"]
+    assert outbox_events(database) == ["added"]
+
+
+def test_the_same_identity_is_the_same_person(directory: Directory) -> None:
+    first = directory.apply(upsert("s1", given_name="Ada"), ACTOR).person
+    second = directory.apply(UpsertPerson("OPSCOM", "s1", {"given_name": "Augusta"}), ACTOR).person
+
+    assert (second.id, second.public_id) == (first.id, first.public_id)
+    assert second["given_name"] == "Augusta"
+    assert second["family_name"] == first["family_name"]  # fields not sent stay as they were
+    assert second.version == 2
+
+
+def test_an_identical_upsert_writes_nothing(directory: Directory, database: Database) -> None:
+    command = upsert("s1")
+    directory.apply(command, ACTOR)
+    before = (count_rows(database, tables.changes), count_rows(database, tables.outbox))
+
+    result = directory.apply(command, ACTOR)
+
+    assert not result.created
+    assert result.changed == ()
+    assert result.person.version == 1
+    assert (count_rows(database, tables.changes), count_rows(database, tables.outbox)) == before
+
+
+def test_an_update_logs_only_the_changed_fields_old_and_new(directory: Directory, database: Database) -> None:
+    person = directory.apply(upsert("s1", city="Ottawa", title="Student"), ACTOR).person
+
+    result = directory.apply(UpsertPerson("OPSCOM", "s1", {"city": "Toronto", "title": "Student"}), ACTOR)
+
+    assert result.changed == ("city",)
+    with database.snapshot() as conn:
+        changes = list_changes(conn, entity_id=person.public_id)
+    assert changes[-1].action == "update"
+    assert changes[-1].fields == {"city": ["Ottawa", "Toronto"]}
+    assert outbox_events(database) == ["added", "edited"]
+
+
+def test_sensitive_fields_are_masked_in_the_change_log(directory: Directory, database: Database) -> None:
+    directory.apply(
+        upsert("s1", date_of_birth=date(2001, 1, 31), drivers_licence_number="QC 99999999"), ACTOR
+    )
+    directory.apply(UpsertPerson("OPSCOM", "s1", {"date_of_birth": date(2001, 2, 1)}), ACTOR)
+
+    with database.snapshot() as conn:
+        changes = list_changes(conn)
+    assert changes[0].fields["date_of_birth"] == [None, "***"]
+    assert changes[0].fields["drivers_licence_number"] == [None, "***"]
+    assert changes[1].fields == {"date_of_birth": ["***", "***"]}
+    assert "2001" not in repr([c.fields for c in changes])
+    assert "99999999" not in repr([c.fields for c in changes])
+
+
+def test_username_is_unique_whatever_its_case(directory: Directory) -> None:
+    directory.apply(upsert("s1", username="Ada.Lovelace"), ACTOR)
+
+    with pytest.raises(Conflict) as caught:
+        directory.apply(upsert("s2", username="ada.lovelace"), ACTOR)
+    assert caught.value.field == "username"
+
+
+def test_email_is_unique_whatever_its_case(directory: Directory) -> None:
+    directory.apply(upsert("s1", email="ada@school.example.org"), ACTOR)
+
+    with pytest.raises(Conflict) as caught:
+        directory.apply(upsert("s2", email="ADA@SCHOOL.EXAMPLE.ORG"), ACTOR)
+    assert caught.value.field == "email"
+
+
+def test_a_person_may_keep_and_recase_their_own_username(directory: Directory) -> None:
+    directory.apply(upsert("s1", username="ada"), ACTOR)
+
+    result = directory.apply(UpsertPerson("OPSCOM", "s1", {"username": "Ada"}), ACTOR)
+
+    assert result.person["username"] == "Ada"
+
+
+def test_required_on_create_applies_only_to_new_people(directory: Directory) -> None:
+    command = UpsertPerson("OPSCOM", "s1", {"username": "ada"}, required_on_create=frozenset({"email"}))
+    with pytest.raises(Invalid) as caught:
+        directory.apply(command, ACTOR)
+    assert (caught.value.field, caught.value.reason) == ("email", Reason.REQUIRED)
+
+    directory.apply(upsert("s1"), ACTOR)
+    assert directory.apply(command, ACTOR).person["username"] == "ada"
+
+
+def test_an_unknown_login_source_is_refused(directory: Directory) -> None:
+    with pytest.raises(Invalid) as caught:
+        directory.apply(upsert(login_source="NOPE"), ACTOR)
+    assert (caught.value.field, caught.value.reason) == ("login_source", Reason.UNKNOWN)
+
+
+def test_a_login_source_added_later_is_accepted(directory: Directory) -> None:
+    with pytest.raises(Invalid):
+        directory.apply(upsert(login_source="SAML"), ACTOR)
+    directory.apply(AddLoginSource("SAML", "Campus SSO"), ACTOR)
+
+    assert directory.apply(upsert(login_source="SAML", username=None), ACTOR).created
+
+
+def test_native_login_people_need_a_username(directory: Directory) -> None:
+    with pytest.raises(Invalid) as caught:
+        directory.apply(upsert("s1", username=None), ACTOR)
+    assert (caught.value.field, caught.value.reason) == ("username", Reason.REQUIRED)
+
+    directory.apply(upsert("s1"), ACTOR)
+    with pytest.raises(Invalid):
+        directory.apply(UpsertPerson("OPSCOM", "s1", {"username": ""}), ACTOR)
+
+
+def test_user_type_must_exist(directory: Directory) -> None:
+    with pytest.raises(Invalid) as caught:
+        directory.apply(upsert(user_type_id="6"), ACTOR)
+    assert (caught.value.field, caught.value.reason) == ("user_type_id", Reason.UNKNOWN)
+
+    directory.apply(AddUserType("6", "Demo", "Public"), ACTOR)
+    assert directory.apply(upsert(user_type_id="6"), ACTOR).person["user_type_id"] == "6"
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "reason"),
+    [
+        ("email", "not-an-address", Reason.INVALID),
+        ("email", 42, Reason.INVALID),
+        ("given_name", "x" * 101, Reason.TOO_LONG),
+        ("date_of_birth", "2001-01-31", Reason.INVALID),
+        ("valid_through", datetime(2030, 1, 1), Reason.INVALID),  # no time zone
+        ("favourite_colour", "blue", Reason.UNKNOWN),
+        ("city", "Ott\x00awa", Reason.INVALID),
+        ("city", "\ud83d", Reason.INVALID),
+    ],
+)
+def test_bad_values_are_refused_by_field(
+    directory: Directory, field: str, value: object, reason: Reason
+) -> None:
+    with pytest.raises(Invalid) as caught:
+        directory.apply(upsert(**{field: value}), ACTOR)
+    assert (caught.value.field, caught.value.reason) == (field, reason)
+
+
+def test_empty_text_clears_a_field(directory: Directory) -> None:
+    directory.apply(upsert("s1", city="Ottawa"), ACTOR)
+
+    result = directory.apply(UpsertPerson("OPSCOM", "s1", {"city": "  "}), ACTOR)
+
+    assert result.person["city"] is None
+    assert result.changed == ("city",)
+
+
+def test_a_batch_is_all_or_nothing_and_names_every_failing_item(
+    directory: Directory, database: Database
+) -> None:
+    commands = [
+        upsert("b1"),
+        upsert("b2", email="broken"),
+        upsert("b3"),
+        upsert("b4", login_source="NOPE"),
+        upsert("b1"),
+    ]
+    with database.transaction() as conn, pytest.raises(Rejected) as caught:
+        directory.upsert_people(conn, commands, ACTOR)
+
+    assert [(e.index, type(e.error).__name__, e.error.field) for e in caught.value.errors] == [
+        (1, "Invalid", "email"),
+        (3, "Invalid", "login_source"),
+        (4, "Conflict", "unique_id"),
+    ]
+    assert count_rows(database, tables.people) == 0
+    assert count_rows(database, tables.changes) == 0
+
+
+def test_a_batch_refuses_a_username_claimed_twice_within_it(directory: Directory, database: Database) -> None:
+    with database.transaction() as conn, pytest.raises(Rejected) as caught:
+        directory.upsert_people(conn, [upsert("b1", username="twin"), upsert("b2", username="TWIN")], ACTOR)
+    assert [(e.index, e.error.field) for e in caught.value.errors] == [(1, "username")]
+
+
+def test_a_batch_creates_and_updates_in_one_go(directory: Directory, database: Database) -> None:
+    existing = directory.apply(upsert("b1", city="Ottawa"), ACTOR).person
+    commands = [UpsertPerson("OPSCOM", "b1", {"city": "Toronto"}), *(upsert(f"n{i}") for i in range(1200))]
+
+    with database.transaction() as conn:
+        results = directory.upsert_people(conn, commands, ACTOR)
+
+    assert len(results) == 1201
+    assert results[0].person.id == existing.id
+    assert not results[0].created
+    assert all(r.created for r in results[1:])
+    assert len({r.person.id for r in results}) == 1201
+    assert count_rows(database, tables.people) == 1201
+    assert outbox_events(database).count("added") == 1201
+
+
+def test_set_status_emits_the_lifecycle_event(directory: Directory, database: Database) -> None:
+    person = directory.apply(upsert("s1"), ACTOR).person
+
+    for status in (Status.GRACE_PERIOD, Status.EXPIRED, Status.ACTIVE, Status.SUSPENDED, Status.DELETED):
+        directory.apply(SetStatus(person.public_id, status), ACTOR)
+    directory.apply(SetStatus(person.public_id, Status.DELETED), ACTOR)  # no change, no event
+
+    assert outbox_events(database) == ["added", "grace_period", "expired", "unexpired", "edited", "deleted"]
+    assert directory.apply(SetStatus(person.public_id, Status.DELETED), ACTOR).person.status is Status.DELETED
+
+
+def test_update_person_by_public_id(directory: Directory) -> None:
+    person = directory.apply(upsert("s1"), ACTOR).person
+
+    result = directory.apply(UpdatePerson(person.public_id, {"company": "Analytical Engines"}), ACTOR)
+
+    assert result.person["company"] == "Analytical Engines"
+    assert result.changed == ("company",)
+    with pytest.raises(NotFound):
+        directory.apply(UpdatePerson("00000000-0000-0000-0000-000000000000", {"company": "x"}), ACTOR)
+
+
+def test_timestamps_come_back_in_utc(directory: Directory) -> None:
+    person = directory.apply(upsert("s1", valid_through=datetime(2030, 6, 30, tzinfo=UTC)), ACTOR).person
+    with directory.database.snapshot() as conn:
+        again = directory.find_person(conn, person.public_id)
+    assert again.created_at.tzinfo is not None
+    assert again["valid_through"] == datetime(2030, 6, 30, tzinfo=UTC)

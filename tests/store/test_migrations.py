@@ -1,0 +1,60 @@
+"""Migrations: an empty database upgrades to the models, on both backends, with nothing left over."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import inspect, select
+from tests.conftest import BACKENDS, fresh_postgres_database
+
+from provisionhub.store import tables
+from provisionhub.store.database import Database
+from provisionhub.store.migrate import alembic_config, upgrade
+
+
+@pytest.fixture(params=BACKENDS)
+def empty_database(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Database]:
+    if request.param == "sqlite":
+        database = Database(f"sqlite:///{tmp_path / 'empty.db'}")
+        yield database
+        database.dispose()
+        return
+    with fresh_postgres_database(request.getfixturevalue("postgres_server")) as url:
+        database = Database(url)
+        yield database
+        database.dispose()
+
+
+def test_upgrade_from_empty_reaches_head_and_matches_the_models(empty_database: Database) -> None:
+    assert inspect(empty_database.engine).get_table_names() == []
+
+    upgrade(empty_database.engine)
+
+    head = ScriptDirectory.from_config(alembic_config(empty_database.url)).get_current_head()
+    with empty_database.engine.connect() as conn:
+        context = MigrationContext.configure(conn, opts={"compare_type": True})
+        assert context.get_current_revision() == head
+        assert compare_metadata(context, tables.metadata) == []
+
+
+def test_upgrade_seeds_the_native_opscom_login_source(empty_database: Database) -> None:
+    upgrade(empty_database.engine)
+
+    with empty_database.snapshot() as conn:
+        rows = conn.execute(
+            select(tables.login_sources.c.code, tables.login_sources.c.requires_username)
+        ).all()
+    assert [tuple(row) for row in rows] == [("OPSCOM", True)]
+
+
+def test_upgrade_twice_is_harmless(empty_database: Database) -> None:
+    upgrade(empty_database.engine)
+    upgrade(empty_database.engine)
+
+    with empty_database.snapshot() as conn:
+        assert len(conn.execute(select(tables.login_sources)).all()) == 1

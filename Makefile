@@ -16,8 +16,11 @@ $(STAMP): pyproject.toml
 run: $(STAMP)
 	$(BIN)/provisionhub serve
 
-# PostgreSQL tests run when a server answers on 127.0.0.1:5432; a local cluster that is down is started.
+# Lint, then the whole suite. PostgreSQL tests run when a server answers on 127.0.0.1:5432; a local
+# cluster that is down is started first.
 test: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
 	@$(BIN)/python -m provisionhub.store.probe 127.0.0.1 5432 || \
 		{ command -v pg_ctlcluster >/dev/null && [ -d /etc/postgresql ] && \
 		  pg_ctlcluster --skip-systemctl-redirect $$(ls /etc/postgresql) main start 2>/dev/null; \

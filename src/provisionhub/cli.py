@@ -215,3 +215,7 @@ def login_source_list() -> None:
 
 def main() -> None:
     app()
+
+
+if __name__ == "__main__":
+    main()

@@ -6,8 +6,6 @@ from datetime import UTC, date, datetime
 
 import pytest
 from sqlalchemy import select
-from tests.conftest import count_rows
-from tests.factories import upsert
 
 from provisionhub.directory.changes import list_changes
 from provisionhub.directory.errors import Conflict, Invalid, NotFound, Reason, Rejected
@@ -16,6 +14,8 @@ from provisionhub.directory.reference_data import AddLoginSource, AddUserType
 from provisionhub.directory.service import Directory
 from provisionhub.store import tables
 from provisionhub.store.database import Database
+from tests.conftest import count_rows
+from tests.factories import upsert
 
 ACTOR = "test"
 

@@ -10,11 +10,11 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import inspect, select
-from tests.conftest import BACKENDS, fresh_postgres_database
 
 from provisionhub.store import tables
 from provisionhub.store.database import Database
 from provisionhub.store.migrate import alembic_config, upgrade
+from tests.conftest import BACKENDS, fresh_postgres_database
 
 
 @pytest.fixture(params=BACKENDS)

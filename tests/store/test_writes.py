@@ -11,7 +11,6 @@ from sqlalchemy import Connection, insert, select
 from provisionhub.directory.service import utcnow
 from provisionhub.store import tables
 from provisionhub.store.database import Database
-from provisionhub.store.types import UTCDateTime  # noqa: F401  (the table uses it)
 from provisionhub.store.writes import WriteQueue
 
 pytestmark = pytest.mark.anyio

@@ -10,13 +10,13 @@ from typing import Any
 
 import httpx
 import pytest
-from tests.conftest import MakeToken, count_rows
-from tests.factories import opscom_push
 
 from provisionhub.directory.reference_data import AddLoginSource, AddUserType
 from provisionhub.directory.service import Directory
 from provisionhub.store import tables
 from provisionhub.store.database import Database
+from tests.conftest import MakeToken, count_rows
+from tests.factories import opscom_push
 
 pytestmark = pytest.mark.anyio
 

@@ -1,0 +1,97 @@
+"""The command line, run in process against each backend."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+
+import pytest
+from click.testing import Result
+from typer.testing import CliRunner
+
+from provisionhub.auth.tokens import authenticate
+from provisionhub.cli import app
+from provisionhub.directory.errors import Unauthenticated
+from provisionhub.store.database import Database
+
+Cli = Callable[..., Result]
+
+
+@pytest.fixture
+def cli(database_url: str, monkeypatch: pytest.MonkeyPatch):
+    monkeypatch.setenv("PROVISIONHUB_DATABASE_URL", database_url)
+    runner = CliRunner()
+
+    def run(*args: str, code: int = 0):
+        result = runner.invoke(app, list(args))
+        assert result.exit_code == code, (result.stdout, result.stderr, result.exception)
+        return result
+
+    return run
+
+
+def test_token_create_prints_the_secret_alone_and_it_works(cli, database: Database) -> None:
+    result = cli("token", "create", "sis-push", "--permission", "user-create", "--login-source", "OPSCOM")
+
+    secret = result.stdout.strip()
+    assert re.fullmatch(r"ph-[A-Za-z0-9]{40}", secret)
+    with database.snapshot() as conn:
+        principal = authenticate(conn, secret)
+    assert principal.name == "sis-push"
+    assert principal.login_sources == frozenset({"OPSCOM"})
+
+
+def test_token_list_never_shows_secrets(cli) -> None:
+    secret = cli("token", "create", "a", "-p", "user-read", "-p", "user-update").stdout.strip()
+
+    listing = cli("token", "list").stdout
+
+    assert "a" in listing
+    assert "user-read user-update" in listing
+    assert "(all)" in listing
+    assert secret not in listing
+    assert secret[3:12] not in listing
+
+
+def test_token_revoke_stops_the_token(cli, database: Database) -> None:
+    secret = cli("token", "create", "gone", "-p", "user-create").stdout.strip()
+
+    cli("token", "revoke", "gone")
+
+    with database.snapshot() as conn, pytest.raises(Unauthenticated):
+        authenticate(conn, secret)
+    assert "revoked" in cli("token", "list").stdout
+    assert "no token named" in cli("token", "revoke", "never-was", code=1).stderr
+
+
+def test_token_create_refuses_bad_input(cli) -> None:
+    assert "invalid" in cli("token", "create", "x", "--permission", "root", code=2).stderr.lower()
+    cli("token", "create", "dup", "-p", "admin")
+    assert "already exists" in cli("token", "create", "dup", "-p", "admin", code=1).stderr
+
+
+def test_user_types_are_added_and_listed(cli) -> None:
+    cli("user-type", "add", "6", "Demo", "--ext-info", "Public")
+    cli("user-type", "add", "1", "Full Time Student")
+
+    listing = cli("user-type", "list").stdout
+
+    assert listing.index("Full Time Student") < listing.index("Demo")
+    assert "Public" in listing
+    assert "already exists" in cli("user-type", "add", "6", "Again", code=1).stderr
+
+
+def test_login_sources_are_added_and_listed(cli) -> None:
+    cli("login-source", "add", "SAML", "Campus SSO")
+    cli("login-source", "add", "LDAP", "Directory", "--requires-username")
+
+    listing = cli("login-source", "list").stdout
+
+    assert "OPSCOM" in listing
+    assert "Campus SSO" in listing
+    assert "Directory" in listing
+    assert "already exists" in cli("login-source", "add", "SAML", "Again", code=1).stderr
+
+
+def test_db_upgrade_on_an_up_to_date_database_is_harmless(cli) -> None:
+    assert "up to date" in cli("db", "upgrade").stderr

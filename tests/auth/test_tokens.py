@@ -46,6 +46,9 @@ def test_authenticate_gives_the_principal_with_its_permissions_and_sources(datab
         principal.require_login_source("SAML")
     with pytest.raises(Forbidden):
         principal.require(Permission.USER_READ)
+    principal.require_any(Permission.USER_READ, Permission.USER_CREATE)
+    with pytest.raises(Forbidden, match="user-read or user-delete"):
+        principal.require_any(Permission.USER_READ, Permission.USER_DELETE)
 
 
 def test_admin_can_do_everything(database: Database) -> None:

@@ -37,6 +37,11 @@ class Principal:
         if not self.can(permission):
             raise Forbidden(f"this credential lacks the {permission.value} permission")
 
+    def require_any(self, *permissions: Permission) -> None:
+        if not any(self.can(permission) for permission in permissions):
+            needed = " or ".join(permission.value for permission in permissions)
+            raise Forbidden(f"this credential needs the {needed} permission")
+
     def require_login_source(self, login_source: str) -> None:
         if self.login_sources is not None and login_source not in self.login_sources:
             raise Forbidden(f"this credential may not write people of login source {login_source!r}")

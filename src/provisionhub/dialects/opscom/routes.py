@@ -19,7 +19,6 @@ from provisionhub.dialects.opscom.wire import (
     TypesListRequest,
     TypesListSuccess,
 )
-from provisionhub.directory.errors import Forbidden
 from provisionhub.directory.reference_data import list_user_types
 from provisionhub.directory.service import Directory
 from provisionhub.http.bodies import read_json
@@ -51,12 +50,7 @@ def create_opscom_app(directory: Directory, max_body_bytes: int) -> FastAPI:
         "/api/OC_TOMA/v1/profiles/push",
         response_model=PushSuccess,
         responses=_ERRORS,
-        openapi_extra={
-            "requestBody": {
-                "required": True,
-                "content": {"application/json": {"schema": _schema(ProfilePush)}},
-            }
-        },
+        openapi_extra=_json_body(ProfilePush),
         summary="Create or update a person (permission user-create)",
     )
     async def push(request: Request) -> JSONResponse:
@@ -77,12 +71,7 @@ def create_opscom_app(directory: Directory, max_body_bytes: int) -> FastAPI:
         "/api/OC_TOMA/v1/profiles/types/list",
         response_model=TypesListSuccess,
         responses={k: v for k, v in _ERRORS.items() if k in (400, 401, 403, 413)},
-        openapi_extra={
-            "requestBody": {
-                "required": True,
-                "content": {"application/json": {"schema": _schema(TypesListRequest)}},
-            }
-        },
+        openapi_extra=_json_body(TypesListRequest),
         summary="List the user types user_type_id refers to (permission user-create or user-read)",
     )
     async def types_list(request: Request) -> JSONResponse:
@@ -91,8 +80,7 @@ def create_opscom_app(directory: Directory, max_body_bytes: int) -> FastAPI:
 
         def work(conn: Connection) -> TypesListSuccess:
             principal = authenticate(conn, token)
-            if not (principal.can(Permission.USER_CREATE) or principal.can(Permission.USER_READ)):
-                raise Forbidden("this credential needs the user-create or user-read permission")
+            principal.require_any(Permission.USER_CREATE, Permission.USER_READ)
             return translate.types_list(list_user_types(conn))
 
         answer = await database.read(work)
@@ -101,5 +89,7 @@ def create_opscom_app(directory: Directory, max_body_bytes: int) -> FastAPI:
     return app
 
 
-def _schema(model: type[Any]) -> dict[str, Any]:
-    return model.model_json_schema(ref_template="#/components/schemas/{model}")
+def _json_body(model: type[Any]) -> dict[str, Any]:
+    """OpenAPI for a JSON request body the route reads itself (so that errors stay in OPS-COM's format)."""
+    schema = model.model_json_schema(ref_template="#/components/schemas/{model}")
+    return {"requestBody": {"required": True, "content": {"application/json": {"schema": schema}}}}

@@ -7,6 +7,7 @@ import threading
 
 import pytest
 from sqlalchemy import Connection, insert, select
+from sqlalchemy.exc import IntegrityError
 
 from provisionhub.directory.service import utcnow
 from provisionhub.store import tables
@@ -101,3 +102,13 @@ async def test_a_single_failing_write_leaves_nothing(database: Database) -> None
 async def test_write_without_the_queue_runs_in_its_own_transaction(database: Database) -> None:
     assert await database.write(add_user_type("solo")) == "solo"
     assert user_type_ids(database) == ["solo"]
+
+
+def test_database_errors_never_carry_the_values_written(database: Database) -> None:
+    """An error's text may be logged; the parameters it would show (dates of birth...) must not be in it."""
+    row = {"id": "6", "name": "DOB 1987-06-05", "created_at": utcnow()}
+    with database.transaction() as conn:
+        conn.execute(insert(tables.user_types), row)
+    with pytest.raises(IntegrityError) as caught, database.transaction() as conn:
+        conn.execute(insert(tables.user_types), row)
+    assert "1987-06-05" not in str(caught.value)

@@ -14,7 +14,12 @@ WRITE = "provisionhub_write"
 
 
 def make_engine(url: str, **kwargs: Any) -> Engine:
-    """An Engine for url. SQLite gets WAL, a busy timeout, foreign keys and real transactions."""
+    """An Engine for url. SQLite gets WAL, a busy timeout, foreign keys and real transactions.
+
+    Statement parameters are hidden from logs and exception messages: they carry dates of birth and
+    driver's licences, which must never reach a log line.
+    """
+    kwargs.setdefault("hide_parameters", True)
     parsed = make_url(url)
     if parsed.get_backend_name() != "sqlite":
         return create_engine(url, pool_pre_ping=True, **kwargs)

@@ -1,0 +1,1 @@
+"""Benchmarks of provisionhub, reported as ratios against a reference measured in the same run."""

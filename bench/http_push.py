@@ -1,0 +1,174 @@
+"""HTTP push benchmark: OPS-COM profile pushes (each a durable create) against the no-op ceiling."""
+
+from __future__ import annotations
+
+import contextlib
+import http.client
+import json
+import secrets
+import statistics
+import sys
+import tempfile
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+from sqlalchemy import func, select
+from sqlalchemy.engine import make_url
+
+from bench.app import NOOP_PATH
+from bench.report import BenchError, Result
+from bench.server import serve
+from bench.wrk import CONNECTIONS, WrkRun, ensure_wrk, run_wrk
+from provisionhub.auth.permissions import Permission
+from provisionhub.auth.tokens import create_token
+from provisionhub.directory.errors import Conflict
+from provisionhub.directory.reference_data import AddUserType
+from provisionhub.directory.service import Directory
+from provisionhub.store import tables
+from provisionhub.store.database import Database
+from provisionhub.store.migrate import upgrade
+
+PUSH_PATH = "/opscom/api/OC_TOMA/v1/profiles/push"
+TARGET = 0.5
+
+#: The seed request's attributes, less those that differ on every request and the token.
+SEED_FIELDS: dict[str, str] = {
+    "first_name": "firstname",
+    "last_name": "lastname",
+    "street": "123 Main Street, 123 Main Street,123 Main Street,123 Main Street,123 Main Street,"
+    "123 Main Street",
+    "city": "Everywhere",
+    "province": "bc",
+    "state": "NY",
+    "postal_code": "HOHOHO",
+    "zip": "12345-1212",
+    "phone_cell": "613-555-1212",
+    "user_type_id": "6",
+    "employ_no": "employee number: default",
+    "employee_phone": "emp ph. klondike 555",
+    "student_no": "SN 543209854",
+    "student_phone": "999",
+    "driver_licence_num": "QC 99999999",
+    "driver_license_num": "NYNY",
+    "date_of_birth": "1901-01-31",
+    "locker_user_type_id": "3",
+    "driver_licence_prov": "BC",
+    "driver_license_state": "CA",
+}
+
+#: The start of every body, formatted with one key three times; push.lua does the same.
+HEAD = '{"unique_id":"u%s","user_name":"n%s","email":"e%s@bench.example.org",'
+
+
+@dataclass(frozen=True, slots=True)
+class Plan:
+    """How long each wrk run lasts, in seconds, and how many noop/push rounds follow the warm-up."""
+
+    warmup: float
+    seconds: float
+    rounds: int
+
+
+FULL = Plan(warmup=3, seconds=8, rounds=3)
+QUICK = Plan(warmup=1, seconds=2, rounds=3)
+
+
+def run(quick: bool, database_url: str | None) -> Result:
+    """Migrate a database, start the server, alternate noop and push runs, and check every create landed."""
+    wrk = ensure_wrk()
+    plan = QUICK if quick else FULL
+    nonce = secrets.token_hex(3)
+    with tempfile.TemporaryDirectory(prefix="provisionhub-bench-") as tmp:
+        url = database_url or f"sqlite:///{Path(tmp) / 'push.db'}"
+        token = prepare(url, f"bench-{nonce}")
+        tail = json.dumps({"apiToken": token, "login_source": "OPSCOM", **SEED_FIELDS}, separators=(",", ":"))
+        tail = tail.removeprefix("{")
+        log = Path(tmp) / "server.log"
+        runs: list[tuple[str, WrkRun]] = []
+        with serve(url, log) as base:
+            probe(base, PUSH_PATH, (HEAD % ((f"{nonce}-probe",) * 3) + tail).encode())
+            probe(base, NOOP_PATH, (HEAD % ((f"{nonce}-probe",) * 3) + tail).encode())
+            steps = [("warmup", NOOP_PATH, plan.warmup, "w"), ("warmup", PUSH_PATH, plan.warmup, "w")]
+            for number in range(plan.rounds):
+                steps += [("measured", path, plan.seconds, f"r{number}") for path in (NOOP_PATH, PUSH_PATH)]
+            for kind, path, seconds, label in steps:
+                measured = run_wrk(wrk, base, path, seconds, nonce + label, HEAD, tail)
+                _check(measured, log)
+                print(f"bench:   {kind} {path}: {measured.requests_per_second:,.0f} req/s", file=sys.stderr)
+                runs.append((kind, measured))
+        pushed = sum(r.requests for _, r in runs if r.path == PUSH_PATH) + 1
+        stored = count_people(url, f"u{nonce}")
+    push_runs = sum(1 for _, r in runs if r.path == PUSH_PATH)
+    if not pushed <= stored <= pushed + CONNECTIONS * push_runs:
+        raise BenchError(f"{pushed} pushes were answered but {stored} people were stored for this run")
+    measured_runs = [r for kind, r in runs if kind == "measured"]
+    return Result(
+        name="http_push",
+        unit="req/s",
+        figure=statistics.median(r.requests_per_second for r in measured_runs if r.path == PUSH_PATH),
+        reference=statistics.median(r.requests_per_second for r in measured_runs if r.path == NOOP_PATH),
+        reference_name="noop",
+        target=TARGET,
+        details={
+            "database": make_url(url).render_as_string(hide_password=True),
+            "plan": asdict(plan),
+            "connections": CONNECTIONS,
+            "people_stored": stored,
+            "runs": [{"kind": kind, **asdict(r)} for kind, r in runs],
+        },
+    )
+
+
+def prepare(url: str, token_name: str) -> str:
+    """Migrate, make sure user type 6 exists, and return the secret of a new user-create token."""
+    database = Database(url)
+    try:
+        upgrade(database.engine)
+        with contextlib.suppress(Conflict):  # a reused (PostgreSQL) database has it from an earlier run
+            Directory(database).apply(AddUserType(id="6", name="Demo"), "bench")
+        with database.transaction() as conn:
+            return create_token(conn, token_name, [Permission.USER_CREATE], actor="bench")
+    finally:
+        database.dispose()
+
+
+def probe(base: str, path: str, body: bytes) -> None:
+    """One request before the load: it must answer 200 with status success, or nothing is measured."""
+    parts = urlsplit(base)
+    connection = http.client.HTTPConnection(parts.hostname or "", parts.port, timeout=30)
+    try:
+        connection.request("POST", path, body, {"Content-Type": "application/json"})
+        response = connection.getresponse()
+        text = response.read().decode(errors="replace")
+    finally:
+        connection.close()
+    answer: Any = None
+    with contextlib.suppress(ValueError):
+        answer = json.loads(text)
+    if response.status != 200 or not isinstance(answer, dict) or answer.get("status") != "success":
+        raise BenchError(f"POST {path} answered {response.status}: {text}")
+
+
+def count_people(url: str, prefix: str) -> int:
+    database = Database(url)
+    try:
+        with database.snapshot() as conn:
+            query = select(func.count()).where(tables.people.c.unique_id.startswith(prefix, autoescape=True))
+            return int(conn.execute(query).scalar_one())
+    finally:
+        database.dispose()
+
+
+def _check(measured: WrkRun, log: Path) -> None:
+    """Fail loudly on any non-2xx answer or socket error: the figure would not be of real pushes."""
+    errors = {name: count for name, count in measured.socket_errors.items() if count}
+    if measured.non_2xx or errors:
+        server = log.read_text(errors="replace")[-3000:] if log.exists() else ""
+        raise BenchError(
+            f"{measured.path}: {measured.non_2xx} non-2xx responses, socket errors {errors or 'none'} "
+            f"in {measured.requests} requests\nserver log (end):\n{server}"
+        )
+    if measured.requests == 0:
+        raise BenchError(f"{measured.path}: wrk completed no request")

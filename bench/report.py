@@ -1,0 +1,103 @@
+"""Benchmark results: the Result record, the printed table and the JSON file of a run."""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import subprocess
+import sys
+from dataclasses import asdict, dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+RESULTS = Path(__file__).resolve().parent / "results"
+
+
+class BenchError(Exception):
+    """A benchmark could not produce a trustworthy figure; the message says why."""
+
+
+@dataclass(frozen=True, slots=True)
+class Result:
+    """One benchmark's figure, the reference measured beside it, and the ratio target (None: none)."""
+
+    name: str
+    unit: str
+    figure: float
+    reference: float
+    reference_name: str
+    target: float | None = None
+    details: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def ratio(self) -> float:
+        return self.figure / self.reference if self.reference else float("nan")
+
+    @property
+    def met(self) -> bool | None:
+        return None if self.target is None else self.ratio >= self.target
+
+
+def table(results: list[Result], failures: dict[str, str]) -> str:
+    """The results as an aligned text table, failures last."""
+    header = ("name", "figure", "reference", "ratio", "target", "met?")
+    rows = [
+        (
+            r.name,
+            f"{r.figure:,.0f} {r.unit}",
+            f"{r.reference:,.0f} {r.unit} ({r.reference_name})",
+            f"{r.ratio:.3f}",
+            "-" if r.target is None else f">= {r.target:g}",
+            {None: "-", True: "yes", False: "NO"}[r.met],
+        )
+        for r in results
+    ]
+    rows += [(name, "FAILED", reason.splitlines()[0], "", "", "NO") for name, reason in failures.items()]
+    widths = [max(len(row[i]) for row in [header, *rows]) for i in range(len(header))]
+    lines = [
+        "  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip()
+        for row in [header, tuple("-" * width for width in widths), *rows]
+    ]
+    return "\n".join(lines)
+
+
+def write(
+    started: datetime, options: dict[str, Any], results: list[Result], failures: dict[str, str]
+) -> Path:
+    """Write the run to bench/results/<UTC timestamp>.json and return the path."""
+    RESULTS.mkdir(exist_ok=True)
+    path = RESULTS / f"{started.strftime('%Y%m%dT%H%M%SZ')}.json"
+    document = {
+        "started_at": started.isoformat(),
+        "options": options,
+        "machine": _machine(),
+        "commit": _commit(),
+        "results": [{**asdict(r), "ratio": r.ratio, "met": r.met} for r in results],
+        "failures": failures,
+    }
+    path.write_text(json.dumps(document, indent=2) + "\n")
+    return path
+
+
+def _machine() -> dict[str, Any]:
+    return {
+        "python": sys.version.split()[0],
+        "platform": platform.platform(),
+        "cpus": os.cpu_count(),
+    }
+
+
+def _commit() -> str | None:
+    try:
+        done = subprocess.run(
+            ["git", "describe", "--always", "--dirty", "--abbrev=12"],
+            cwd=RESULTS.parent,
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+    except (OSError, subprocess.CalledProcessError):
+        return None
+    return done.stdout.strip()

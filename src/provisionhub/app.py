@@ -25,7 +25,9 @@ DESCRIPTION = (
 def create_app(settings: Settings | None = None, database: Database | None = None) -> FastAPI:
     """Build the application. Nothing connects until the first request or the lifespan starts."""
     settings = settings or Settings()
-    database = database or Database(settings.database_url, write_batch_size=settings.write_batch_size)
+    database = database or Database(
+        settings.database_url, write_batch_size=settings.write_batch_size, write_mode=settings.write_mode
+    )
     directory = Directory(database)
 
     @asynccontextmanager

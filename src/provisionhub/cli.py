@@ -91,7 +91,9 @@ def serve(
     settings = Settings()
     host = host or settings.host
     port = port or settings.port
-    database = Database(settings.database_url, write_batch_size=settings.write_batch_size)
+    database = Database(
+        settings.database_url, write_batch_size=settings.write_batch_size, write_mode=settings.write_mode
+    )
     upgrade(database.engine)
     _first_token(database, host, port)
     uvicorn.run(

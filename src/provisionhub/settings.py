@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
@@ -22,5 +24,10 @@ class Settings(BaseSettings):
     max_body_bytes: int = Field(1_048_576, description="Largest request body accepted, in bytes.")
     write_batch_size: int = Field(
         256, description="Most queued writes committed together in one transaction (group commit)."
+    )
+    write_mode: Literal["auto", "inline", "thread"] = Field(
+        "auto",
+        description="Where queued writes are committed: on the event loop (inline, SQLite's default) or on "
+        "a writer thread (thread, PostgreSQL's default).",
     )
     log_level: str = "info"

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import threading
+from collections.abc import AsyncIterator, Callable, Iterator
+from contextlib import contextmanager
+from typing import Any
 
 import pytest
 from sqlalchemy import Connection, insert, select
@@ -17,7 +20,7 @@ from provisionhub.store.writes import WriteQueue
 pytestmark = pytest.mark.anyio
 
 
-def add_user_type(type_id: str):
+def add_user_type(type_id: str) -> Callable[[Connection], str]:
     def work(conn: Connection) -> str:
         conn.execute(
             insert(tables.user_types), {"id": type_id, "name": f"type {type_id}", "created_at": utcnow()}
@@ -42,56 +45,140 @@ async def test_writes_return_their_results(database: Database) -> None:
     assert user_type_ids(database) == sorted(str(n) for n in range(50))
 
 
-async def test_a_failing_write_rolls_back_alone_within_a_batch(database: Database) -> None:
+class CountingQueue:
+    """A WriteQueue over database whose transactions are counted, held by a gate until released."""
+
+    def __init__(self, database: Database) -> None:
+        self.database = database
+        self.transactions = 0
+        self.gate = threading.Event()
+        self.queue = WriteQueue(self._transaction, batch_size=64)
+
+    @contextmanager
+    def _transaction(self) -> Iterator[Connection]:
+        self.transactions += 1
+        with self.database.transaction() as conn:
+            yield conn
+
+    def hold(self) -> asyncio.Future[Any]:
+        """Keep the writer busy, so that what is queued next goes as one batch once release() is called."""
+        return self.queue.submit(lambda conn: self.gate.wait(5))
+
+
+@pytest.fixture
+async def counted(database: Database) -> AsyncIterator[CountingQueue]:
+    counting = CountingQueue(database)
+    counting.queue.start()
+    yield counting
+    counting.gate.set()
+    counting.queue.stop()
+
+
+def writes_then_fails(conn: Connection) -> None:
+    add_user_type("doomed")(conn)
+    raise ValueError("refused after writing")
+
+
+async def test_a_failing_write_rolls_back_alone_within_a_batch(
+    counted: CountingQueue, database: Database
+) -> None:
     """A unit that writes and then raises must leave nothing; its neighbours in the batch commit."""
-    gate = threading.Event()
-    batches: list[int] = []
-    queue = WriteQueue(database.transaction, batch_size=64)
+    held = counted.hold()
+    await asyncio.sleep(0.05)
+    queue = counted.queue
+    futures = [
+        queue.submit(add_user_type("a")),
+        queue.submit(writes_then_fails),
+        queue.submit(add_user_type("b")),
+    ]
+    counted.gate.set()
+    await held
+    outcomes = await asyncio.gather(*futures, return_exceptions=True)
 
-    def blocker(conn: Connection) -> None:
-        gate.wait(5)  # hold the writer so that the next units queue up and go as one batch
-
-    def writes_then_fails(conn: Connection) -> None:
-        add_user_type("doomed")(conn)
-        raise ValueError("refused after writing")
-
-    original = queue._run_batch
-
-    def counting(batch):
-        batches.append(len(batch))
-        return original(batch)
-
-    queue._run_batch = counting  # type: ignore[method-assign]
-    queue.start()
-    try:
-        first = queue.submit(blocker)
-        await asyncio.sleep(0.05)
-        futures = [
-            queue.submit(add_user_type("a")),
-            queue.submit(writes_then_fails),
-            queue.submit(add_user_type("b")),
-        ]
-        gate.set()
-        await first
-        outcomes = await asyncio.gather(*futures, return_exceptions=True)
-    finally:
-        queue.stop()
-
-    assert batches == [3]
+    assert counted.transactions == 2  # the holder's, then one for all three
     assert outcomes[0] == "a"
     assert isinstance(outcomes[1], ValueError)
     assert outcomes[2] == "b"
     assert user_type_ids(database) == ["a", "b"]
 
 
+def type_batch(calls: list[list[str]]) -> Callable[[Connection, list[str]], list[Any]]:
+    """A batch handler that adds one user type per item and refuses items starting with "x"."""
+
+    def handler(conn: Connection, items: list[str]) -> list[Any]:
+        calls.append(list(items))
+        outcomes: list[Any] = []
+        for item in items:
+            if item.startswith("boom"):
+                add_user_type(item)(conn)
+                raise RuntimeError("the whole call fails after writing")
+            if item.startswith("x"):
+                outcomes.append(LookupError(f"{item} refused"))
+            else:
+                outcomes.append(add_user_type(item)(conn))
+        return outcomes
+
+    return handler
+
+
+async def test_items_of_one_handler_go_to_one_call_with_units_in_the_same_commit(
+    counted: CountingQueue, database: Database
+) -> None:
+    calls: list[list[str]] = []
+    handler = type_batch(calls)
+    held = counted.hold()
+    await asyncio.sleep(0.05)
+    queue = counted.queue
+    futures = [
+        queue.submit_item(handler, "p1"),
+        queue.submit(add_user_type("unit")),
+        queue.submit_item(handler, "x-refused"),
+        queue.submit_item(handler, "p2"),
+    ]
+    counted.gate.set()
+    await held
+    outcomes = await asyncio.gather(*futures, return_exceptions=True)
+
+    assert calls == [["p1", "x-refused", "p2"]]
+    assert counted.transactions == 2
+    assert outcomes[0] == "p1"
+    assert outcomes[1] == "unit"
+    assert isinstance(outcomes[2], LookupError)
+    assert outcomes[3] == "p2"
+    assert user_type_ids(database) == ["p1", "p2", "unit"]
+
+
+async def test_a_failing_handler_call_is_retried_item_by_item(
+    counted: CountingQueue, database: Database
+) -> None:
+    calls: list[list[str]] = []
+    handler = type_batch(calls)
+    held = counted.hold()
+    await asyncio.sleep(0.05)
+    futures = [counted.queue.submit_item(handler, name) for name in ("q1", "boom", "q2")]
+    counted.gate.set()
+    await held
+    outcomes = await asyncio.gather(*futures, return_exceptions=True)
+
+    assert calls[0] == ["q1", "boom", "q2"]
+    assert sorted(map(tuple, calls[1:])) == [("boom",), ("q1",), ("q2",)]
+    assert outcomes[0] == "q1"
+    assert isinstance(outcomes[1], RuntimeError)
+    assert outcomes[2] == "q2"
+    assert user_type_ids(database) == ["q1", "q2"]  # nothing of "boom" survived
+
+
+async def test_write_item_without_the_queue_runs_in_its_own_transaction(database: Database) -> None:
+    handler = type_batch([])
+    assert await database.write_item(handler, "solo") == "solo"
+    with pytest.raises(LookupError):
+        await database.write_item(handler, "x-solo")
+    assert user_type_ids(database) == ["solo"]
+
+
 async def test_a_single_failing_write_leaves_nothing(database: Database) -> None:
     database.start()
     try:
-
-        def writes_then_fails(conn: Connection) -> None:
-            add_user_type("doomed")(conn)
-            raise ValueError("refused after writing")
-
         with pytest.raises(ValueError, match="refused after writing"):
             await database.write(writes_then_fails)
     finally:

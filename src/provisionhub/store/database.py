@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import anyio.to_thread
 from sqlalchemy import Connection, Engine, text
 
 from provisionhub.store.engine import WRITE, make_engine
-from provisionhub.store.writes import WriteQueue
+from provisionhub.store.writes import BatchHandler, WriteQueue
 
 T = TypeVar("T")
 
@@ -18,10 +18,13 @@ T = TypeVar("T")
 class Database:
     """One database, reached through one engine. Writes from async code go through a WriteQueue."""
 
-    def __init__(self, url: str, *, write_batch_size: int = 256) -> None:
+    def __init__(self, url: str, *, write_batch_size: int = 256, write_mode: str = "auto") -> None:
         self.url = url
         self.engine: Engine = make_engine(url)
-        self._writes = WriteQueue(self.transaction, write_batch_size)
+        if write_mode not in ("auto", "inline", "thread"):
+            raise ValueError(f"write_mode must be auto, inline or thread, not {write_mode!r}")
+        inline = write_mode == "inline" or (write_mode == "auto" and self.engine.dialect.name == "sqlite")
+        self._writes = WriteQueue(self.transaction, write_batch_size, inline=inline)
 
     @property
     def dialect(self) -> str:
@@ -43,11 +46,11 @@ class Database:
             tx.rollback()
 
     def start(self) -> None:
-        """Start the writer thread that serves write()."""
+        """Start serving write() and write_item() through the write queue."""
         self._writes.start()
 
     def stop(self) -> None:
-        """Drain and stop the writer thread."""
+        """Finish queued writes and stop the write queue."""
         self._writes.stop()
 
     def dispose(self) -> None:
@@ -60,6 +63,12 @@ class Database:
             return await anyio.to_thread.run_sync(self._write_now, work)
         return await self._writes.submit(work)
 
+    async def write_item(self, handler: BatchHandler, item: Any) -> Any:
+        """Hand item to a batch handler, which takes it together with the other items queued for it."""
+        if not self._writes.running:
+            return await anyio.to_thread.run_sync(self._write_item_now, handler, item)
+        return await self._writes.submit_item(handler, item)
+
     async def read(self, work: Callable[[Connection], T]) -> T:
         """Run work(conn) on a worker thread against a read snapshot."""
         return await anyio.to_thread.run_sync(self._read_now, work)
@@ -67,6 +76,13 @@ class Database:
     def _write_now(self, work: Callable[[Connection], T]) -> T:
         with self.transaction() as conn:
             return work(conn)
+
+    def _write_item_now(self, handler: BatchHandler, item: Any) -> Any:
+        with self.transaction() as conn:
+            [outcome] = handler(conn, [item])
+        if isinstance(outcome, BaseException):
+            raise outcome
+        return outcome
 
     def _read_now(self, work: Callable[[Connection], T]) -> T:
         with self.snapshot() as conn:

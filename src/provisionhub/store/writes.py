@@ -1,9 +1,21 @@
-"""Group commit: one thread applies queued units of work, many to a transaction.
+"""Group commit: one thread applies queued writes, many to a transaction.
 
-Requests hand their unit of work (a function of a connection) to the queue and await the result.
-The thread takes whatever is queued, runs each unit inside its own SAVEPOINT of one transaction and
-commits once, so a failing unit rolls back alone and N concurrent writes cost one commit. SQLite
-gets one writer per process (no lock contention); PostgreSQL gets fewer commits and no blocked loop.
+Requests queue their writes and await the result. The thread takes whatever is queued and commits it
+in one transaction, so N concurrent writes cost one commit. Two kinds of write:
+
+- a unit of work, `work(conn) -> value`, run inside a SAVEPOINT of its own, so that one failing unit
+  rolls back alone;
+- an item for a batch handler, `handler(conn, items) -> outcomes`: all items queued for the same
+  handler go to one call, which does the work of many requests in a few statements. Its outcome for
+  an item is the value, or an exception instance for an item it refused having written nothing for it.
+
+Where the batches run:
+- "thread" (PostgreSQL): on a writer thread, so the event loop never waits on a network round trip;
+- "inline" (SQLite): on the event loop itself, once per loop iteration, for whatever the requests of
+  that iteration queued. A SQLite transaction is a few hundred microseconds of local work; running it
+  in place saves two thread hand-offs per request and the GIL contention between the two threads,
+  which cost more than the work itself (measured: bench/, README).
+Either way there is one writer per process: SQLite sees no lock contention between our own writes.
 """
 
 from __future__ import annotations
@@ -12,7 +24,7 @@ import asyncio
 import logging
 import queue
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from typing import Any
@@ -23,13 +35,16 @@ from sqlalchemy.exc import IntegrityError
 log = logging.getLogger(__name__)
 
 Work = Callable[[Connection], Any]
+BatchHandler = Callable[[Connection, list[Any]], list[Any]]
 
 
 @dataclass(slots=True)
 class _Job:
-    work: Work
     loop: asyncio.AbstractEventLoop
     future: asyncio.Future[Any]
+    work: Work | None = None
+    handler: BatchHandler | None = None
+    item: Any = None
 
 
 @dataclass(slots=True)
@@ -39,6 +54,9 @@ class _Outcome:
 
 
 _STOP = object()
+#: Tries of a write that hit an IntegrityError: on PostgreSQL, most often a race with another process
+#: that committed the same key first; the second try sees that row and takes the update path.
+_TRIES = 2
 
 
 def _settle(future: asyncio.Future[Any], outcome: _Outcome) -> None:
@@ -50,41 +68,84 @@ def _settle(future: asyncio.Future[Any], outcome: _Outcome) -> None:
         future.set_result(outcome.value)
 
 
+def _outcome_of(result: Any) -> _Outcome:
+    return _Outcome(error=result) if isinstance(result, BaseException) else _Outcome(value=result)
+
+
 class WriteQueue:
-    """A writer thread that commits queued units of work together."""
+    """A writer thread that commits queued writes together."""
 
     def __init__(
-        self, transaction: Callable[[], AbstractContextManager[Connection]], batch_size: int = 256
+        self,
+        transaction: Callable[[], AbstractContextManager[Connection]],
+        batch_size: int = 256,
+        *,
+        inline: bool = False,
     ) -> None:
         self._transaction = transaction
         self._batch_size = max(1, batch_size)
+        self._inline = inline
         self._queue: queue.SimpleQueue[_Job | object] = queue.SimpleQueue()
         self._thread: threading.Thread | None = None
+        self._pending: list[_Job] = []
+        self._flush_scheduled = False
+        self._started = False
 
     def start(self) -> None:
-        if self._thread is None:
+        if self._started:
+            return
+        self._started = True
+        if not self._inline:
             self._thread = threading.Thread(target=self._run, name="provisionhub-writer", daemon=True)
             self._thread.start()
 
     def stop(self) -> None:
-        """Finish what is queued, then end the thread."""
+        """Finish what is queued, then stop taking writes."""
+        if not self._started:
+            return
+        self._started = False
         if self._thread is not None:
             self._queue.put(_STOP)
             self._thread.join()
             self._thread = None
+        while self._pending:
+            self._flush()
 
     @property
     def running(self) -> bool:
-        return self._thread is not None
+        return self._started
 
     def submit(self, work: Work) -> asyncio.Future[Any]:
-        """Queue work; the returned future settles with its result or its exception."""
-        if self._thread is None:
+        """Queue a unit of work; the future settles with its result or its exception."""
+        return self._put(work=work)
+
+    def submit_item(self, handler: BatchHandler, item: Any) -> asyncio.Future[Any]:
+        """Queue an item for a batch handler; the future settles with the handler's outcome for it."""
+        return self._put(handler=handler, item=item)
+
+    def _put(self, **job: Any) -> asyncio.Future[Any]:
+        if not self._started:
             raise RuntimeError("the write queue is not running")
         loop = asyncio.get_running_loop()
         future: asyncio.Future[Any] = loop.create_future()
-        self._queue.put(_Job(work, loop, future))
+        if not self._inline:
+            self._queue.put(_Job(loop, future, **job))
+            return future
+        self._pending.append(_Job(loop, future, **job))
+        if not self._flush_scheduled:
+            self._flush_scheduled = True
+            loop.call_soon(self._flush)
         return future
+
+    def _flush(self) -> None:
+        """Inline mode: commit what the requests of this loop iteration queued."""
+        self._flush_scheduled = False
+        jobs, self._pending = self._pending[: self._batch_size], self._pending[self._batch_size :]
+        if self._pending:
+            self._flush_scheduled = True
+            jobs[0].loop.call_soon(self._flush)
+        for job, outcome in self._commit(_groups(jobs)):
+            _settle(job.future, outcome)
 
     def _run(self) -> None:
         stopping = False
@@ -92,8 +153,8 @@ class WriteQueue:
             first = self._queue.get()
             if first is _STOP:
                 break
-            batch: list[_Job] = [first]  # type: ignore[list-item]
-            while len(batch) < self._batch_size:
+            jobs: list[_Job] = [first]  # type: ignore[list-item]
+            while len(jobs) < self._batch_size:
                 try:
                     item = self._queue.get_nowait()
                 except queue.Empty:
@@ -101,55 +162,83 @@ class WriteQueue:
                 if item is _STOP:
                     stopping = True
                     break
-                batch.append(item)  # type: ignore[arg-type]
-            outcomes = self._run_one(batch[0]) if len(batch) == 1 else self._run_batch(batch)
-            for job, outcome in zip(batch, outcomes, strict=True):
+                jobs.append(item)  # type: ignore[arg-type]
+            for job, outcome in self._commit(_groups(jobs)):
                 job.loop.call_soon_threadsafe(_settle, job.future, outcome)
 
-    def _run_one(self, job: _Job) -> list[_Outcome]:
-        # An IntegrityError here is most often a race with another process that committed the same
-        # key first; one more try sees that row and takes the update (or the typed conflict) path.
-        for attempt in _tries():
-            try:
-                with self._transaction() as conn:
-                    value = job.work(conn)
-                return [_Outcome(value=value)]
-            except IntegrityError as exc:
-                if attempt == 2:
-                    return [_Outcome(error=exc)]
-            except Exception as exc:
-                return [_Outcome(error=exc)]
-        raise AssertionError("unreachable")
-
-    def _run_batch(self, batch: list[_Job]) -> list[_Outcome]:
+    def _commit(self, groups: list[list[_Job]]) -> list[tuple[_Job, _Outcome]]:
+        if len(groups) == 1:
+            return self._alone(groups[0])
         try:
             with self._transaction() as conn:
-                outcomes = [self._run_nested(conn, job) for job in batch]
+                return [pair for group in groups for pair in self._nested(conn, group)]
         except Exception:
-            # The transaction as a whole failed (commit, lost connection): each job on its own.
-            log.warning("batched commit of %d writes failed; retrying each alone", len(batch), exc_info=True)
-            return [self._run_one(job)[0] for job in batch]
-        return outcomes
+            # The transaction as a whole failed (commit, lost connection): each group on its own.
+            log.warning("a batched commit failed; retrying its parts alone", exc_info=True)
+            return [pair for group in groups for pair in self._alone(group)]
 
-    @staticmethod
-    def _run_nested(conn: Connection, job: _Job) -> _Outcome:
-        for attempt in _tries():
+    def _alone(self, group: list[_Job]) -> list[tuple[_Job, _Outcome]]:
+        """One group in a transaction of its own; a failing batch is retried item by item."""
+        for attempt in range(1, _TRIES + 1):
+            try:
+                with self._transaction() as conn:
+                    return list(zip(group, _call(conn, group), strict=True))
+            except IntegrityError as exc:
+                if attempt == _TRIES and len(group) == 1:
+                    return [(group[0], _Outcome(error=exc))]
+                if attempt == _TRIES:
+                    break
+            except Exception as exc:
+                if len(group) == 1:
+                    return [(group[0], _Outcome(error=exc))]
+                break
+        return [pair for job in group for pair in self._alone([job])]
+
+    def _nested(self, conn: Connection, group: list[_Job]) -> list[tuple[_Job, _Outcome]]:
+        """One group inside a SAVEPOINT of the shared transaction."""
+        for attempt in range(1, _TRIES + 1):
             savepoint = conn.begin_nested()
             try:
-                value = job.work(conn)
+                outcomes = _call(conn, group)
             except IntegrityError as exc:
                 savepoint.rollback()
-                if attempt == 2:
-                    return _Outcome(error=exc)
-                continue
+                if attempt < _TRIES:
+                    continue
+                failure: Exception = exc
             except Exception as exc:
                 savepoint.rollback()
-                return _Outcome(error=exc)
-            savepoint.commit()
-            return _Outcome(value=value)
+                failure = exc
+            else:
+                savepoint.commit()
+                return list(zip(group, outcomes, strict=True))
+            if len(group) == 1:
+                return [(group[0], _Outcome(error=failure))]
+            return [pair for job in group for pair in self._nested(conn, [job])]
         raise AssertionError("unreachable")
 
 
-def _tries() -> Iterator[int]:
-    yield 1
-    yield 2
+def _groups(jobs: list[_Job]) -> list[list[_Job]]:
+    """Items of one handler together (in queue order); each unit of work alone."""
+    groups: list[list[_Job]] = []
+    by_handler: dict[BatchHandler, list[_Job]] = {}
+    for job in jobs:
+        if job.handler is None:
+            groups.append([job])
+        elif job.handler in by_handler:
+            by_handler[job.handler].append(job)
+        else:
+            by_handler[job.handler] = [job]
+            groups.append(by_handler[job.handler])
+    return groups
+
+
+def _call(conn: Connection, group: list[_Job]) -> list[_Outcome]:
+    """Run a group: a unit of work, or one batch handler over its items."""
+    first = group[0]
+    if first.handler is None:
+        assert first.work is not None
+        return [_Outcome(value=first.work(conn))]
+    results = first.handler(conn, [job.item for job in group])
+    if len(results) != len(group):
+        raise RuntimeError(f"batch handler answered {len(results)} outcomes for {len(group)} items")
+    return [_outcome_of(result) for result in results]

@@ -268,3 +268,100 @@ def test_timestamps_come_back_in_utc(directory: Directory) -> None:
         again = directory.find_person(conn, person.public_id)
     assert again.created_at.tzinfo is not None
     assert again["valid_through"] == datetime(2030, 6, 30, tzinfo=UTC)
+
+
+def test_upsert_each_isolates_items_as_if_they_came_one_after_another(
+    directory: Directory, database: Database
+) -> None:
+    requests = [
+        (upsert("e1", username="first", city="Ottawa"), "alice"),
+        (upsert("e2", email="broken"), "bob"),
+        (UpsertPerson("OPSCOM", "e1", {"city": "Toronto"}), "carol"),  # the same person again: a later round
+        (upsert("e3", username="FIRST"), "dave"),  # the username e1 claimed first
+    ]
+    with database.transaction() as conn:
+        outcomes = directory.upsert_each(conn, requests)
+
+    assert outcomes[0].created
+    assert isinstance(outcomes[1], Invalid)
+    assert outcomes[1].field == "email"
+    assert not outcomes[2].created
+    assert outcomes[2].person.id == outcomes[0].person.id
+    assert outcomes[2].person["city"] == "Toronto"
+    assert isinstance(outcomes[3], Conflict)
+    assert outcomes[3].field == "username"
+    with database.snapshot() as conn:
+        actors = [change.actor for change in list_changes(conn)]
+    assert actors == ["alice", "carol"]
+    assert count_rows(database, tables.people) == 1
+
+
+def test_a_claimant_that_fails_otherwise_claims_nothing(directory: Directory, database: Database) -> None:
+    directory.apply(upsert("taken", email="held@school.example.org"), ACTOR)
+    requests = [
+        (upsert("c1", username="wanted", email="held@school.example.org"), ACTOR),  # fails on email
+        (upsert("c2", username="wanted"), ACTOR),  # so this one may have the username
+    ]
+    with database.transaction() as conn:
+        outcomes = directory.upsert_each(conn, requests)
+
+    assert isinstance(outcomes[0], Conflict)
+    assert outcomes[0].field == "email"
+    assert outcomes[1].person["username"] == "wanted"
+
+
+EMAIL_SAMPLES = [
+    "ada@school.example.org",
+    "Ada.Lovelace+cs@School.Example.ORG",
+    "o'brien@x.io",
+    "a@b.c",
+    "a@b.co",
+    "x@localhost",
+    "x@host.localhost",
+    "x@printer.local",
+    "x@example.test",
+    "x@10.0.0.1",
+    "x@[10.0.0.1]",
+    "x@b.c1",
+    "x@b.123",
+    "x@-b.org",
+    "x@b-.org",
+    "x@b..org",
+    ".x@b.org",
+    "x.@b.org",
+    "x..y@b.org",
+    '"quoted local"@b.org',
+    "ünïcode@b.org",
+    "x@bücher.de",
+    "x@b.org.",
+    "x@b",
+    "@b.org",
+    "x@",
+    "x y@b.org",
+    "a" * 64 + "@b.org",
+    "a" * 65 + "@b.org",
+    "x@" + "a" * 63 + ".org",
+    "x@" + "a" * 64 + ".org",
+    "x@" + ".".join(["a" * 60] * 5) + ".org",
+    "x@b.xn--p1ai",
+    "x@xn--bcher-kva.de",
+    "x@b.o-rg",
+]
+
+
+@pytest.mark.parametrize("address", EMAIL_SAMPLES)
+def test_the_fast_email_check_agrees_with_email_validator(address: str) -> None:
+    """Whatever the fast path accepts, the library accepts with the same normalised form."""
+    from email_validator import EmailNotValidError, validate_email
+
+    from provisionhub.directory.people import normalise_email
+
+    try:
+        expected: str | None = validate_email(address, check_deliverability=False).normalized
+    except EmailNotValidError:
+        expected = None
+    try:
+        ours: str | None = normalise_email(address)
+    except Invalid:
+        ours = None
+    assert ours == expected

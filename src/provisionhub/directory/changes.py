@@ -15,6 +15,7 @@ from sqlalchemy import Connection, select
 
 from provisionhub.directory.people import MASK, SENSITIVE_FIELDS
 from provisionhub.store import tables
+from provisionhub.store.inserts import append_many, insert_many
 
 
 class Event(StrEnum):
@@ -31,8 +32,9 @@ class Event(StrEnum):
 
 @dataclass(frozen=True, slots=True)
 class Change:
-    """One changed entity: fields maps each changed field to (old, new)."""
+    """One changed entity: fields maps each changed field to (old, new); actor is who changed it."""
 
+    actor: str
     entity_type: str
     entity_id: str
     action: str
@@ -62,14 +64,14 @@ def _wire(name: str, value: Any) -> Any:
     return value
 
 
-def record(conn: Connection, changes: Sequence[Change], actor: str, at: datetime) -> list[int]:
+def record(conn: Connection, changes: Sequence[Change], at: datetime) -> list[int]:
     """Append changes to the log and their events to the outbox; returns the sequence numbers."""
     if not changes:
         return []
     rows = [
         {
             "occurred_at": at,
-            "actor": actor,
+            "actor": change.actor,
             "entity_type": change.entity_type,
             "entity_id": change.entity_id,
             "action": change.action,
@@ -79,17 +81,14 @@ def record(conn: Connection, changes: Sequence[Change], actor: str, at: datetime
         }
         for change in changes
     ]
-    inserted = conn.execute(
-        tables.changes.insert().returning(tables.changes.c.seq, sort_by_parameter_order=True), rows
-    )
-    seqs = list(inserted.scalars())
+    seqs = insert_many(conn, tables.changes, rows)
     events = [
         {"change_seq": seq, "person_id": change.person_id, "event": change.event.value, "created_at": at}
         for seq, change in zip(seqs, changes, strict=True)
         if change.event is not None and change.person_id is not None
     ]
     if events:
-        conn.execute(tables.outbox.insert(), events)
+        append_many(conn, tables.outbox, events)
     return seqs
 
 

@@ -1,0 +1,323 @@
+"""Creating and changing many people in a few batched statements: match, check, plan, write.
+
+One pipeline serves a single push, a concurrent batch of pushes (each item succeeds or fails alone)
+and a bulk request that is all or nothing. What it checks: the person's field rules, the catalogues
+(login source, user type), who must have a username, and that usernames and emails are unique
+case-insensitively, in the directory and within the batch.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Connection, and_, bindparam, or_, select
+
+from provisionhub.directory.changes import Change, Event, record
+from provisionhub.directory.errors import Conflict, DirectoryError, Invalid, Reason
+from provisionhub.directory.people import (
+    PERSON_FIELDS,
+    Person,
+    PersonResult,
+    Status,
+    UpsertPerson,
+    clean_text,
+    folded,
+    normalise_fields,
+)
+from provisionhub.directory.reference_data import KnownCodes
+from provisionhub.store import tables
+from provisionhub.store.inserts import insert_many
+
+#: How many keys go into one IN (...) list.
+CHUNK = 500
+
+_IDENTITY_LIMITS = {"login_source": 20, "unique_id": 255}
+_UNIQUE = ("username", "email")
+_WRITE_COLUMNS = (*PERSON_FIELDS, "username_key", "email_key", "status", "updated_at", "version")
+
+people = tables.people
+# Not a row-value IN ((source, id), ...): SQLite answers that by scanning the whole index. Two IN lists
+# are index searches on both databases; pairs that merely cross (one batch's source, another's id)
+# are dropped in Python.
+_IDENTITY = and_(
+    people.c.login_source.in_(bindparam("sources", expanding=True)),
+    people.c.unique_id.in_(bindparam("unique_ids", expanding=True)),
+)
+_HOLDERS = or_(
+    people.c.username_key.in_(bindparam("usernames", expanding=True)),
+    people.c.email_key.in_(bindparam("emails", expanding=True)),
+)
+_BY_IDENTITY = select(people).where(_IDENTITY)
+#: One query for a batch: the people it names, and whoever holds the usernames and emails it asks for.
+_MATCHES = select(people).where(or_(_IDENTITY, _HOLDERS))
+_OWNERS = select(people.c.id, people.c.username_key, people.c.email_key).where(_HOLDERS)
+_UPDATE = (
+    people.update().where(people.c.id == bindparam("_id")).values({n: bindparam(n) for n in _WRITE_COLUMNS})
+)
+
+
+@dataclass(slots=True)
+class Item:
+    """One person to create or change, between matching and writing."""
+
+    index: int
+    actor: str
+    login_source: str
+    unique_id: str
+    fields: dict[str, Any]
+    required_on_create: frozenset[str] = frozenset()
+    existing: Mapping[str, Any] | None = None
+    requires_username: bool = False
+    row: dict[str, Any] | None = None
+    diff: dict[str, tuple[Any, Any]] | None = None
+
+
+Outcome = PersonResult | DirectoryError
+
+
+def upsert(
+    conn: Connection,
+    known: KnownCodes,
+    requests: Sequence[tuple[UpsertPerson, str]],
+    now: datetime,
+    *,
+    isolate: bool,
+) -> list[Outcome]:
+    """Apply (command, actor) pairs whose identities are distinct; one outcome per request, in order.
+
+    isolate=True: each request succeeds or fails alone. isolate=False: if any fails, nothing is written
+    and every outcome is the failing requests' errors (the others' outcomes are None).
+    """
+    outcomes: list[Outcome | None] = [None] * len(requests)
+    items: list[Item] = []
+    seen: set[tuple[str, str]] = set()
+    for index, (command, actor) in enumerate(requests):
+        try:
+            login_source = identity_part("login_source", command.login_source)
+            unique_id = identity_part("unique_id", command.unique_id)
+            fields = normalise_fields(command.fields)
+        except Invalid as exc:
+            outcomes[index] = exc
+            continue
+        if (login_source, unique_id) in seen:
+            outcomes[index] = Conflict("unique_id", f"unique_id {unique_id!r} appears twice in this batch")
+            continue
+        seen.add((login_source, unique_id))
+        items.append(Item(index, actor, login_source, unique_id, fields, command.required_on_create))
+
+    sources = known.login_sources(conn, {item.login_source for item in items})
+    existing, owners = _matches(conn, [item for item in items if item.login_source in sources])
+    matched: list[Item] = []
+    for item in items:
+        if item.login_source not in sources:
+            message = f"login_source {item.login_source!r} is not a configured login source"
+            outcomes[item.index] = Invalid("login_source", Reason.UNKNOWN, message)
+            continue
+        item.existing = existing.get((item.login_source, item.unique_id))
+        item.requires_username = sources[item.login_source]
+        matched.append(item)
+    return write(conn, known, matched, outcomes, now, isolate=isolate, owners=owners)
+
+
+def write(
+    conn: Connection,
+    known: KnownCodes,
+    items: list[Item],
+    outcomes: list[Outcome | None],
+    now: datetime,
+    *,
+    isolate: bool,
+    owners: dict[tuple[str, str], int] | None = None,
+) -> list[Outcome]:
+    """Check, plan and write matched items; outcomes holds the errors found so far.
+
+    owners, when the caller has it, says who holds each username and email the items ask for.
+    """
+    wanted_types = {item.fields["user_type_id"] for item in items if item.fields.get("user_type_id")}
+    missing_types = known.missing_user_types(conn, wanted_types)
+    planned: list[Item] = []
+    for item in items:
+        try:
+            type_id = item.fields.get("user_type_id")
+            if type_id in missing_types:
+                raise Invalid("user_type_id", Reason.UNKNOWN, f"user_type_id {type_id!r} is not a user type")
+            plan(item, now)
+        except Invalid as exc:
+            outcomes[item.index] = exc
+            continue
+        planned.append(item)
+    planned = _unique(conn, planned, outcomes, owners)
+    if not isolate and any(outcome is not None for outcome in outcomes):
+        return outcomes  # type: ignore[return-value]
+
+    creates = [item for item in planned if item.existing is None]
+    updates = [item for item in planned if item.existing is not None and item.diff]
+    for item, person_id in zip(creates, insert_many(conn, people, [i.row for i in creates]), strict=True):  # type: ignore[misc]
+        item.row["id"] = person_id  # type: ignore[index]
+    if updates:
+        conn.execute(
+            _UPDATE, [{"_id": i.row["id"], **{n: i.row[n] for n in _WRITE_COLUMNS}} for i in updates]
+        )  # type: ignore[index]
+    record(conn, [change_of(item) for item in creates + updates], now)
+    for item in planned:
+        assert item.row is not None
+        assert item.diff is not None
+        outcomes[item.index] = PersonResult(
+            Person.from_row(item.row), item.existing is None, tuple(item.diff)
+        )
+    return outcomes  # type: ignore[return-value]
+
+
+def identity_part(name: str, value: object) -> str:
+    if not isinstance(value, str) or not value.strip():
+        raise Invalid(name, Reason.REQUIRED, f"{name} is required")
+    value = clean_text(name, value)
+    if len(value) > _IDENTITY_LIMITS[name]:
+        raise Invalid(name, Reason.TOO_LONG, f"{name} must be at most {_IDENTITY_LIMITS[name]} characters")
+    return value
+
+
+def plan(item: Item, now: datetime) -> None:
+    """Work out the row to write and the fields that change; an unchanged person gets an empty diff."""
+    if item.existing is None:
+        for name in sorted(item.required_on_create):
+            if item.fields.get(name) is None:
+                raise Invalid(name, Reason.REQUIRED, f"{name} is required for a new person")
+        row: dict[str, Any] = dict.fromkeys(PERSON_FIELDS)
+        row.update(item.fields)
+        row.update(
+            public_id=str(uuid.uuid4()),
+            login_source=item.login_source,
+            unique_id=item.unique_id,
+            status=Status.ACTIVE.value,
+            created_at=now,
+            updated_at=now,
+            version=1,
+        )
+        item.diff = {name: (None, value) for name, value in item.fields.items() if value is not None}
+    else:
+        item.diff = {
+            name: (item.existing[name], value)
+            for name, value in item.fields.items()
+            if item.existing[name] != value
+        }
+        row = dict(item.existing)
+        if item.diff:
+            row.update(item.fields)
+            row.update(updated_at=now, version=item.existing["version"] + 1)
+    if item.requires_username and row["username"] is None:
+        message = f"username is required: people of login source {item.login_source} sign in with it"
+        raise Invalid("username", Reason.REQUIRED, message)
+    row["username_key"] = folded(row["username"])
+    row["email_key"] = folded(row["email"])
+    item.row = row
+
+
+def _unique(
+    conn: Connection,
+    items: list[Item],
+    outcomes: list[Outcome | None],
+    owners: dict[tuple[str, str], int] | None,
+) -> list[Item]:
+    """The items whose new usernames and emails nobody else holds; the others get a Conflict.
+
+    Within the batch, items are taken in order, as if they had come one after another: an item claims
+    its values only if it gets all of them, so one refused on its email does not block a later one
+    that wants the username it asked for.
+    """
+    wanted = {
+        item.index: [
+            (name, item.row[f"{name}_key"])
+            for name in _UNIQUE
+            if name in item.diff and item.row[name] is not None
+        ]  # type: ignore[index, operator]
+        for item in items
+    }
+    if not any(wanted.values()):
+        return items
+    if owners is None:
+        owners = _owners(conn, [claim for claims in wanted.values() for claim in claims])
+    claimed: set[tuple[str, str]] = set()
+    survivors: list[Item] = []
+    for item in items:
+        own_id = item.existing["id"] if item.existing is not None else None
+        taken = [
+            name for name, key in wanted[item.index]
+            if (owners.get((name, key), own_id) != own_id) or (name, key) in claimed
+        ]  # fmt: skip
+        if taken:
+            value = item.row[taken[0]]  # type: ignore[index]
+            outcomes[item.index] = Conflict(taken[0], f"{taken[0]} {value!r} is already taken")
+            continue
+        claimed.update(wanted[item.index])
+        survivors.append(item)
+    return survivors
+
+
+def _owners(conn: Connection, claims: list[tuple[str, str]]) -> dict[tuple[str, str], int]:
+    """Who holds each (field, key) claimed now, if anyone."""
+    owners: dict[tuple[str, str], int] = {}
+    for start in range(0, len(claims), CHUNK):
+        chunk = claims[start : start + CHUNK]
+        usernames = [key for name, key in chunk if name == "username"]
+        emails = [key for name, key in chunk if name == "email"]
+        for row in conn.execute(_OWNERS, {"usernames": usernames, "emails": emails}):
+            owners[("username", row.username_key)] = row.id
+            owners[("email", row.email_key)] = row.id
+    return owners
+
+
+def change_of(item: Item) -> Change:
+    assert item.row is not None
+    assert item.diff is not None
+    created = item.existing is None
+    return Change(
+        actor=item.actor,
+        entity_type="person",
+        entity_id=item.row["public_id"],
+        action="create" if created else "update",
+        fields=item.diff,
+        person_id=item.row["id"],
+        event=Event.ADDED if created else Event.EDITED,
+    )
+
+
+def _matches(
+    conn: Connection, items: list[Item]
+) -> tuple[dict[tuple[str, str], Any], dict[tuple[str, str], int]]:
+    """The people the items name, by identity; and who holds each username and email they give."""
+    wanted = {(item.login_source, item.unique_id) for item in items}
+    existing: dict[tuple[str, str], Any] = {}
+    owners: dict[tuple[str, str], int] = {}
+    for start in range(0, len(items), CHUNK):
+        chunk = items[start : start + CHUNK]
+        parameters = {
+            "sources": sorted({item.login_source for item in chunk}),
+            "unique_ids": [item.unique_id for item in chunk],
+            "usernames": [folded(item.fields["username"]) for item in chunk if item.fields.get("username")],
+            "emails": [folded(item.fields["email"]) for item in chunk if item.fields.get("email")],
+        }
+        for row in conn.execute(_MATCHES, parameters).mappings():
+            key = (row["login_source"], row["unique_id"])
+            if key in wanted:
+                existing[key] = row
+            owners[("username", row["username_key"])] = row["id"]
+            owners[("email", row["email_key"])] = row["id"]
+    return existing, owners
+
+
+def people_by_identity(conn: Connection, identities: list[tuple[str, str]]) -> dict[tuple[str, str], Any]:
+    wanted = set(identities)
+    found: dict[tuple[str, str], Any] = {}
+    for start in range(0, len(identities), CHUNK):
+        chunk = identities[start : start + CHUNK]
+        parameters = {"sources": sorted({s for s, _ in chunk}), "unique_ids": [u for _, u in chunk]}
+        for row in conn.execute(_BY_IDENTITY, parameters).mappings():
+            key = (row["login_source"], row["unique_id"])
+            if key in wanted:
+                found[key] = row
+    return found

@@ -10,7 +10,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection, bindparam, select
 
 from provisionhub.auth.permissions import Permission, Principal
 from provisionhub.directory.changes import Change, record
@@ -73,30 +73,54 @@ def create_token(
         },
     )
     fields = {"permissions": (None, granted), "login_sources": (None, sources)}
-    record(conn, [Change("api_token", name, "create", fields)], actor, now)
+    record(conn, [Change(actor, "api_token", name, "create", fields)], now)
     return secret
+
+
+_TOKEN_COLUMNS = (
+    tables.api_tokens.c.name,
+    tables.api_tokens.c.secret_hash,
+    tables.api_tokens.c.permissions,
+    tables.api_tokens.c.login_sources,
+    tables.api_tokens.c.revoked_at,
+)
+_BY_HASH = select(*_TOKEN_COLUMNS).where(
+    tables.api_tokens.c.secret_hash.in_(bindparam("hashes", expanding=True))
+)
 
 
 def authenticate(conn: Connection, secret: str | None) -> Principal:
     """The principal a presented secret belongs to; Unauthenticated if none, unknown or revoked."""
-    if not secret:
-        raise Unauthenticated("no API token was given")
-    hashed = digest(secret)
-    table = tables.api_tokens
-    columns = (
-        table.c.name,
-        table.c.secret_hash,
-        table.c.permissions,
-        table.c.login_sources,
-        table.c.revoked_at,
+    answer = authenticate_many(conn, [secret])[secret]
+    if isinstance(answer, Unauthenticated):
+        raise answer
+    return answer
+
+
+def authenticate_many(
+    conn: Connection, secrets: Iterable[str | None]
+) -> dict[str | None, Principal | Unauthenticated]:
+    """Each presented secret's principal, or why it is refused: one query for them all."""
+    hashes = {secret: digest(secret) for secret in set(secrets) if secret}
+    rows = (
+        {row.secret_hash: row for row in conn.execute(_BY_HASH, {"hashes": list(hashes.values())})}
+        if hashes
+        else {}
     )
-    row = conn.execute(select(*columns).where(table.c.secret_hash == hashed)).first()
-    # The lookup is by hash (an index), the final check constant-time: a timing side channel would
-    # reveal at most bits of a SHA-256, never of the secret.
-    if row is None or not hmac.compare_digest(row.secret_hash, hashed) or row.revoked_at is not None:
-        raise Unauthenticated("the API token is not valid")
-    sources = frozenset(row.login_sources) if row.login_sources is not None else None
-    return Principal(row.name, frozenset(Permission(p) for p in row.permissions), sources)
+    answers: dict[str | None, Principal | Unauthenticated] = {}
+    for secret in set(secrets):
+        hashed = hashes.get(secret)
+        row = rows.get(hashed) if hashed else None
+        if not secret:
+            answers[secret] = Unauthenticated("no API token was given")
+        # The lookup is by hash (an index), the final check constant-time: a timing side channel would
+        # reveal at most bits of a SHA-256, never of the secret.
+        elif row is None or not hmac.compare_digest(row.secret_hash, hashed) or row.revoked_at is not None:
+            answers[secret] = Unauthenticated("the API token is not valid")
+        else:
+            sources = frozenset(row.login_sources) if row.login_sources is not None else None
+            answers[secret] = Principal(row.name, frozenset(Permission(p) for p in row.permissions), sources)
+    return answers
 
 
 def list_tokens(conn: Connection) -> list[TokenInfo]:
@@ -130,7 +154,7 @@ def revoke_token(conn: Connection, name: str, actor: str = "cli") -> None:
         return
     now = datetime.now(UTC)
     conn.execute(table.update().where(table.c.id == row.id).values(revoked_at=now))
-    record(conn, [Change("api_token", name, "revoke", {"revoked_at": (None, now)})], actor, now)
+    record(conn, [Change(actor, "api_token", name, "revoke", {"revoked_at": (None, now)})], now)
 
 
 def any_token_exists(conn: Connection) -> bool:

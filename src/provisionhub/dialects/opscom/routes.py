@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -10,7 +11,7 @@ from fastapi.responses import JSONResponse
 from sqlalchemy import Connection
 
 from provisionhub.auth.permissions import Permission
-from provisionhub.auth.tokens import authenticate
+from provisionhub.auth.tokens import authenticate, authenticate_many
 from provisionhub.dialects.opscom import errors, translate
 from provisionhub.dialects.opscom.wire import (
     ErrorBody,
@@ -19,9 +20,12 @@ from provisionhub.dialects.opscom.wire import (
     TypesListRequest,
     TypesListSuccess,
 )
+from provisionhub.directory.errors import DirectoryError, Unauthenticated
+from provisionhub.directory.people import UpsertPerson
 from provisionhub.directory.reference_data import list_user_types
 from provisionhub.directory.service import Directory
 from provisionhub.http.bodies import read_json
+from provisionhub.store.writes import BatchHandler
 
 _ERRORS: dict[int | str, dict[str, Any]] = {
     status: {"model": ErrorBody, "description": description}
@@ -45,6 +49,7 @@ def create_opscom_app(directory: Directory, max_body_bytes: int) -> FastAPI:
     )
     errors.install(app)
     database = directory.database
+    push_batch = _push_handler(directory)
 
     @app.post(
         "/api/OC_TOMA/v1/profiles/push",
@@ -56,15 +61,11 @@ def create_opscom_app(directory: Directory, max_body_bytes: int) -> FastAPI:
     async def push(request: Request) -> JSONResponse:
         body = await read_json(request, max_body_bytes)
         token = translate.token_of(body)
-
-        def work(conn: Connection) -> int:
-            principal = authenticate(conn, token)
-            principal.require(Permission.USER_CREATE)
-            command = translate.to_upsert(body)
-            principal.require_login_source(command.login_source)
-            return directory.upsert_person(conn, command, principal.actor).person.id
-
-        reference_id = await database.write(work)
+        try:
+            item = _Push(token, translate.to_upsert(body))
+        except errors.OpsComError as exc:
+            item = _Push(token, None, exc)  # told only once the token has been checked
+        reference_id = await database.write_item(push_batch, item)
         return JSONResponse({"status": "success", "reference_id": reference_id})
 
     @app.post(
@@ -87,6 +88,45 @@ def create_opscom_app(directory: Directory, max_body_bytes: int) -> FastAPI:
         return JSONResponse(answer.model_dump())
 
     return app
+
+
+@dataclass(frozen=True, slots=True)
+class _Push:
+    """One push, validated (command) or refused (error), waiting for its token to be checked."""
+
+    token: str
+    command: UpsertPerson | None
+    error: errors.OpsComError | None = None
+
+
+def _push_handler(directory: Directory) -> BatchHandler:
+    """Apply every queued push in a few statements: one token query, one batched upsert."""
+
+    def push_batch(conn: Connection, pushes: list[_Push]) -> list[int | Exception]:
+        principals = authenticate_many(conn, [push.token for push in pushes])
+        outcomes: list[int | Exception | None] = [None] * len(pushes)
+        accepted: list[int] = []
+        requests: list[tuple[UpsertPerson, str]] = []
+        for index, push in enumerate(pushes):
+            principal = principals[push.token]
+            try:
+                if isinstance(principal, Unauthenticated):
+                    raise Unauthenticated(principal.message)
+                principal.require(Permission.USER_CREATE)
+                if push.error is not None:
+                    raise push.error
+                assert push.command is not None
+                principal.require_login_source(push.command.login_source)
+            except (DirectoryError, errors.OpsComError) as exc:
+                outcomes[index] = exc
+                continue
+            accepted.append(index)
+            requests.append((push.command, principal.actor))
+        for index, outcome in zip(accepted, directory.upsert_each(conn, requests), strict=True):
+            outcomes[index] = outcome if isinstance(outcome, DirectoryError) else outcome.person.id
+        return outcomes  # type: ignore[return-value]
+
+    return push_batch
 
 
 def _json_body(model: type[Any]) -> dict[str, Any]:

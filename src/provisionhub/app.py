@@ -4,15 +4,14 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import Any
 
 from fastapi import FastAPI
-from fastapi.openapi.utils import get_openapi
 from fastapi.responses import JSONResponse
 
 from provisionhub import __version__
-from provisionhub.dialects.opscom.routes import create_opscom_app
+from provisionhub.dialects.opscom.routes import opscom_dialect
 from provisionhub.directory.service import Directory
+from provisionhub.http.dialects import serve_dialects
 from provisionhub.settings import Settings
 from provisionhub.store.database import Database
 
@@ -55,27 +54,5 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
             return JSONResponse({"status": "unavailable", "reason": type(exc).__name__}, status_code=503)
         return JSONResponse({"status": "ok", "database": database.dialect})
 
-    dialects = {"/opscom": create_opscom_app(directory, settings.max_body_bytes)}
-    for prefix, dialect in dialects.items():
-        app.mount(prefix, dialect)
-    app.openapi = lambda: _openapi(app, dialects)  # type: ignore[method-assign]
+    serve_dialects(app, [opscom_dialect(directory, settings.max_body_bytes)])
     return app
-
-
-def _openapi(app: FastAPI, dialects: dict[str, FastAPI]) -> dict[str, Any]:
-    """One OpenAPI document for the whole service: the dialects' paths under their prefixes."""
-    if app.openapi_schema is None:
-        schema = get_openapi(
-            title=app.title, version=app.version, description=app.description, routes=app.routes
-        )
-        for prefix, dialect in dialects.items():
-            part = get_openapi(title=dialect.title, version=app.version, routes=dialect.routes)
-            tag = prefix.strip("/")
-            for path, operations in part.get("paths", {}).items():
-                for operation in operations.values():
-                    operation.setdefault("tags", [tag])
-                schema["paths"][prefix + path] = operations
-            components = schema.setdefault("components", {}).setdefault("schemas", {})
-            components.update(part.get("components", {}).get("schemas", {}))
-        app.openapi_schema = schema
-    return app.openapi_schema

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 from pydantic import ValidationError
 from starlette.exceptions import HTTPException
@@ -98,31 +97,19 @@ def _renamed(message: str, field: str, attribute: str) -> str:
     return message.replace(field, attribute, 1) if field != attribute else message
 
 
-def _respond(error: OpsComError) -> JSONResponse:
+def error_response(exc: Exception) -> JSONResponse:
+    """Any failure under this dialect, in OPS-COM's error body."""
+    match exc:
+        case OpsComError():
+            error = exc
+        case DirectoryError():
+            error = from_directory_error(exc)
+        case BodyError():
+            error = OpsComError(9003, str(exc), 413 if isinstance(exc, BodyTooLarge) else 400)
+        case HTTPException():
+            error = OpsComError(
+                9003, f"{exc.detail}: see POST /api/OC_TOMA/v1/profiles/push", exc.status_code
+            )
+        case _:
+            raise exc
     return JSONResponse({"ErrorCode": error.code, "ErrorMessage": error.message}, status_code=error.status)
-
-
-def install(app: FastAPI) -> None:
-    """Answer every failure under this dialect in OPS-COM's error body."""
-
-    async def opscom_error(_: Request, exc: Exception) -> JSONResponse:
-        assert isinstance(exc, OpsComError)
-        return _respond(exc)
-
-    async def directory_error(_: Request, exc: Exception) -> JSONResponse:
-        assert isinstance(exc, DirectoryError)
-        return _respond(from_directory_error(exc))
-
-    async def body_error(_: Request, exc: Exception) -> JSONResponse:
-        return _respond(OpsComError(9003, str(exc), 413 if isinstance(exc, BodyTooLarge) else 400))
-
-    async def http_error(_: Request, exc: Exception) -> JSONResponse:
-        assert isinstance(exc, HTTPException)
-        return _respond(
-            OpsComError(9003, f"{exc.detail}: see POST /api/OC_TOMA/v1/profiles/push", exc.status_code)
-        )
-
-    app.add_exception_handler(OpsComError, opscom_error)
-    app.add_exception_handler(DirectoryError, directory_error)
-    app.add_exception_handler(BodyError, body_error)
-    app.add_exception_handler(HTTPException, http_error)

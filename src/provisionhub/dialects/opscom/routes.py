@@ -5,8 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from fastapi import FastAPI, Request
-from fastapi.middleware.cors import CORSMiddleware
+from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 from sqlalchemy import Connection
 
@@ -25,6 +24,7 @@ from provisionhub.directory.people import UpsertPerson
 from provisionhub.directory.reference_data import list_user_types
 from provisionhub.directory.service import Directory
 from provisionhub.http.bodies import read_json
+from provisionhub.http.dialects import Dialect
 from provisionhub.store.writes import BatchHandler
 
 _ERRORS: dict[int | str, dict[str, Any]] = {
@@ -40,14 +40,15 @@ _ERRORS: dict[int | str, dict[str, Any]] = {
 }
 
 
-def create_opscom_app(directory: Directory, max_body_bytes: int) -> FastAPI:
-    """The OPS-COM dialect as an ASGI app of its own, so that its errors and CORS stay inside it."""
-    app = FastAPI(title="provisionhub: OPS-COM profile push", docs_url=None, redoc_url=None, openapi_url=None)
-    # The seed: the server must send Access-Control-Allow-Origin: * (browser clients call it directly).
-    app.add_middleware(
-        CORSMiddleware, allow_origins=["*"], allow_methods=["POST"], allow_headers=["*"], max_age=600
-    )
-    errors.install(app)
+def opscom_dialect(directory: Directory, max_body_bytes: int) -> Dialect:
+    """OPS-COM at /opscom. The seed: the server must send Access-Control-Allow-Origin: * (browser
+    clients call it directly)."""
+    router = _router(directory, max_body_bytes)
+    return Dialect("/opscom", router, errors.error_response, handled=(errors.OpsComError,), cors=True)
+
+
+def _router(directory: Directory, max_body_bytes: int) -> APIRouter:
+    app = APIRouter()
     database = directory.database
     push_batch = _push_handler(directory)
 

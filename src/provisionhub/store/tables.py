@@ -97,7 +97,6 @@ people = Table(
     Column("version", Integer, nullable=False),
     Index(None, "login_source", "unique_id", unique=True),
     Index(None, "updated_at"),
-    Index(None, "status"),
     sqlite_autoincrement=True,
 )
 
@@ -126,8 +125,8 @@ changes = Table(
     Column("action", String(40), nullable=False),
     # {field: [old, new]}; sensitive fields are masked before they get here.
     Column("fields", Json, nullable=False),
+    # No index on occurred_at: seq grows with time, so a time range is a seq range.
     Index(None, "entity_type", "entity_id", "seq"),
-    Index(None, "occurred_at"),
     sqlite_autoincrement=True,
 )
 

@@ -72,7 +72,6 @@ def upgrade() -> None:
             ["entity_type", "entity_id", "seq"],
             unique=False,
         )
-        batch_op.create_index(batch_op.f("ix_changes_occurred_at"), ["occurred_at"], unique=False)
 
     op.create_table(
         "login_sources",
@@ -154,7 +153,6 @@ def upgrade() -> None:
         batch_op.create_index(
             batch_op.f("ix_people_login_source_unique_id"), ["login_source", "unique_id"], unique=True
         )
-        batch_op.create_index(batch_op.f("ix_people_status"), ["status"], unique=False)
         batch_op.create_index(batch_op.f("ix_people_updated_at"), ["updated_at"], unique=False)
 
     op.create_table(
@@ -206,14 +204,12 @@ def downgrade() -> None:
     op.drop_table("outbox")
     with op.batch_alter_table("people", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_people_updated_at"))
-        batch_op.drop_index(batch_op.f("ix_people_status"))
         batch_op.drop_index(batch_op.f("ix_people_login_source_unique_id"))
 
     op.drop_table("people")
     op.drop_table("user_types")
     op.drop_table("login_sources")
     with op.batch_alter_table("changes", schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f("ix_changes_occurred_at"))
         batch_op.drop_index(batch_op.f("ix_changes_entity_type_entity_id_seq"))
 
     op.drop_table("changes")

@@ -64,6 +64,15 @@ class CountingQueue:
         """Keep the writer busy, so that what is queued next goes as one batch once release() is called."""
         return self.queue.submit(lambda conn: self.gate.wait(5))
 
+    async def as_one_batch(self, submit: Callable[[WriteQueue], list[asyncio.Future[Any]]]) -> list[Any]:
+        """Queue what submit queues while the writer is held, so that it goes as one batch; its outcomes."""
+        held = self.hold()
+        await asyncio.sleep(0.05)
+        futures = submit(self.queue)
+        self.gate.set()
+        await held
+        return await asyncio.gather(*futures, return_exceptions=True)
+
 
 @pytest.fixture
 async def counted(database: Database) -> AsyncIterator[CountingQueue]:
@@ -126,18 +135,14 @@ async def test_items_of_one_handler_go_to_one_call_with_units_in_the_same_commit
 ) -> None:
     calls: list[list[str]] = []
     handler = type_batch(calls)
-    held = counted.hold()
-    await asyncio.sleep(0.05)
-    queue = counted.queue
-    futures = [
-        queue.submit_item(handler, "p1"),
-        queue.submit(add_user_type("unit")),
-        queue.submit_item(handler, "x-refused"),
-        queue.submit_item(handler, "p2"),
-    ]
-    counted.gate.set()
-    await held
-    outcomes = await asyncio.gather(*futures, return_exceptions=True)
+    outcomes = await counted.as_one_batch(
+        lambda queue: [
+            queue.submit_item(handler, "p1"),
+            queue.submit(add_user_type("unit")),
+            queue.submit_item(handler, "x-refused"),
+            queue.submit_item(handler, "p2"),
+        ]
+    )
 
     assert calls == [["p1", "x-refused", "p2"]]
     assert counted.transactions == 2
@@ -153,12 +158,9 @@ async def test_a_failing_handler_call_is_retried_item_by_item(
 ) -> None:
     calls: list[list[str]] = []
     handler = type_batch(calls)
-    held = counted.hold()
-    await asyncio.sleep(0.05)
-    futures = [counted.queue.submit_item(handler, name) for name in ("q1", "boom", "q2")]
-    counted.gate.set()
-    await held
-    outcomes = await asyncio.gather(*futures, return_exceptions=True)
+    outcomes = await counted.as_one_batch(
+        lambda queue: [queue.submit_item(handler, name) for name in ("q1", "boom", "q2")]
+    )
 
     assert calls[0] == ["q1", "boom", "q2"]
     assert sorted(map(tuple, calls[1:])) == [("boom",), ("q1",), ("q2",)]
@@ -199,3 +201,36 @@ def test_database_errors_never_carry_the_values_written(database: Database) -> N
     with pytest.raises(IntegrityError) as caught, database.transaction() as conn:
         conn.execute(insert(tables.user_types), row)
     assert "1987-06-05" not in str(caught.value)
+
+
+async def test_inline_mode_commits_one_loop_iterations_writes_together(database: Database) -> None:
+    """SQLite's default: what the requests of one loop iteration queue is one transaction on the loop."""
+    transactions = 0
+
+    @contextmanager
+    def counting() -> Iterator[Connection]:
+        nonlocal transactions
+        transactions += 1
+        with database.transaction() as conn:
+            yield conn
+
+    calls: list[list[str]] = []
+    queue = WriteQueue(counting, inline=True)
+    queue.start()
+    try:
+        futures = [
+            queue.submit(add_user_type("i1")),
+            queue.submit(writes_then_fails),
+            queue.submit_item(type_batch(calls), "i2"),
+            queue.submit_item(type_batch(calls), "x-refused"),
+        ]
+        outcomes = await asyncio.gather(*futures, return_exceptions=True)
+    finally:
+        queue.stop()
+
+    assert transactions == 1
+    assert outcomes[0] == "i1"
+    assert isinstance(outcomes[1], ValueError)
+    assert outcomes[2] == "i2"
+    assert isinstance(outcomes[3], LookupError)
+    assert user_type_ids(database) == ["i1", "i2"]

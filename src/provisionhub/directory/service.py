@@ -45,7 +45,7 @@ def utcnow() -> datetime:
 
 class Directory:
     """The one way into the directory. Methods taking `conn` run inside the caller's transaction;
-    `apply` opens its own, `submit` goes through the database's write queue."""
+    `apply` opens its own."""
 
     def __init__(self, database: Database, clock: Clock = utcnow) -> None:
         self.database = database
@@ -58,10 +58,6 @@ class Directory:
         """Apply one command in a transaction of its own."""
         with self.database.transaction() as conn:
             return self.execute(conn, command, actor)
-
-    async def submit(self, command: object, actor: str) -> Any:
-        """Apply one command from async code, through the database's write queue."""
-        return await self.database.write(lambda conn: self.execute(conn, command, actor))
 
     def execute(self, conn: Connection, command: object, actor: str) -> Any:
         """Apply one command inside the caller's transaction."""
@@ -160,10 +156,6 @@ class Directory:
 
     def find_person(self, conn: Connection, public_id: str) -> Person:
         return Person.from_row(_person_row(conn, public_id))
-
-    def find_person_by_identity(self, conn: Connection, login_source: str, unique_id: str) -> Person | None:
-        row = upserts.people_by_identity(conn, [(login_source, unique_id)]).get((login_source, unique_id))
-        return Person.from_row(row) if row is not None else None
 
     # -- reference data ---------------------------------------------------------------------------
 

@@ -51,7 +51,6 @@ _HOLDERS = or_(
     people.c.username_key.in_(bindparam("usernames", expanding=True)),
     people.c.email_key.in_(bindparam("emails", expanding=True)),
 )
-_BY_IDENTITY = select(people).where(_IDENTITY)
 #: One query for a batch: the people it names, and whoever holds the usernames and emails it asks for.
 _MATCHES = select(people).where(or_(_IDENTITY, _HOLDERS))
 _OWNERS = select(people.c.id, people.c.username_key, people.c.email_key).where(_HOLDERS)
@@ -308,16 +307,3 @@ def _matches(
             owners[("username", row["username_key"])] = row["id"]
             owners[("email", row["email_key"])] = row["id"]
     return existing, owners
-
-
-def people_by_identity(conn: Connection, identities: list[tuple[str, str]]) -> dict[tuple[str, str], Any]:
-    wanted = set(identities)
-    found: dict[tuple[str, str], Any] = {}
-    for start in range(0, len(identities), CHUNK):
-        chunk = identities[start : start + CHUNK]
-        parameters = {"sources": sorted({s for s, _ in chunk}), "unique_ids": [u for _, u in chunk]}
-        for row in conn.execute(_BY_IDENTITY, parameters).mappings():
-            key = (row["login_source"], row["unique_id"])
-            if key in wanted:
-                found[key] = row
-    return found

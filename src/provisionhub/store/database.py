@@ -7,7 +7,7 @@ from contextlib import contextmanager
 from typing import Any, TypeVar
 
 import anyio.to_thread
-from sqlalchemy import Connection, Engine, text
+from sqlalchemy import Connection, Engine
 
 from provisionhub.store.engine import WRITE, make_engine
 from provisionhub.store.writes import BatchHandler, WriteQueue
@@ -87,8 +87,3 @@ class Database:
     def _read_now(self, work: Callable[[Connection], T]) -> T:
         with self.snapshot() as conn:
             return work(conn)
-
-    def ping(self) -> None:
-        """Raise unless the database answers a trivial query."""
-        with self.engine.connect() as conn:
-            conn.execute(text("SELECT 1"))

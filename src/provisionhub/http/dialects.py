@@ -1,7 +1,8 @@
-"""Serving several dialects from one app: each under its prefix, with its own error format and CORS.
+"""Serving several dialects from one app: each under its prefix, with its own error format.
 
 The dialects' routes join the one application (a mounted sub-application would run a second
-middleware stack on every request); what differs per dialect is chosen by the request's path.
+middleware stack on every request); what differs per dialect is chosen by the request's path. CORS is
+set by the dialects that need it on their own answers, not by a middleware every request pays for.
 """
 
 from __future__ import annotations
@@ -13,8 +14,6 @@ from fastapi import APIRouter, FastAPI, Request
 from fastapi.exception_handlers import http_exception_handler
 from fastapi.responses import JSONResponse, Response
 from starlette.exceptions import HTTPException
-from starlette.middleware.cors import CORSMiddleware
-from starlette.types import ASGIApp, Receive, Scope, Send
 
 from provisionhub.directory.errors import DirectoryError
 from provisionhub.http.bodies import BodyError
@@ -33,32 +32,30 @@ class Dialect:
     router: APIRouter
     error_response: ErrorResponse
     handled: tuple[type[Exception], ...] = ()
-    cors: bool = False
 
     def owns(self, path: str) -> bool:
         return path == self.prefix or path.startswith(self.prefix + "/")
 
 
-class PathCORS:
-    """Starlette's CORS middleware (any origin, no credentials) for the given path prefixes only."""
+#: CORS for an API any web page may call without credentials, as the seed's nginx sets it on every answer.
+ANY_ORIGIN = {"Access-Control-Allow-Origin": "*"}
 
-    def __init__(self, app: ASGIApp, prefixes: tuple[str, ...]) -> None:
-        self.app = app
-        self.prefixes = prefixes
-        self.cors = CORSMiddleware(
-            app, allow_origins=["*"], allow_methods=["*"], allow_headers=["*"], max_age=600
-        )
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        path = scope.get("path", "") if scope["type"] == "http" else ""
-        if any(path == p or path.startswith(p + "/") for p in self.prefixes):
-            await self.cors(scope, receive, send)
-        else:
-            await self.app(scope, receive, send)
+def preflight(request: Request) -> Response:
+    """The answer to a CORS preflight (OPTIONS) on a path that allows any origin."""
+    asked = request.headers.get("access-control-request-headers")
+    headers = {
+        **ANY_ORIGIN,
+        "Access-Control-Allow-Methods": "POST, OPTIONS",
+        "Access-Control-Allow-Headers": asked or "Content-Type, Accept",
+        "Access-Control-Max-Age": "600",
+        "Vary": "Access-Control-Request-Headers",
+    }
+    return Response(status_code=200, headers=headers)
 
 
 def serve_dialects(app: FastAPI, dialects: list[Dialect]) -> None:
-    """Add each dialect's routes under its prefix, its error format and, where asked, CORS."""
+    """Add each dialect's routes under its prefix, and answer its errors in its own format."""
 
     async def answer(request: Request, exc: Exception) -> Response:
         for dialect in dialects:
@@ -74,6 +71,3 @@ def serve_dialects(app: FastAPI, dialects: list[Dialect]) -> None:
         app.add_exception_handler(kind, answer)
     for dialect in dialects:
         app.include_router(dialect.router, prefix=dialect.prefix, tags=[dialect.prefix.strip("/")])
-    prefixes = tuple(dialect.prefix for dialect in dialects if dialect.cors)
-    if prefixes:
-        app.add_middleware(PathCORS, prefixes=prefixes)

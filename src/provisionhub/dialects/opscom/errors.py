@@ -17,6 +17,7 @@ from provisionhub.directory.errors import (
     Unauthenticated,
 )
 from provisionhub.http.bodies import BodyError, BodyTooLarge
+from provisionhub.http.dialects import ANY_ORIGIN
 
 #: The HTTP status that goes with each error code.
 STATUS: dict[int, int] = {
@@ -112,4 +113,5 @@ def error_response(exc: Exception) -> JSONResponse:
             )
         case _:
             raise exc
-    return JSONResponse({"ErrorCode": error.code, "ErrorMessage": error.message}, status_code=error.status)
+    body = {"ErrorCode": error.code, "ErrorMessage": error.message}
+    return JSONResponse(body, status_code=error.status, headers=ANY_ORIGIN)

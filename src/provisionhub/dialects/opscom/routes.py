@@ -24,8 +24,11 @@ from provisionhub.directory.people import UpsertPerson
 from provisionhub.directory.reference_data import list_user_types
 from provisionhub.directory.service import Directory
 from provisionhub.http.bodies import read_json
-from provisionhub.http.dialects import Dialect
+from provisionhub.http.dialects import ANY_ORIGIN, Dialect, preflight
 from provisionhub.store.writes import BatchHandler
+
+PUSH_PATH = "/api/OC_TOMA/v1/profiles/push"
+TYPES_PATH = "/api/OC_TOMA/v1/profiles/types/list"
 
 _ERRORS: dict[int | str, dict[str, Any]] = {
     status: {"model": ErrorBody, "description": description}
@@ -42,9 +45,11 @@ _ERRORS: dict[int | str, dict[str, Any]] = {
 
 def opscom_dialect(directory: Directory, max_body_bytes: int) -> Dialect:
     """OPS-COM at /opscom. The seed: the server must send Access-Control-Allow-Origin: * (browser
-    clients call it directly)."""
+    clients call it directly), so every answer carries it and each path answers preflight."""
     router = _router(directory, max_body_bytes)
-    return Dialect("/opscom", router, errors.error_response, handled=(errors.OpsComError,), cors=True)
+    for path in (PUSH_PATH, TYPES_PATH):
+        router.add_api_route(path, preflight, methods=["OPTIONS"], include_in_schema=False)
+    return Dialect("/opscom", router, errors.error_response, handled=(errors.OpsComError,))
 
 
 def _router(directory: Directory, max_body_bytes: int) -> APIRouter:
@@ -53,7 +58,7 @@ def _router(directory: Directory, max_body_bytes: int) -> APIRouter:
     push_batch = _push_handler(directory)
 
     @app.post(
-        "/api/OC_TOMA/v1/profiles/push",
+        PUSH_PATH,
         response_model=PushSuccess,
         responses=_ERRORS,
         openapi_extra=_json_body(ProfilePush),
@@ -67,10 +72,10 @@ def _router(directory: Directory, max_body_bytes: int) -> APIRouter:
         except errors.OpsComError as exc:
             item = _Push(token, None, exc)  # told only once the token has been checked
         reference_id = await database.write_item(push_batch, item)
-        return JSONResponse({"status": "success", "reference_id": reference_id})
+        return JSONResponse({"status": "success", "reference_id": reference_id}, headers=ANY_ORIGIN)
 
     @app.post(
-        "/api/OC_TOMA/v1/profiles/types/list",
+        TYPES_PATH,
         response_model=TypesListSuccess,
         responses={k: v for k, v in _ERRORS.items() if k in (400, 401, 403, 413)},
         openapi_extra=_json_body(TypesListRequest),
@@ -86,7 +91,7 @@ def _router(directory: Directory, max_body_bytes: int) -> APIRouter:
             return translate.types_list(list_user_types(conn))
 
         answer = await database.read(work)
-        return JSONResponse(answer.model_dump())
+        return JSONResponse(answer.model_dump(), headers=ANY_ORIGIN)
 
     return app
 

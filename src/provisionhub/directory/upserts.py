@@ -8,7 +8,6 @@ case-insensitively, in the directory and within the batch.
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -18,6 +17,7 @@ from sqlalchemy import Connection, and_, bindparam, or_, select
 
 from provisionhub.directory.changes import Change, Event, record
 from provisionhub.directory.errors import Conflict, DirectoryError, Invalid, Reason
+from provisionhub.directory.ids import new_public_id
 from provisionhub.directory.people import (
     PERSON_FIELDS,
     Person,
@@ -189,7 +189,7 @@ def plan(item: Item, now: datetime) -> None:
         row: dict[str, Any] = dict.fromkeys(PERSON_FIELDS)
         row.update(item.fields)
         row.update(
-            public_id=str(uuid.uuid4()),
+            public_id=new_public_id(),
             login_source=item.login_source,
             unique_id=item.unique_id,
             status=Status.ACTIVE.value,

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from operator import itemgetter
 from typing import Any
 
 from sqlalchemy import Connection, Table
@@ -20,8 +21,8 @@ from sqlalchemy.engine import Dialect
 @dataclass(frozen=True, slots=True)
 class _Compiled:
     sql: str
-    columns: tuple[str, ...]
-    processors: tuple[Callable[[Any], Any] | None, ...]
+    values: Callable[[dict[str, Any]], tuple[Any, ...]]  # a row's values, in the statement's order
+    processors: tuple[tuple[int, Callable[[Any], Any]], ...]  # (position, bind processor), where one exists
 
 
 _CACHE: dict[tuple[str, str, tuple[str, ...]], _Compiled] = {}
@@ -34,8 +35,14 @@ def _compiled(table: Table, dialect: Dialect, columns: tuple[str, ...]) -> _Comp
         statement = table.insert().compile(dialect=dialect, column_keys=list(columns))
         assert statement.positional, "insert_many's fast path serves SQLite's positional parameters"
         order = tuple(statement.positiontup or ())  # the table's column order, not ours
-        processors = tuple(table.c[name].type.bind_processor(dialect) for name in order)
-        found = _CACHE[key] = _Compiled(str(statement), order, processors)
+        processors = tuple(
+            (position, processor)
+            for position, name in enumerate(order)
+            if (processor := table.c[name].type.bind_processor(dialect)) is not None
+        )
+        getter = itemgetter(*order)
+        values = getter if len(order) > 1 else lambda row: (getter(row),)
+        found = _CACHE[key] = _Compiled(str(statement), values, processors)
     return found
 
 
@@ -54,15 +61,13 @@ def _sqlite_insert(conn: Connection, table: Table, rows: Sequence[dict[str, Any]
     (key,) = table.primary_key.columns
     columns = tuple(name for name in rows[0] if name != key.name)
     compiled = _compiled(table, conn.dialect, columns)
-    pairs = tuple(zip(compiled.columns, compiled.processors, strict=True))
-    values = [
-        tuple(
-            p(value) if p is not None and value is not None else value
-            for name, p in pairs
-            for value in (row[name],)
-        )
-        for row in rows
-    ]
+    values = []
+    for row in rows:
+        row_values = list(compiled.values(row))
+        for position, processor in compiled.processors:
+            if row_values[position] is not None:
+                row_values[position] = processor(row_values[position])
+        values.append(row_values)
     cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
     try:
         cursor.executemany(compiled.sql, values)

@@ -10,12 +10,13 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from sqlalchemy import Connection, bindparam, select
+from sqlalchemy import Connection, select
 
 from provisionhub.auth.permissions import Permission, Principal
 from provisionhub.directory.changes import Change, record
 from provisionhub.directory.errors import Conflict, Invalid, NotFound, Reason, Unauthenticated
 from provisionhub.store import tables
+from provisionhub.store.sql import AnyOf
 
 PREFIX = "ph-"
 _ALPHABET = string.ascii_letters + string.digits
@@ -84,9 +85,7 @@ _TOKEN_COLUMNS = (
     tables.api_tokens.c.login_sources,
     tables.api_tokens.c.revoked_at,
 )
-_BY_HASH = select(*_TOKEN_COLUMNS).where(
-    tables.api_tokens.c.secret_hash.in_(bindparam("hashes", expanding=True))
-)
+_BY_HASH = select(*_TOKEN_COLUMNS).where(AnyOf(tables.api_tokens.c.secret_hash, "hashes"))
 
 
 def authenticate(conn: Connection, secret: str | None) -> Principal:

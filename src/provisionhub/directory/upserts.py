@@ -31,6 +31,7 @@ from provisionhub.directory.people import (
 from provisionhub.directory.reference_data import KnownCodes
 from provisionhub.store import tables
 from provisionhub.store.inserts import insert_many
+from provisionhub.store.sql import AnyOf
 
 #: How many keys go into one IN (...) list.
 CHUNK = 500
@@ -43,14 +44,8 @@ people = tables.people
 # Not a row-value IN ((source, id), ...): SQLite answers that by scanning the whole index. Two IN lists
 # are index searches on both databases; pairs that merely cross (one batch's source, another's id)
 # are dropped in Python.
-_IDENTITY = and_(
-    people.c.login_source.in_(bindparam("sources", expanding=True)),
-    people.c.unique_id.in_(bindparam("unique_ids", expanding=True)),
-)
-_HOLDERS = or_(
-    people.c.username_key.in_(bindparam("usernames", expanding=True)),
-    people.c.email_key.in_(bindparam("emails", expanding=True)),
-)
+_IDENTITY = and_(AnyOf(people.c.login_source, "sources"), AnyOf(people.c.unique_id, "unique_ids"))
+_HOLDERS = or_(AnyOf(people.c.username_key, "usernames"), AnyOf(people.c.email_key, "emails"))
 #: One query for a batch: the people it names, and whoever holds the usernames and emails it asks for.
 _MATCHES = select(people).where(or_(_IDENTITY, _HOLDERS))
 _OWNERS = select(people.c.id, people.c.username_key, people.c.email_key).where(_HOLDERS)

@@ -22,6 +22,9 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
     kwargs.setdefault("hide_parameters", True)
     parsed = make_url(url)
     if parsed.get_backend_name() != "sqlite":
+        # executemany goes to psycopg as one statement text (pipelined), not rewritten by SQLAlchemy
+        # into multi-row VALUES whose text, and so whose plan, differs with every batch size.
+        kwargs.setdefault("use_insertmanyvalues", False)
         return create_engine(url, pool_pre_ping=True, **kwargs)
 
     database = parsed.database or ""

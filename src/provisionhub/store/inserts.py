@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from operator import itemgetter
 from typing import Any
 
-from sqlalchemy import Connection, Table
+from sqlalchemy import Connection, Table, text
 from sqlalchemy.engine import Dialect
 
 
@@ -24,6 +24,8 @@ class _Compiled:
     values: Callable[[dict[str, Any]], tuple[Any, ...]]  # a row's values, in the statement's order
     processors: tuple[tuple[int, Callable[[Any], Any]], ...]  # (position, bind processor), where one exists
 
+
+_NEXT_KEYS = text("SELECT nextval(pg_get_serial_sequence(:table, :column)) FROM generate_series(1, :count)")
 
 _CACHE: dict[tuple[str, str, tuple[str, ...]], _Compiled] = {}
 
@@ -80,17 +82,22 @@ def _sqlite_insert(conn: Connection, table: Table, rows: Sequence[dict[str, Any]
 def insert_many(conn: Connection, table: Table, rows: Sequence[dict[str, Any]]) -> list[int]:
     """Insert rows (each with the same keys); return their new primary keys, in the order of rows.
 
-    PostgreSQL answers RETURNING for a multi-row INSERT in parameter order. SQLite cannot (SQLAlchemy
-    would then insert row by row), so there the keys are derived: writers hold the database lock for
-    the whole transaction (BEGIN IMMEDIATE) and our tables use AUTOINCREMENT, so the keys of rows
-    inserted one after another are consecutive and end at max(key).
+    PostgreSQL: the keys are taken from the column's sequence first. SQLite: the rows go in first and
+    the keys are derived: writers hold the database lock for the whole transaction (BEGIN IMMEDIATE)
+    and our tables use AUTOINCREMENT, so the keys of rows inserted one after another are consecutive
+    and end at last_insert_rowid().
     """
     if not rows:
         return []
     (key,) = table.primary_key.columns
     if conn.dialect.name != "sqlite":
-        inserted = conn.execute(table.insert().returning(key, sort_by_parameter_order=True), list(rows))
-        return list(inserted.scalars())
+        # Keys from the sequence in one static query, then one static INSERT for psycopg's pipelined
+        # executemany: a multi-row VALUES ... RETURNING would be a new statement text (parsed and planned
+        # again) for every batch size.
+        parameters = {"table": table.name, "column": key.name, "count": len(rows)}
+        keys = list(conn.execute(_NEXT_KEYS, parameters).scalars())
+        conn.execute(table.insert(), [{**row, key.name: k} for row, k in zip(rows, keys, strict=True)])
+        return keys
     cursor = _sqlite_insert(conn, table, rows)
     try:
         (last,) = cursor.execute("SELECT last_insert_rowid()").fetchone()

@@ -1,0 +1,44 @@
+"""SQL constructs that render differently per database, so that hot statements keep one text.
+
+PostgreSQL plans a statement again for every new text; an IN list of N values is a new text for each N,
+so every batch paid for planning (0.5 ms, more than running the query). `= ANY(:array)` is one text,
+prepared once by psycopg. SQLite has no arrays and plans in microseconds: it keeps the IN list.
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+from sqlalchemy import ColumnElement, any_, bindparam
+from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.sql.compiler import SQLCompiler
+from sqlalchemy.sql.visitors import InternalTraversal
+from sqlalchemy.types import Boolean
+
+
+class AnyOf(ColumnElement[bool]):
+    """`column` equals one of the values of the list parameter `name`."""
+
+    inherit_cache = True
+    type = Boolean()
+    _is_implicitly_boolean = True  # a comparison, not a boolean column: no "= 1" on SQLite
+
+    def __init__(self, column: ColumnElement[Any], name: str) -> None:
+        self.column = column
+        self.name = name
+
+    # What the statement cache keys on: two AnyOf are the same SQL only for the same column and name.
+    _traverse_internals: ClassVar[list[tuple[str, Any]]] = [
+        ("column", InternalTraversal.dp_clauseelement),
+        ("name", InternalTraversal.dp_string),
+    ]
+
+
+@compiles(AnyOf)
+def _in_list(element: AnyOf, compiler: SQLCompiler, **kw: Any) -> str:
+    return compiler.process(element.column.in_(bindparam(element.name, expanding=True)), **kw)
+
+
+@compiles(AnyOf, "postgresql")
+def _any_array(element: AnyOf, compiler: SQLCompiler, **kw: Any) -> str:
+    return compiler.process(element.column == any_(bindparam(element.name)), **kw)

@@ -1,16 +1,20 @@
 """Inserting many rows and learning their generated keys, fast on both backends.
 
-On SQLite a statement's own work is tens of microseconds, while going through SQLAlchemy's execution
-machinery (parameter building, type processing, result setup) costs several times that: on the hot
-path it was most of a push's cost (bench/, README). So there the INSERT is compiled once per table,
-each column's bind processor is looked up once, and the rows go to the driver's cursor as tuples,
-inside the same SQLAlchemy-managed transaction.
+SQLite: a statement's own work is tens of microseconds, while SQLAlchemy's execution machinery
+(parameter building, type processing, result setup) costs several times that; on the hot path it was
+most of a push's cost (bench/, README). So the INSERT is compiled once per table and column set, each
+column's bind processor looked up once, and the rows go to the driver's cursor as lists, inside the
+same SQLAlchemy-managed transaction.
+
+PostgreSQL: one statement text whatever the number of rows (psycopg's pipelined executemany), so it is
+parsed and planned once; generated keys come from the column's sequence beforehand.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 from operator import itemgetter
 from typing import Any
 
@@ -27,25 +31,21 @@ class _Compiled:
 
 _NEXT_KEYS = text("SELECT nextval(pg_get_serial_sequence(:table, :column)) FROM generate_series(1, :count)")
 
-_CACHE: dict[tuple[str, str, tuple[str, ...]], _Compiled] = {}
 
-
+@lru_cache(maxsize=256)
 def _compiled(table: Table, dialect: Dialect, columns: tuple[str, ...]) -> _Compiled:
-    key = (table.name, dialect.name, columns)
-    found = _CACHE.get(key)
-    if found is None:
-        statement = table.insert().compile(dialect=dialect, column_keys=list(columns))
-        assert statement.positional, "insert_many's fast path serves SQLite's positional parameters"
-        order = tuple(statement.positiontup or ())  # the table's column order, not ours
-        processors = tuple(
-            (position, processor)
-            for position, name in enumerate(order)
-            if (processor := table.c[name].type.bind_processor(dialect)) is not None
-        )
-        getter = itemgetter(*order)
-        values = getter if len(order) > 1 else lambda row: (getter(row),)
-        found = _CACHE[key] = _Compiled(str(statement), values, processors)
-    return found
+    """The INSERT of these columns into table, for dialect, and how to turn a row into its parameters."""
+    statement = table.insert().compile(dialect=dialect, column_keys=list(columns))
+    assert statement.positional, "insert_many's fast path serves SQLite's positional parameters"
+    order = tuple(statement.positiontup or ())  # the table's column order, not ours
+    processors = tuple(
+        (position, processor)
+        for position, name in enumerate(order)
+        if (processor := table.c[name].type.bind_processor(dialect)) is not None
+    )
+    getter = itemgetter(*order)
+    values = getter if len(order) > 1 else lambda row: (getter(row),)
+    return _Compiled(str(statement), values, processors)
 
 
 def append_many(conn: Connection, table: Table, rows: Sequence[dict[str, Any]]) -> None:

@@ -76,7 +76,7 @@ def _outcome_of(result: Any) -> _Outcome:
 
 
 class WriteQueue:
-    """A writer thread that commits queued writes together."""
+    """Commits queued writes together: on a writer thread, or inline on the event loop."""
 
     def __init__(
         self,
@@ -164,7 +164,7 @@ class WriteQueue:
             return
         self._flush_scheduled = False
         jobs, self._pending = self._pending[: self._batch_size], self._pending[self._batch_size :]
-        if self._pending:
+        if self._pending and not force:  # stop() drains the rest itself, maybe with no loop left to run on
             self._flush_scheduled = True
             self._deadline = now + _GATHER_SECONDS
             loop.call_soon(self._flush)

@@ -1,0 +1,50 @@
+"""insert_many: the keys it returns are the keys of the rows it inserted, in order, on both databases."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+
+from provisionhub.directory.service import utcnow
+from provisionhub.store import tables
+from provisionhub.store.database import Database
+from provisionhub.store.inserts import append_many, insert_many
+
+
+def change_row(actor: str) -> dict[str, object]:
+    return {
+        "occurred_at": utcnow(),
+        "actor": actor,
+        "entity_type": "test",
+        "entity_id": actor,
+        "action": "create",
+        "fields": {"n": [None, actor]},
+    }
+
+
+def test_keys_belong_to_their_rows_across_calls_and_transactions(database: Database) -> None:
+    with database.transaction() as conn:
+        first = insert_many(conn, tables.changes, [change_row(f"a{n}") for n in range(3)])
+        second = insert_many(conn, tables.changes, [change_row(f"b{n}") for n in range(250)])
+    with database.transaction() as conn:
+        third = insert_many(conn, tables.changes, [change_row("c0")])
+        assert insert_many(conn, tables.changes, []) == []
+
+    with database.snapshot() as conn:
+        actor_of = dict(conn.execute(select(tables.changes.c.seq, tables.changes.c.actor)).all())
+        stored = conn.execute(
+            select(tables.changes.c.fields).where(tables.changes.c.seq == third[0])
+        ).scalar()
+    assert [actor_of[k] for k in first] == ["a0", "a1", "a2"]
+    assert [actor_of[k] for k in second] == [f"b{n}" for n in range(250)]
+    assert [actor_of[k] for k in third] == ["c0"]
+    assert len(set(first + second + third)) == 254
+    assert stored == {"n": [None, "c0"]}  # values went through their column's type (JSON here)
+
+
+def test_append_many_writes_rows_without_keys(database: Database) -> None:
+    with database.transaction() as conn:
+        append_many(conn, tables.changes, [change_row(f"x{n}") for n in range(4)])
+        append_many(conn, tables.changes, [])
+    with database.snapshot() as conn:
+        actors = sorted(conn.execute(select(tables.changes.c.actor)).scalars())
+    assert actors == ["x0", "x1", "x2", "x3"]

@@ -365,3 +365,18 @@ def test_the_fast_email_check_agrees_with_email_validator(address: str) -> None:
     except Invalid:
         ours = None
     assert ours == expected
+
+
+def test_update_person_keeps_every_rule_of_the_directory(directory: Directory, database: Database) -> None:
+    directory.apply(upsert("s1", email="held@school.example.org"), ACTOR)
+    person = directory.apply(upsert("s2"), ACTOR).person
+    before = count_rows(database, tables.changes)
+
+    with pytest.raises(Conflict) as taken:
+        directory.apply(UpdatePerson(person.public_id, {"email": "HELD@school.example.org"}), ACTOR)
+    with pytest.raises(Invalid) as no_username:
+        directory.apply(UpdatePerson(person.public_id, {"username": None}), ACTOR)
+
+    assert taken.value.field == "email"
+    assert (no_username.value.field, no_username.value.reason) == ("username", Reason.REQUIRED)
+    assert count_rows(database, tables.changes) == before

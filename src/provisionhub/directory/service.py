@@ -30,7 +30,6 @@ from provisionhub.directory.people import (
     Status,
     UpdatePerson,
     UpsertPerson,
-    normalise_fields,
 )
 from provisionhub.directory.reference_data import AddLoginSource, AddUserType, KnownCodes
 from provisionhub.store import tables
@@ -123,15 +122,10 @@ class Directory:
         return outcomes  # type: ignore[return-value]
 
     def update_person(self, conn: Connection, command: UpdatePerson, actor: str) -> PersonResult:
+        """Change the fields given on the person with this public id (their source identity is kept)."""
         existing = _person_row(conn, command.public_id)
-        login_source = existing["login_source"]
-        item = upserts.Item(0, actor, login_source, existing["unique_id"], normalise_fields(command.fields))
-        item.existing = existing
-        item.requires_username = self._known.login_sources(conn, [login_source])[login_source]
-        [outcome] = upserts.write(conn, self._known, [item], [None], self._clock(), isolate=True)
-        if isinstance(outcome, DirectoryError):
-            raise outcome
-        return outcome
+        by_identity = UpsertPerson(existing["login_source"], existing["unique_id"], command.fields)
+        return self.upsert_person(conn, by_identity, actor)
 
     def set_status(self, conn: Connection, command: SetStatus, actor: str) -> PersonResult:
         existing = _person_row(conn, command.public_id)

@@ -48,7 +48,6 @@ _IDENTITY = and_(AnyOf(people.c.login_source, "sources"), AnyOf(people.c.unique_
 _HOLDERS = or_(AnyOf(people.c.username_key, "usernames"), AnyOf(people.c.email_key, "emails"))
 #: One query for a batch: the people it names, and whoever holds the usernames and emails it asks for.
 _MATCHES = select(people).where(or_(_IDENTITY, _HOLDERS))
-_OWNERS = select(people.c.id, people.c.username_key, people.c.email_key).where(_HOLDERS)
 _UPDATE = (
     people.update().where(people.c.id == bindparam("_id")).values({n: bindparam(n) for n in _WRITE_COLUMNS})
 )
@@ -114,10 +113,10 @@ def upsert(
         item.existing = existing.get((item.login_source, item.unique_id))
         item.requires_username = sources[item.login_source]
         matched.append(item)
-    return write(conn, known, matched, outcomes, now, isolate=isolate, owners=owners)
+    return _write(conn, known, matched, outcomes, now, isolate=isolate, owners=owners)
 
 
-def write(
+def _write(
     conn: Connection,
     known: KnownCodes,
     items: list[Item],
@@ -125,12 +124,10 @@ def write(
     now: datetime,
     *,
     isolate: bool,
-    owners: dict[tuple[str, str], int] | None = None,
+    owners: dict[tuple[str, str], int],
 ) -> list[Outcome]:
-    """Check, plan and write matched items; outcomes holds the errors found so far.
-
-    owners, when the caller has it, says who holds each username and email the items ask for.
-    """
+    """Check, plan and write matched items; outcomes holds the errors found so far, and owners who
+    holds each username and email the items ask for."""
     wanted_types = {item.fields["user_type_id"] for item in items if item.fields.get("user_type_id")}
     missing_types = known.missing_user_types(conn, wanted_types)
     planned: list[Item] = []
@@ -144,7 +141,7 @@ def write(
             outcomes[item.index] = exc
             continue
         planned.append(item)
-    planned = _unique(conn, planned, outcomes, owners)
+    planned = _unique(planned, outcomes, owners)
     if not isolate and any(outcome is not None for outcome in outcomes):
         return outcomes  # type: ignore[return-value]
 
@@ -212,10 +209,7 @@ def plan(item: Item, now: datetime) -> None:
 
 
 def _unique(
-    conn: Connection,
-    items: list[Item],
-    outcomes: list[Outcome | None],
-    owners: dict[tuple[str, str], int] | None,
+    items: list[Item], outcomes: list[Outcome | None], owners: dict[tuple[str, str], int]
 ) -> list[Item]:
     """The items whose new usernames and emails nobody else holds; the others get a Conflict.
 
@@ -231,10 +225,6 @@ def _unique(
         ]  # type: ignore[index, operator]
         for item in items
     }
-    if not any(wanted.values()):
-        return items
-    if owners is None:
-        owners = _owners(conn, [claim for claims in wanted.values() for claim in claims])
     claimed: set[tuple[str, str]] = set()
     survivors: list[Item] = []
     for item in items:
@@ -250,19 +240,6 @@ def _unique(
         claimed.update(wanted[item.index])
         survivors.append(item)
     return survivors
-
-
-def _owners(conn: Connection, claims: list[tuple[str, str]]) -> dict[tuple[str, str], int]:
-    """Who holds each (field, key) claimed now, if anyone."""
-    owners: dict[tuple[str, str], int] = {}
-    for start in range(0, len(claims), CHUNK):
-        chunk = claims[start : start + CHUNK]
-        usernames = [key for name, key in chunk if name == "username"]
-        emails = [key for name, key in chunk if name == "email"]
-        for row in conn.execute(_OWNERS, {"usernames": usernames, "emails": emails}):
-            owners[("username", row.username_key)] = row.id
-            owners[("email", row.email_key)] = row.id
-    return owners
 
 
 def change_of(item: Item) -> Change:

@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 from sqlalchemy import Connection, insert, select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, OperationalError
 
 from provisionhub.directory.service import utcnow
 from provisionhub.store import tables
@@ -234,3 +234,70 @@ async def test_inline_mode_commits_one_loop_iterations_writes_together(database:
     assert outcomes[2] == "i2"
     assert isinstance(outcomes[3], LookupError)
     assert user_type_ids(database) == ["i1", "i2"]
+
+
+def flaky_handler(failures: list[str]) -> Callable[[Connection, list[str]], list[Any]]:
+    """Adds a user type per item; the first call raises IntegrityError, as when another process
+    committed the same key first."""
+
+    def handler(conn: Connection, items: list[str]) -> list[Any]:
+        failures.append("call")
+        if len(failures) == 1:
+            add_user_type("half-written")(conn)
+            raise IntegrityError("INSERT ...", {}, Exception("duplicate key, committed elsewhere"))
+        return [add_user_type(item)(conn) for item in items]
+
+    return handler
+
+
+async def test_an_integrity_error_is_tried_once_more_alone(
+    counted: CountingQueue, database: Database
+) -> None:
+    calls: list[str] = []
+    outcomes = await counted.as_one_batch(lambda queue: [queue.submit_item(flaky_handler(calls), "r1")])
+
+    assert outcomes == ["r1"]
+    assert len(calls) == 2
+    assert user_type_ids(database) == ["r1"]
+
+
+async def test_an_integrity_error_is_tried_once_more_within_a_batch(
+    counted: CountingQueue, database: Database
+) -> None:
+    calls: list[str] = []
+    outcomes = await counted.as_one_batch(
+        lambda queue: [queue.submit(add_user_type("u1")), queue.submit_item(flaky_handler(calls), "r2")]
+    )
+
+    assert outcomes == ["u1", "r2"]
+    assert len(calls) == 2
+    assert user_type_ids(database) == ["r2", "u1"]
+
+
+async def test_a_failed_shared_commit_is_retried_part_by_part(database: Database) -> None:
+    """If the shared transaction fails as a whole (its commit, the connection), each part goes alone."""
+    attempts = 0
+
+    @contextmanager
+    def fails_first_commit() -> Iterator[Connection]:
+        nonlocal attempts
+        attempts += 1
+        with database.transaction() as conn:
+            yield conn
+            if attempts == 2:  # the first is the holder's; the second is the shared batch
+                raise OperationalError("COMMIT", {}, Exception("connection lost"))
+
+    counting = CountingQueue(database)
+    counting.queue = WriteQueue(fails_first_commit, batch_size=64)
+    counting.queue.start()
+    try:
+        outcomes = await counting.as_one_batch(
+            lambda queue: [queue.submit(add_user_type("p1")), queue.submit(add_user_type("p2"))]
+        )
+    finally:
+        counting.gate.set()
+        counting.queue.stop()
+
+    assert outcomes == ["p1", "p2"]
+    assert attempts == 4  # holder, failed batch, then each part alone
+    assert user_type_ids(database) == ["p1", "p2"]

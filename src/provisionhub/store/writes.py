@@ -24,8 +24,8 @@ import asyncio
 import logging
 import queue
 import threading
-from collections.abc import Callable
-from contextlib import AbstractContextManager
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -54,8 +54,7 @@ class _Outcome:
 
 
 _STOP = object()
-#: Tries of a write that hit an IntegrityError: on PostgreSQL, most often a race with another process
-#: that committed the same key first; the second try sees that row and takes the update path.
+#: Tries of a write that hit an IntegrityError (see _settled).
 _TRIES = 2
 #: Inline mode: a commit waits until no write has arrived for _QUIET_SECONDS, at most _GATHER_SECONDS.
 _QUIET_SECONDS = 0.0005
@@ -192,53 +191,44 @@ class WriteQueue:
 
     def _commit(self, groups: list[list[_Job]]) -> list[tuple[_Job, _Outcome]]:
         if len(groups) == 1:
-            return self._alone(groups[0])
+            return _settled(groups[0], self._transaction)
         try:
             with self._transaction() as conn:
-                return [pair for group in groups for pair in self._nested(conn, group)]
+                return [pair for group in groups for pair in _settled(group, lambda: _savepoint(conn))]
         except Exception:
             # The transaction as a whole failed (commit, lost connection): each group on its own.
             log.warning("a batched commit failed; retrying its parts alone", exc_info=True)
-            return [pair for group in groups for pair in self._alone(group)]
+            return [pair for group in groups for pair in _settled(group, self._transaction)]
 
-    def _alone(self, group: list[_Job]) -> list[tuple[_Job, _Outcome]]:
-        """One group in a transaction of its own; a failing batch is retried item by item."""
-        for attempt in range(1, _TRIES + 1):
-            try:
-                with self._transaction() as conn:
-                    return list(zip(group, _call(conn, group), strict=True))
-            except IntegrityError as exc:
-                if attempt == _TRIES and len(group) == 1:
-                    return [(group[0], _Outcome(error=exc))]
-                if attempt == _TRIES:
-                    break
-            except Exception as exc:
-                if len(group) == 1:
-                    return [(group[0], _Outcome(error=exc))]
-                break
-        return [pair for job in group for pair in self._alone([job])]
 
-    def _nested(self, conn: Connection, group: list[_Job]) -> list[tuple[_Job, _Outcome]]:
-        """One group inside a SAVEPOINT of the shared transaction."""
-        for attempt in range(1, _TRIES + 1):
-            savepoint = conn.begin_nested()
-            try:
-                outcomes = _call(conn, group)
-            except IntegrityError as exc:
-                savepoint.rollback()
-                if attempt < _TRIES:
-                    continue
-                failure: Exception = exc
-            except Exception as exc:
-                savepoint.rollback()
-                failure = exc
-            else:
-                savepoint.commit()
-                return list(zip(group, outcomes, strict=True))
-            if len(group) == 1:
-                return [(group[0], _Outcome(error=failure))]
-            return [pair for job in group for pair in self._nested(conn, [job])]
-        raise AssertionError("unreachable")
+@contextmanager
+def _savepoint(conn: Connection) -> Iterator[Connection]:
+    with conn.begin_nested():
+        yield conn
+
+
+def _settled(
+    group: list[_Job], begin: Callable[[], AbstractContextManager[Connection]]
+) -> list[tuple[_Job, _Outcome]]:
+    """Run a group in a unit of its own (begin: a transaction, or a savepoint inside the shared one).
+
+    An IntegrityError gets one more try (on PostgreSQL, most often another process committed the same
+    key first; the retry sees that row). A group that still fails is split: each job alone, so only the
+    failing one gets the error.
+    """
+    failure: Exception | None = None
+    for _ in range(_TRIES):
+        try:
+            with begin() as conn:
+                return list(zip(group, _call(conn, group), strict=True))
+        except IntegrityError as exc:
+            failure = exc
+        except Exception as exc:
+            failure = exc
+            break
+    if len(group) == 1:
+        return [(group[0], _Outcome(error=failure))]
+    return [pair for job in group for pair in _settled([job], begin)]
 
 
 def _groups(jobs: list[_Job]) -> list[list[_Job]]:

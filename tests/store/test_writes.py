@@ -46,10 +46,14 @@ async def test_writes_return_their_results(database: Database) -> None:
 
 
 class CountingQueue:
-    """A WriteQueue over database whose transactions are counted, held by a gate until released."""
+    """A WriteQueue over database whose transactions are counted, held by a gate until released.
 
-    def __init__(self, database: Database) -> None:
+    fail_commit: the number of the transaction whose commit fails, as if the connection were lost.
+    """
+
+    def __init__(self, database: Database, fail_commit: int | None = None) -> None:
         self.database = database
+        self.fail_commit = fail_commit
         self.transactions = 0
         self.gate = threading.Event()
         self.queue = WriteQueue(self._transaction, batch_size=64)
@@ -57,8 +61,11 @@ class CountingQueue:
     @contextmanager
     def _transaction(self) -> Iterator[Connection]:
         self.transactions += 1
+        number = self.transactions
         with self.database.transaction() as conn:
             yield conn
+            if number == self.fail_commit:
+                raise OperationalError("COMMIT", {}, Exception("connection lost"))
 
     def hold(self) -> asyncio.Future[Any]:
         """Keep the writer busy, so that what is queued next goes as one batch once release() is called."""
@@ -276,19 +283,7 @@ async def test_an_integrity_error_is_tried_once_more_within_a_batch(
 
 async def test_a_failed_shared_commit_is_retried_part_by_part(database: Database) -> None:
     """If the shared transaction fails as a whole (its commit, the connection), each part goes alone."""
-    attempts = 0
-
-    @contextmanager
-    def fails_first_commit() -> Iterator[Connection]:
-        nonlocal attempts
-        attempts += 1
-        with database.transaction() as conn:
-            yield conn
-            if attempts == 2:  # the first is the holder's; the second is the shared batch
-                raise OperationalError("COMMIT", {}, Exception("connection lost"))
-
-    counting = CountingQueue(database)
-    counting.queue = WriteQueue(fails_first_commit, batch_size=64)
+    counting = CountingQueue(database, fail_commit=2)  # 1 is the holder's; 2 the shared batch
     counting.queue.start()
     try:
         outcomes = await counting.as_one_batch(
@@ -299,5 +294,5 @@ async def test_a_failed_shared_commit_is_retried_part_by_part(database: Database
         counting.queue.stop()
 
     assert outcomes == ["p1", "p2"]
-    assert attempts == 4  # holder, failed batch, then each part alone
+    assert counting.transactions == 4  # holder, failed batch, then each part alone
     assert user_type_ids(database) == ["p1", "p2"]

@@ -7,8 +7,15 @@ import re
 import pytest
 from sqlalchemy import select
 
-from provisionhub.auth.permissions import Permission
-from provisionhub.auth.tokens import authenticate, create_token, digest, list_tokens, revoke_token
+from provisionhub.auth.permissions import Permission, Principal
+from provisionhub.auth.tokens import (
+    authenticate,
+    authenticate_many,
+    create_token,
+    digest,
+    list_tokens,
+    revoke_token,
+)
 from provisionhub.directory.errors import Conflict, Forbidden, Unauthenticated
 from provisionhub.store import tables
 from provisionhub.store.database import Database
@@ -82,3 +89,13 @@ def test_token_names_are_unique(database: Database) -> None:
         create_token(conn, "dup", [Permission.USER_READ])
         with pytest.raises(Conflict):
             create_token(conn, "dup", [Permission.USER_READ])
+
+
+def test_many_secrets_are_checked_with_one_answer_each(database: Database) -> None:
+    with database.transaction() as conn:
+        good = create_token(conn, "good", [Permission.USER_CREATE])
+        answers = authenticate_many(conn, (secret for secret in [good, "ph-unknown", None, good]))
+    assert set(answers) == {good, "ph-unknown", None}
+    assert isinstance(answers[good], Principal)
+    assert isinstance(answers["ph-unknown"], Unauthenticated)
+    assert isinstance(answers[None], Unauthenticated)

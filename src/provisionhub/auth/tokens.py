@@ -100,14 +100,15 @@ def authenticate_many(
     conn: Connection, secrets: Iterable[str | None]
 ) -> dict[str | None, Principal | Unauthenticated]:
     """Each presented secret's principal, or why it is refused: one query for them all."""
-    hashes = {secret: digest(secret) for secret in set(secrets) if secret}
+    presented = set(secrets)
+    hashes = {secret: digest(secret) for secret in presented if secret}
     rows = (
         {row.secret_hash: row for row in conn.execute(_BY_HASH, {"hashes": list(hashes.values())})}
         if hashes
         else {}
     )
     answers: dict[str | None, Principal | Unauthenticated] = {}
-    for secret in set(secrets):
+    for secret in presented:
         hashed = hashes.get(secret)
         row = rows.get(hashed) if hashed else None
         if not secret:

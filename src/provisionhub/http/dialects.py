@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 from fastapi import APIRouter, FastAPI, Request
 from fastapi.exception_handlers import http_exception_handler
-from fastapi.responses import JSONResponse, Response
+from fastapi.responses import Response
 from starlette.exceptions import HTTPException
 
 from provisionhub.directory.errors import DirectoryError
@@ -61,10 +61,9 @@ def serve_dialects(app: FastAPI, dialects: list[Dialect]) -> None:
         for dialect in dialects:
             if dialect.owns(request.url.path):
                 return dialect.error_response(exc)
-        if isinstance(exc, HTTPException):
+        if isinstance(exc, HTTPException):  # a path no dialect serves: FastAPI's own answer
             return await http_exception_handler(request, exc)
-        status = 413 if "too large" in str(exc) or "larger than" in str(exc) else 400
-        return JSONResponse({"detail": str(exc)}, status_code=status)
+        raise exc  # only dialects read bodies or call the directory: anything else here is a bug
 
     handled = {kind for dialect in dialects for kind in dialect.handled} | set(HANDLED)
     for kind in handled:

@@ -449,6 +449,14 @@ async def test_odd_attribute_values_are_never_a_server_error(
         assert (response.status_code, response.json()["ErrorCode"]) == (422, 9033)
 
 
+async def test_paths_outside_every_dialect_answer_in_fastapis_format(client: httpx.AsyncClient) -> None:
+    missing = await client.get("/nowhere")
+    opscom_lookalike = await client.post("/opscomething", json={})
+
+    assert (missing.status_code, missing.json()) == (404, {"detail": "Not Found"})
+    assert (opscom_lookalike.status_code, opscom_lookalike.json()) == (404, {"detail": "Not Found"})
+
+
 async def test_unknown_paths_and_methods_answer_in_opscom_format(client: httpx.AsyncClient) -> None:
     missing = await client.post("/opscom/api/OC_TOMA/v1/profiles/nothing", json={})
     wrong_method = await client.get(PUSH)

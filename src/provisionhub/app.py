@@ -24,9 +24,7 @@ DESCRIPTION = (
 def create_app(settings: Settings | None = None, database: Database | None = None) -> FastAPI:
     """Build the application. Nothing connects until the first request or the lifespan starts."""
     settings = settings or Settings()
-    database = database or Database(
-        settings.database_url, write_batch_size=settings.write_batch_size, write_mode=settings.write_mode
-    )
+    database = database or Database.from_settings(settings)
     directory = Directory(database)
 
     @asynccontextmanager
@@ -38,9 +36,6 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
             database.dispose()
 
     app = FastAPI(title="provisionhub", version=__version__, description=DESCRIPTION, lifespan=lifespan)
-    app.state.settings = settings
-    app.state.database = database
-    app.state.directory = directory
 
     @app.get("/healthz", tags=["operations"], summary="The process is up")
     async def healthz() -> dict[str, str]:

@@ -51,7 +51,7 @@ err = Console(stderr=True)
 
 @contextmanager
 def _database() -> Iterator[Database]:
-    database = Database(Settings().database_url)
+    database = Database.from_settings(Settings())
     try:
         yield database
     finally:
@@ -91,9 +91,7 @@ def serve(
     settings = Settings()
     host = host or settings.host
     port = port or settings.port
-    database = Database(
-        settings.database_url, write_batch_size=settings.write_batch_size, write_mode=settings.write_mode
-    )
+    database = Database.from_settings(settings)
     upgrade(database.engine)
     _first_token(database, host, port)
     uvicorn.run(

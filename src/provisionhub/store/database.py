@@ -9,6 +9,7 @@ from typing import Any, TypeVar
 import anyio.to_thread
 from sqlalchemy import Connection, Engine
 
+from provisionhub.settings import Settings
 from provisionhub.store.engine import WRITE, make_engine
 from provisionhub.store.writes import BatchHandler, WriteQueue
 
@@ -25,6 +26,12 @@ class Database:
             raise ValueError(f"write_mode must be auto, inline or thread, not {write_mode!r}")
         inline = write_mode == "inline" or (write_mode == "auto" and self.engine.dialect.name == "sqlite")
         self._writes = WriteQueue(self.transaction, write_batch_size, inline=inline)
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> Database:
+        return cls(
+            settings.database_url, write_batch_size=settings.write_batch_size, write_mode=settings.write_mode
+        )
 
     @property
     def dialect(self) -> str:

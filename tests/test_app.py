@@ -1,0 +1,38 @@
+"""The application's own endpoints: liveness and readiness."""
+
+from __future__ import annotations
+
+import socket
+
+import httpx
+import pytest
+
+from provisionhub.app import create_app
+from provisionhub.settings import Settings
+
+pytestmark = pytest.mark.anyio
+
+
+async def test_healthz_and_readyz_on_a_reachable_database(
+    client: httpx.AsyncClient, database_url: str
+) -> None:
+    assert (await client.get("/healthz")).json() == {"status": "ok"}
+    ready = await client.get("/readyz")
+    assert ready.status_code == 200
+    assert ready.json() == {"status": "ok", "database": database_url.split(":")[0].split("+")[0]}
+
+
+async def test_readyz_is_503_while_the_database_does_not_answer() -> None:
+    with socket.socket() as sock:  # a port nothing listens on
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    settings = Settings(database_url=f"postgresql+psycopg://nobody@127.0.0.1:{port}/none")
+    app = create_app(settings)
+    async with app.router.lifespan_context(app):
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://test") as http:
+            alive = await http.get("/healthz")
+            ready = await http.get("/readyz")
+
+    assert alive.status_code == 200
+    assert ready.status_code == 503
+    assert ready.json() == {"status": "unavailable", "reason": "OperationalError"}

@@ -28,10 +28,13 @@ async def test_readyz_is_503_while_the_database_does_not_answer() -> None:
         port = sock.getsockname()[1]
     settings = Settings(database_url=f"postgresql+psycopg://nobody@127.0.0.1:{port}/none")
     app = create_app(settings)
-    async with app.router.lifespan_context(app):
-        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://test") as http:
-            alive = await http.get("/healthz")
-            ready = await http.get("/readyz")
+    transport = httpx.ASGITransport(app=app)
+    async with (
+        app.router.lifespan_context(app),
+        httpx.AsyncClient(transport=transport, base_url="http://t") as http,
+    ):
+        alive = await http.get("/healthz")
+        ready = await http.get("/readyz")
 
     assert alive.status_code == 200
     assert ready.status_code == 503

@@ -380,3 +380,21 @@ def test_update_person_keeps_every_rule_of_the_directory(directory: Directory, d
     assert taken.value.field == "email"
     assert (no_username.value.field, no_username.value.reason) == ("username", Reason.REQUIRED)
     assert count_rows(database, tables.changes) == before
+
+
+@pytest.mark.parametrize(
+    ("command", "field", "reason"),
+    [
+        (AddUserType("7" * 21, "Too long an id"), "id", Reason.TOO_LONG),
+        (AddUserType("7", " "), "name", Reason.REQUIRED),
+        (AddLoginSource("", "Nameless"), "code", Reason.REQUIRED),
+        (AddLoginSource("SSO", "n" * 101), "name", Reason.TOO_LONG),
+    ],
+)
+def test_catalogue_entries_are_checked_against_their_columns(
+    directory: Directory, database: Database, command: object, field: str, reason: Reason
+) -> None:
+    with pytest.raises(Invalid) as caught:
+        directory.apply(command, ACTOR)
+    assert (caught.value.field, caught.value.reason) == (field, reason)
+    assert count_rows(database, tables.changes) == 0

@@ -10,7 +10,7 @@ from enum import StrEnum
 from typing import Any
 
 from email_validator import EmailNotValidError, validate_email
-from sqlalchemy import String
+from sqlalchemy import Column, String
 
 from provisionhub.directory.errors import Invalid, Reason
 from provisionhub.store.tables import people
@@ -70,14 +70,15 @@ SENSITIVE_FIELDS: frozenset[str] = frozenset(
 MASK = "***"
 
 
-def _max_length(name: str) -> int:
-    column_type = people.c[name].type
+def max_length(column: Column[Any]) -> int:
+    """The longest text a column holds: the schema is where every length limit is stated."""
+    column_type = column.type
     assert isinstance(column_type, String)
     assert column_type.length is not None
     return column_type.length
 
 
-MAX_LENGTHS: dict[str, int] = {name: _max_length(name) for name in TEXT_FIELDS}
+MAX_LENGTHS: dict[str, int] = {name: max_length(people.c[name]) for name in TEXT_FIELDS}
 
 
 @dataclass(frozen=True, slots=True)

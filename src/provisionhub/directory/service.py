@@ -10,7 +10,7 @@ from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Connection, select
+from sqlalchemy import Column, Connection, select
 
 from provisionhub.directory import upserts
 from provisionhub.directory.changes import Change, Event, record
@@ -30,6 +30,7 @@ from provisionhub.directory.people import (
     Status,
     UpdatePerson,
     UpsertPerson,
+    max_length,
 )
 from provisionhub.directory.reference_data import AddLoginSource, AddUserType, KnownCodes
 from provisionhub.store import tables
@@ -154,8 +155,8 @@ class Directory:
     # -- reference data ---------------------------------------------------------------------------
 
     def _add_user_type(self, conn: Connection, command: AddUserType, actor: str) -> AddUserType:
-        _require_code("id", command.id, 20)
-        _require_code("name", command.name, 100)
+        _require_code("id", command.id, tables.user_types.c.id)
+        _require_code("name", command.name, tables.user_types.c.name)
         exists = conn.execute(
             select(tables.user_types.c.id).where(tables.user_types.c.id == command.id)
         ).first()
@@ -171,8 +172,8 @@ class Directory:
         return command
 
     def _add_login_source(self, conn: Connection, command: AddLoginSource, actor: str) -> AddLoginSource:
-        _require_code("code", command.code, 20)
-        _require_code("name", command.name, 100)
+        _require_code("code", command.code, tables.login_sources.c.code)
+        _require_code("name", command.name, tables.login_sources.c.name)
         table = tables.login_sources
         if conn.execute(select(table.c.code).where(table.c.code == command.code)).first():
             raise Conflict("code", f"login source {command.code!r} already exists")
@@ -184,7 +185,8 @@ class Directory:
         return command
 
 
-def _require_code(name: str, value: str, limit: int) -> None:
+def _require_code(name: str, value: str, column: Column[Any]) -> None:
+    limit = max_length(column)
     if not value or not value.strip():
         raise Invalid(name, Reason.REQUIRED, f"{name} is required")
     if len(value) > limit:

@@ -26,6 +26,7 @@ from provisionhub.directory.people import (
     UpsertPerson,
     clean_text,
     folded,
+    max_length,
     normalise_fields,
 )
 from provisionhub.directory.reference_data import KnownCodes
@@ -36,7 +37,7 @@ from provisionhub.store.sql import AnyOf
 #: How many keys go into one IN (...) list.
 CHUNK = 500
 
-_IDENTITY_LIMITS = {"login_source": 20, "unique_id": 255}
+_IDENTITY_LIMITS = {name: max_length(tables.people.c[name]) for name in ("login_source", "unique_id")}
 _UNIQUE = ("username", "email")
 _WRITE_COLUMNS = (*PERSON_FIELDS, "username_key", "email_key", "status", "updated_at", "version")
 

@@ -51,12 +51,12 @@ class CountingQueue:
     fail_commit: the number of the transaction whose commit fails, as if the connection were lost.
     """
 
-    def __init__(self, database: Database, fail_commit: int | None = None) -> None:
+    def __init__(self, database: Database, fail_commit: int | None = None, *, inline: bool = False) -> None:
         self.database = database
         self.fail_commit = fail_commit
         self.transactions = 0
         self.gate = threading.Event()
-        self.queue = WriteQueue(self._transaction, batch_size=64)
+        self.queue = WriteQueue(self._transaction, batch_size=64, inline=inline)
 
     @contextmanager
     def _transaction(self) -> Iterator[Connection]:
@@ -212,17 +212,9 @@ def test_database_errors_never_carry_the_values_written(database: Database) -> N
 
 async def test_inline_mode_commits_one_loop_iterations_writes_together(database: Database) -> None:
     """SQLite's default: what the requests of one loop iteration queue is one transaction on the loop."""
-    transactions = 0
-
-    @contextmanager
-    def counting() -> Iterator[Connection]:
-        nonlocal transactions
-        transactions += 1
-        with database.transaction() as conn:
-            yield conn
-
+    counting = CountingQueue(database, inline=True)
+    queue = counting.queue
     calls: list[list[str]] = []
-    queue = WriteQueue(counting, inline=True)
     queue.start()
     try:
         futures = [
@@ -235,12 +227,37 @@ async def test_inline_mode_commits_one_loop_iterations_writes_together(database:
     finally:
         queue.stop()
 
-    assert transactions == 1
+    assert counting.transactions == 1
     assert outcomes[0] == "i1"
     assert isinstance(outcomes[1], ValueError)
     assert outcomes[2] == "i2"
     assert isinstance(outcomes[3], LookupError)
     assert user_type_ids(database) == ["i1", "i2"]
+
+
+async def test_inline_mode_waits_while_each_loop_turn_brings_more_writes(database: Database) -> None:
+    """Requests read from the sockets in successive loop turns share one commit; a write that comes
+    after the loop has gone quiet gets the next one."""
+    counting = CountingQueue(database, inline=True)
+    queue = counting.queue
+
+    async def after_turns(turns: int, code: str) -> str:
+        for _ in range(turns):
+            await asyncio.sleep(0)
+        return await queue.submit(add_user_type(code))
+
+    queue.start()
+    try:
+        together = await asyncio.gather(*(after_turns(turns, f"t{turns}") for turns in range(5)))
+        assert counting.transactions == 1
+        await asyncio.sleep(0.01)
+        assert await queue.submit(add_user_type("later")) == "later"
+    finally:
+        queue.stop()
+
+    assert together == ["t0", "t1", "t2", "t3", "t4"]
+    assert counting.transactions == 2
+    assert user_type_ids(database) == ["later", "t0", "t1", "t2", "t3", "t4"]
 
 
 def flaky_handler(failures: list[str]) -> Callable[[Connection, list[str]], list[Any]]:

@@ -87,6 +87,7 @@ def serve(
     import uvicorn
 
     from provisionhub.app import create_app
+    from provisionhub.runtime import tune_for_serving
 
     settings = Settings()
     host = host or settings.host
@@ -94,8 +95,10 @@ def serve(
     database = Database.from_settings(settings)
     upgrade(database.engine)
     _first_token(database, host, port)
+    app = create_app(settings, database)
+    tune_for_serving()
     uvicorn.run(
-        create_app(settings, database),
+        app,
         host=host,
         port=port,
         log_level=settings.log_level,

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import secrets
 import time
-import uuid
 
 
 def new_public_id() -> str:
@@ -18,4 +17,5 @@ def new_public_id() -> str:
     value = (millis & 0xFFFF_FFFF_FFFF) << 80 | secrets.randbits(80)
     value = (value & ~(0xF << 76)) | (0x7 << 76)  # version 7
     value = (value & ~(0x3 << 62)) | (0x2 << 62)  # RFC 9562 variant
-    return str(uuid.UUID(int=value))
+    text = f"{value:032x}"
+    return f"{text[:8]}-{text[8:12]}-{text[12:16]}-{text[16:20]}-{text[20:]}"

@@ -80,6 +80,11 @@ def max_length(column: Column[Any]) -> int:
 
 MAX_LENGTHS: dict[str, int] = {name: max_length(people.c[name]) for name in TEXT_FIELDS}
 
+# Membership tests on the hot path: sets, not the ordered tuples above.
+_TEXT = frozenset(TEXT_FIELDS)
+_DATES = frozenset(DATE_FIELDS)
+_KNOWN = frozenset(PERSON_FIELDS)
+
 
 @dataclass(frozen=True, slots=True)
 class Person:
@@ -156,16 +161,14 @@ def normalise_fields(values: Mapping[str, Any]) -> dict[str, Any]:
     """Check each value against the person's rules; strings are trimmed and "" means cleared."""
     clean: dict[str, Any] = {}
     for name, value in values.items():
-        if name not in PERSON_FIELDS:
+        if name not in _KNOWN:
             raise Invalid(name, Reason.UNKNOWN, f"{name} is not a field of a person")
-        clean[name] = _normalise(name, value)
+        clean[name] = None if value is None else _normalise(name, value)
     return clean
 
 
 def _normalise(name: str, value: Any) -> Any:
-    if value is None:
-        return None
-    if name in TEXT_FIELDS:
+    if name in _TEXT:
         value = clean_text(name, value)
         if not value:
             return None
@@ -174,7 +177,7 @@ def _normalise(name: str, value: Any) -> Any:
         if name == "email":
             return normalise_email(value)
         return value
-    if name in DATE_FIELDS:
+    if name in _DATES:
         if not isinstance(value, date) or isinstance(value, datetime):
             raise Invalid(name, Reason.INVALID, f"{name} must be a date")
         return value
@@ -188,6 +191,8 @@ _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
 def clean_text(name: str, value: Any) -> str:
     """value trimmed, if it is text both databases can store: no control characters, valid Unicode."""
+    if type(value) is str and value.isascii() and value.isprintable():
+        return value.strip()  # the everyday case: printable ASCII has neither problem
     if not isinstance(value, str):
         raise Invalid(name, Reason.INVALID, f"{name} must be text")
     if _CONTROL.search(value):

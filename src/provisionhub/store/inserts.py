@@ -18,7 +18,7 @@ from functools import lru_cache
 from operator import itemgetter
 from typing import Any
 
-from sqlalchemy import Connection, Table, text
+from sqlalchemy import Connection, Date, DateTime, Table, text
 from sqlalchemy.engine import Dialect
 
 
@@ -39,13 +39,34 @@ def _compiled(table: Table, dialect: Dialect, columns: tuple[str, ...]) -> _Comp
     assert statement.positional, "insert_many's fast path serves SQLite's positional parameters"
     order = tuple(statement.positiontup or ())  # the table's column order, not ours
     processors = tuple(
-        (position, processor)
+        (position, _remembering(processor) if _is_time(table, name) else processor)
         for position, name in enumerate(order)
         if (processor := table.c[name].type.bind_processor(dialect)) is not None
     )
     getter = itemgetter(*order)
     values = getter if len(order) > 1 else lambda row: (getter(row),)
     return _Compiled(str(statement), values, processors)
+
+
+def _is_time(table: Table, name: str) -> bool:
+    column_type = table.c[name].type
+    return isinstance(getattr(column_type, "impl", column_type), DateTime | Date)
+
+
+def _remembering(processor: Callable[[Any], Any]) -> Callable[[Any], Any]:
+    """processor, answering again at once for the same object as last time. The rows of a batch share
+    one timestamp object (its `now`), which then is converted once; timestamps are immutable."""
+    last: tuple[Any, Any] = (object(), None)
+
+    def process(value: Any) -> Any:
+        nonlocal last
+        seen, converted = last  # one tuple, swapped whole: safe if two threads share the statement
+        if value is not seen:
+            converted = processor(value)
+            last = (value, converted)
+        return converted
+
+    return process
 
 
 def append_many(conn: Connection, table: Table, rows: Sequence[dict[str, Any]]) -> None:

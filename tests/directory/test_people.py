@@ -84,6 +84,17 @@ def test_an_update_logs_only_the_changed_fields_old_and_new(directory: Directory
     assert outbox_events(database) == ["added", "edited"]
 
 
+def test_times_are_logged_as_iso_8601_text(directory: Directory, database: Database) -> None:
+    start = datetime(2026, 9, 1, 8, 30, 15, 250000, tzinfo=UTC)
+    directory.apply(upsert("s1", valid_from=start), ACTOR)
+    directory.apply(UpsertPerson("OPSCOM", "s1", {"valid_from": None}), ACTOR)
+
+    with database.snapshot() as conn:
+        changes = list_changes(conn)
+    assert changes[0].fields["valid_from"] == [None, "2026-09-01T08:30:15.250000+00:00"]
+    assert changes[1].fields == {"valid_from": ["2026-09-01T08:30:15.250000+00:00", None]}
+
+
 def test_sensitive_fields_are_masked_in_the_change_log(directory: Directory, database: Database) -> None:
     directory.apply(
         upsert("s1", date_of_birth=date(2001, 1, 31), drivers_licence_number="QC 99999999"), ACTOR

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
@@ -54,14 +54,15 @@ class LoggedChange:
     fields: Mapping[str, list[Any]]
 
 
-def _wire(name: str, value: Any) -> Any:
-    if value is None:
-        return None
-    if name in SENSITIVE_FIELDS:
-        return MASK
-    if isinstance(value, datetime | date):
-        return value.isoformat()
-    return value
+def _wire(fields: Mapping[str, tuple[Any, Any]]) -> dict[str, list[Any]]:
+    """{field: [old, new]} for the log, sensitive values masked. Dates and times stay objects: the
+    engine's JSON serializer writes them as ISO 8601 (store/engine.py)."""
+    return {
+        name: [None if old is None else MASK, None if new is None else MASK]
+        if name in SENSITIVE_FIELDS
+        else [old, new]
+        for name, (old, new) in fields.items()
+    }
 
 
 def record(conn: Connection, changes: Sequence[Change], at: datetime) -> list[int]:
@@ -75,9 +76,7 @@ def record(conn: Connection, changes: Sequence[Change], at: datetime) -> list[in
             "entity_type": change.entity_type,
             "entity_id": change.entity_id,
             "action": change.action,
-            "fields": {
-                name: [_wire(name, old), _wire(name, new)] for name, (old, new) in change.fields.items()
-            },
+            "fields": _wire(change.fields),
         }
         for change in changes
     ]

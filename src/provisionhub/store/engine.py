@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import orjson
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
 
@@ -20,6 +21,10 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
     driver's licences, which must never reach a log line.
     """
     kwargs.setdefault("hide_parameters", True)
+    # JSON columns (the change log's fields, token permissions) through orjson: several times faster
+    # than the standard library on the write path, and the same documents.
+    kwargs.setdefault("json_serializer", _json_text)
+    kwargs.setdefault("json_deserializer", orjson.loads)
     parsed = make_url(url)
     if parsed.get_backend_name() != "sqlite":
         # executemany goes to psycopg as one statement text (pipelined), not rewritten by SQLAlchemy
@@ -55,6 +60,10 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
         connection.connection.driver_connection.execute("BEGIN IMMEDIATE" if writer else "BEGIN")
 
     return engine
+
+
+def _json_text(value: Any) -> str:
+    return orjson.dumps(value).decode()
 
 
 def is_sqlite(engine: Engine) -> bool:

@@ -27,6 +27,7 @@ from provisionhub.http.bodies import read_json
 from provisionhub.http.dialects import ANY_ORIGIN, Dialect, preflight
 from provisionhub.store.writes import BatchHandler
 
+PREFIX = "/opscom"
 PUSH_PATH = "/api/OC_TOMA/v1/profiles/push"
 TYPES_PATH = "/api/OC_TOMA/v1/profiles/types/list"
 
@@ -49,11 +50,11 @@ def opscom_dialect(directory: Directory, max_body_bytes: int) -> Dialect:
     router = _router(directory, max_body_bytes)
     for path in (PUSH_PATH, TYPES_PATH):
         router.add_api_route(path, preflight, methods=["OPTIONS"], include_in_schema=False)
-    return Dialect("/opscom", router, errors.error_response, handled=(errors.OpsComError,))
+    return Dialect(PREFIX, router, errors.error_response, handled=(errors.OpsComError,))
 
 
 def _router(directory: Directory, max_body_bytes: int) -> APIRouter:
-    app = APIRouter()
+    app = APIRouter(prefix=PREFIX, tags=[PREFIX.strip("/")])
     database = directory.database
     push_batch = _push_handler(directory)
 

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from sqlalchemy import select
+from datetime import UTC, datetime
+
+from sqlalchemy import String, cast, insert, select
 
 from provisionhub.directory.service import utcnow
 from provisionhub.store import tables
@@ -48,3 +50,18 @@ def test_append_many_writes_rows_without_keys(database: Database) -> None:
     with database.snapshot() as conn:
         actors = sorted(conn.execute(select(tables.changes.c.actor)).scalars())
     assert actors == ["x0", "x1", "x2", "x3"]
+
+
+def test_values_are_stored_as_sqlalchemy_itself_stores_them(database: Database) -> None:
+    """The fast path and an ordinary INSERT leave the same text behind (timestamps on a whole second
+    included), so that comparing and sorting stored values never depends on how a row was written."""
+    on_the_second = datetime(2026, 9, 1, 8, 30, tzinfo=UTC)
+    rows = [{**change_row(name), "occurred_at": on_the_second} for name in ("fast", "plain")]
+    with database.transaction() as conn:
+        insert_many(conn, tables.changes, rows[:1])
+        conn.execute(insert(tables.changes), rows[1:])
+    with database.snapshot() as conn:
+        stored = conn.execute(
+            select(tables.changes.c.actor, cast(tables.changes.c.occurred_at, String))
+        ).all()
+    assert dict(stored)["fast"] == dict(stored)["plain"]

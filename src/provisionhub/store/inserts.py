@@ -38,10 +38,12 @@ def _compiled(table: Table, dialect: Dialect, columns: tuple[str, ...]) -> _Comp
     statement = table.insert().compile(dialect=dialect, column_keys=list(columns))
     assert statement.positional, "insert_many's fast path serves SQLite's positional parameters"
     order = tuple(statement.positiontup or ())  # the table's column order, not ours
+    # The dialect's own processors, as SQLAlchemy's execution uses them: the generic type's would hand
+    # the driver datetime objects, stored in another text form than SQLAlchemy's.
     processors = tuple(
         (position, _remembering(processor) if _is_time(table, name) else processor)
         for position, name in enumerate(order)
-        if (processor := table.c[name].type.bind_processor(dialect)) is not None
+        if (processor := table.c[name].type.dialect_impl(dialect).bind_processor(dialect)) is not None
     )
     getter = itemgetter(*order)
     values = getter if len(order) > 1 else lambda row: (getter(row),)

@@ -9,10 +9,10 @@ without SQLAlchemy rendering a new statement text for every call (measured: benc
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable
 from typing import Any, ClassVar
 
+import orjson
 from sqlalchemy import ColumnElement, Text, TypeDecorator, any_, bindparam
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.compiler import SQLCompiler
@@ -50,7 +50,7 @@ class _JsonList(TypeDecorator[Iterable[Any]]):
     cache_ok = True
 
     def process_bind_param(self, value: Iterable[Any] | None, dialect: Any) -> str | None:
-        return None if value is None else json.dumps(list(value), separators=(",", ":"))
+        return None if value is None else orjson.dumps(list(value)).decode()
 
 
 @compiles(AnyOf, "sqlite")

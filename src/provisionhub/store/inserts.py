@@ -6,8 +6,9 @@ most of a push's cost (bench/, README). So the INSERT is compiled once per table
 column's bind processor looked up once, and the rows go to the driver's cursor as lists, inside the
 same SQLAlchemy-managed transaction.
 
-PostgreSQL: one statement text whatever the number of rows (psycopg's pipelined executemany), so it is
-parsed and planned once; generated keys come from the column's sequence beforehand.
+PostgreSQL: each column's values travel as one array and the rows come out of unnest(), so a batch is
+one statement, one round trip and one execution whatever its size, with one statement text (parsed and
+planned once). Row by row (even pipelined) the server executed one INSERT per row.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from functools import lru_cache
 from operator import itemgetter
 from typing import Any
 
-from sqlalchemy import Connection, Date, DateTime, Table, text
+from sqlalchemy import Connection, Date, DateTime, Table
 from sqlalchemy.engine import Dialect
 
 
@@ -29,25 +30,48 @@ class _Compiled:
     processors: tuple[tuple[int, Callable[[Any], Any]], ...]  # (position, bind processor), where one exists
 
 
-_NEXT_KEYS = text("SELECT nextval(pg_get_serial_sequence(:table, :column)) FROM generate_series(1, :count)")
-
-
 @lru_cache(maxsize=256)
 def _compiled(table: Table, dialect: Dialect, columns: tuple[str, ...]) -> _Compiled:
     """The INSERT of these columns into table, for dialect, and how to turn a row into its parameters."""
+    if dialect.name == "postgresql":
+        return _unnest_insert(table, dialect, columns)
     statement = table.insert().compile(dialect=dialect, column_keys=list(columns))
     assert statement.positional, "insert_many's fast path serves SQLite's positional parameters"
     order = tuple(statement.positiontup or ())  # the table's column order, not ours
+    return _Compiled(str(statement), _getter(order), _processors(table, dialect, order))
+
+
+def _unnest_insert(table: Table, dialect: Dialect, columns: tuple[str, ...]) -> _Compiled:
+    """INSERT ... SELECT FROM unnest(one array per column) WITH ORDINALITY ORDER BY it, RETURNING the
+    key: the rows go in in their order, so their keys, drawn from the sequence as they go in, ascend."""
+    quote = dialect.identifier_preparer.quote
+    (key,) = table.primary_key.columns
+    names = [f"c{position}" for position in range(len(columns))]
+    arrays = ", ".join(f"%b::{table.c[name].type.compile(dialect=dialect)}[]" for name in columns)
+    sql = (
+        f"INSERT INTO {dialect.identifier_preparer.format_table(table)} "  # noqa: S608 (names from our schema)
+        f"({', '.join(quote(name) for name in columns)}) "
+        f"SELECT {', '.join(names)} FROM unnest({arrays}) WITH ORDINALITY AS rows({', '.join(names)}, n) "
+        f"ORDER BY n RETURNING {quote(key.name)}"
+    )
+    return _Compiled(sql, _getter(columns), _processors(table, dialect, columns))
+
+
+def _getter(order: tuple[str, ...]) -> Callable[[dict[str, Any]], tuple[Any, ...]]:
+    getter = itemgetter(*order)
+    return getter if len(order) > 1 else lambda row: (getter(row),)
+
+
+def _processors(
+    table: Table, dialect: Dialect, order: tuple[str, ...]
+) -> tuple[tuple[int, Callable[[Any], Any]], ...]:
     # The dialect's own processors, as SQLAlchemy's execution uses them: the generic type's would hand
     # the driver datetime objects, stored in another text form than SQLAlchemy's.
-    processors = tuple(
+    return tuple(
         (position, _remembering(processor) if _is_time(table, name) else processor)
         for position, name in enumerate(order)
         if (processor := table.c[name].type.dialect_impl(dialect).bind_processor(dialect)) is not None
     )
-    getter = itemgetter(*order)
-    values = getter if len(order) > 1 else lambda row: (getter(row),)
-    return _Compiled(str(statement), values, processors)
 
 
 def _is_time(table: Table, name: str) -> bool:
@@ -73,16 +97,12 @@ def _remembering(processor: Callable[[Any], Any]) -> Callable[[Any], Any]:
 
 def append_many(conn: Connection, table: Table, rows: Sequence[dict[str, Any]]) -> None:
     """Insert rows (each with the same keys) when nobody needs their keys back."""
-    if not rows:
-        return
-    if conn.dialect.name != "sqlite":
-        conn.execute(table.insert(), list(rows))
-        return
-    cursor = _sqlite_insert(conn, table, rows)
-    cursor.close()
+    if rows:
+        _insert(conn, table, rows).close()
 
 
-def _sqlite_insert(conn: Connection, table: Table, rows: Sequence[dict[str, Any]]) -> Any:
+def _insert(conn: Connection, table: Table, rows: Sequence[dict[str, Any]]) -> Any:
+    """Run the INSERT on the driver's cursor (inside the SQLAlchemy transaction); the open cursor."""
     (key,) = table.primary_key.columns
     columns = tuple(name for name in rows[0] if name != key.name)
     compiled = _compiled(table, conn.dialect, columns)
@@ -95,7 +115,10 @@ def _sqlite_insert(conn: Connection, table: Table, rows: Sequence[dict[str, Any]
         values.append(row_values)
     cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
     try:
-        cursor.executemany(compiled.sql, values)
+        if conn.dialect.name == "postgresql":
+            cursor.execute(compiled.sql, [list(column) for column in zip(*values, strict=True)])
+        else:
+            cursor.executemany(compiled.sql, values)
     except BaseException:
         cursor.close()
         raise
@@ -105,24 +128,17 @@ def _sqlite_insert(conn: Connection, table: Table, rows: Sequence[dict[str, Any]
 def insert_many(conn: Connection, table: Table, rows: Sequence[dict[str, Any]]) -> list[int]:
     """Insert rows (each with the same keys); return their new primary keys, in the order of rows.
 
-    PostgreSQL: the keys are taken from the column's sequence first. SQLite: the rows go in first and
-    the keys are derived: writers hold the database lock for the whole transaction (BEGIN IMMEDIATE)
-    and our tables use AUTOINCREMENT, so the keys of rows inserted one after another are consecutive
-    and end at last_insert_rowid().
+    PostgreSQL: the keys come back from the INSERT, ascending in the order the rows went in. SQLite:
+    writers hold the database lock for the whole transaction (BEGIN IMMEDIATE) and our tables use
+    AUTOINCREMENT, so the keys of rows inserted one after another are consecutive and end at
+    last_insert_rowid().
     """
     if not rows:
         return []
-    (key,) = table.primary_key.columns
-    if conn.dialect.name != "sqlite":
-        # Keys from the sequence in one static query, then one static INSERT for psycopg's pipelined
-        # executemany: a multi-row VALUES ... RETURNING would be a new statement text (parsed and planned
-        # again) for every batch size.
-        parameters = {"table": table.name, "column": key.name, "count": len(rows)}
-        keys = list(conn.execute(_NEXT_KEYS, parameters).scalars())
-        conn.execute(table.insert(), [{**row, key.name: k} for row, k in zip(rows, keys, strict=True)])
-        return keys
-    cursor = _sqlite_insert(conn, table, rows)
+    cursor = _insert(conn, table, rows)
     try:
+        if conn.dialect.name == "postgresql":
+            return sorted(key for (key,) in cursor.fetchall())
         (last,) = cursor.execute("SELECT last_insert_rowid()").fetchone()
     finally:
         cursor.close()

@@ -163,20 +163,29 @@ def normalise_fields(values: Mapping[str, Any]) -> dict[str, Any]:
     for name, value in values.items():
         if name not in _KNOWN:
             raise Invalid(name, Reason.UNKNOWN, f"{name} is not a field of a person")
-        clean[name] = None if value is None else _normalise(name, value)
+        if value is None:
+            clean[name] = None
+        elif name in _TEXT:
+            clean[name] = _text(name, value)
+        else:
+            clean[name] = _moment(name, value)
     return clean
 
 
-def _normalise(name: str, value: Any) -> Any:
-    if name in _TEXT:
+def _text(name: str, value: Any) -> str | None:
+    # The everyday case, printable ASCII, needs none of clean_text's checks (run on a hot path).
+    if type(value) is str and value.isascii() and value.isprintable():
+        value = value.strip()
+    else:
         value = clean_text(name, value)
-        if not value:
-            return None
-        if len(value) > MAX_LENGTHS[name]:
-            raise Invalid(name, Reason.TOO_LONG, f"{name} must be at most {MAX_LENGTHS[name]} characters")
-        if name == "email":
-            return normalise_email(value)
-        return value
+    if not value:
+        return None
+    if len(value) > MAX_LENGTHS[name]:
+        raise Invalid(name, Reason.TOO_LONG, f"{name} must be at most {MAX_LENGTHS[name]} characters")
+    return normalise_email(value) if name == "email" else value
+
+
+def _moment(name: str, value: Any) -> date | datetime:
     if name in _DATES:
         if not isinstance(value, date) or isinstance(value, datetime):
             raise Invalid(name, Reason.INVALID, f"{name} must be a date")
@@ -191,8 +200,6 @@ _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
 def clean_text(name: str, value: Any) -> str:
     """value trimmed, if it is text both databases can store: no control characters, valid Unicode."""
-    if type(value) is str and value.isascii() and value.isprintable():
-        return value.strip()  # the everyday case: printable ASCII has neither problem
     if not isinstance(value, str):
         raise Invalid(name, Reason.INVALID, f"{name} must be text")
     if _CONTROL.search(value):

@@ -361,6 +361,7 @@ async def test_9032_when_a_province_is_one_letter(
 ) -> None:
     await assert_error(client, database, opscom_push(pusher, province="O"), 422, 9032, "province")
     await assert_error(client, database, opscom_push(pusher, driver_license_state="C"), 422, 9032)
+    await assert_error(client, database, opscom_push(pusher, state2=" Q"), 422, 9032, "state2")
 
 
 @pytest.mark.parametrize(

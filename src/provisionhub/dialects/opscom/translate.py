@@ -19,6 +19,9 @@ from provisionhub.dialects.opscom.wire import (
 from provisionhub.directory.people import UpsertPerson
 from provisionhub.directory.reference_data import UserType
 
+#: Each attribute that carries a person's field, by either of its names -> that field.
+_TARGETS = {attribute: FIELDS[ALIASES.get(attribute, attribute)] for attribute in (*FIELDS, *ALIASES)}
+
 #: A new person pushed from OPS-COM needs these (its errors 9016, 9017 and 9018).
 REQUIRED_ON_CREATE = frozenset({"email", "given_name", "family_name"})
 
@@ -46,16 +49,15 @@ def to_upsert(body: dict[str, Any]) -> UpsertPerson:
         raise from_validation_error(exc) from None
     sent = push.model_fields_set
     fields: dict[str, Any] = {}
-    for attribute in sorted(sent):
-        canonical = ALIASES.get(attribute, attribute)
-        if canonical != attribute and canonical in sent:
-            continue  # both names sent: the first name wins
-        if canonical not in FIELDS:
-            continue
-        value = getattr(push, attribute)
-        if canonical == "date_of_birth":
-            value = date.fromisoformat(value) if value else None
-        fields[FIELDS[canonical]] = value
+    for attribute in body:  # in the client's order, which the change log keeps
+        field = _TARGETS.get(attribute)
+        if field is None or ALIASES.get(attribute) in sent:
+            continue  # not a person's field; or the second name of one whose first name came too
+        fields[field] = getattr(push, attribute)
+    if "date_of_birth" in fields:
+        fields["date_of_birth"] = (
+            date.fromisoformat(fields["date_of_birth"]) if fields["date_of_birth"] else None
+        )
     return UpsertPerson(
         login_source=push.login_source,
         unique_id=push.unique_id,

@@ -9,7 +9,7 @@ import re
 from datetime import date
 from typing import Annotated, Any
 
-from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints
 from pydantic_core import PydanticCustomError
 
 _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
@@ -35,30 +35,26 @@ def _real_date(value: Any) -> Any:
 
 
 def _region(value: Any) -> Any:
-    # Shorter and longer values fall through to the length checks (too short, too long).
-    if isinstance(value, str) and len(value.strip()) == 2:
-        if not _REGION.match(value.strip()):
-            raise ValueError('must be a two-letter postal abbreviation, e.g. "MA"')
-        return value.strip().upper()
+    # Longer values, and anything not a string, fall through to the length and type checks.
+    if isinstance(value, str):
+        letters = value.strip()
+        if len(letters) == 1:
+            raise PydanticCustomError("string_too_short", "must be two letters, not one")
+        if len(letters) == 2:
+            if not _REGION.match(letters):
+                raise ValueError('must be a two-letter postal abbreviation, e.g. "MA"')
+            return letters.upper()
     return value
 
 
 # Strings of at most N characters. null is refused: leaving an attribute out, or sending "", says "nothing".
-def _two_letters(value: str) -> str:
-    if len(value) == 1:
-        raise PydanticCustomError("string_too_short", "must be two letters, not one")
-    return value
-
-
 Text20 = Annotated[str, StringConstraints(max_length=20)]
 Text50 = Annotated[str, StringConstraints(max_length=50)]
 Text100 = Annotated[str, StringConstraints(max_length=100)]
 Text255 = Annotated[str, StringConstraints(max_length=255)]
 Key20 = Annotated[str, StringConstraints(min_length=1, max_length=20)]
 Key50 = Annotated[str, StringConstraints(min_length=1, max_length=50)]
-Region = Annotated[
-    str, StringConstraints(max_length=2), BeforeValidator(_region), AfterValidator(_two_letters)
-]
+Region = Annotated[str, StringConstraints(max_length=2), BeforeValidator(_region)]
 IdNumber = Annotated[str, StringConstraints(max_length=20), BeforeValidator(_id_number)]
 DateText = Annotated[str, StringConstraints(max_length=10), BeforeValidator(_real_date)]
 

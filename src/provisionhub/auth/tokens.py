@@ -16,6 +16,7 @@ from provisionhub.auth.permissions import Permission, Principal
 from provisionhub.directory.changes import Change, record
 from provisionhub.directory.errors import Conflict, Invalid, NotFound, Reason, Unauthenticated
 from provisionhub.store import tables
+from provisionhub.store.selects import fetch_all
 from provisionhub.store.sql import AnyOf
 
 PREFIX = "ph-"
@@ -103,7 +104,7 @@ def authenticate_many(
     presented = set(secrets)
     hashes = {secret: digest(secret) for secret in presented if secret}
     rows = (
-        {row.secret_hash: row for row in conn.execute(_BY_HASH, {"hashes": list(hashes.values())})}
+        {row["secret_hash"]: row for row in fetch_all(conn, _BY_HASH, {"hashes": list(hashes.values())})}
         if hashes
         else {}
     )
@@ -115,11 +116,16 @@ def authenticate_many(
             answers[secret] = Unauthenticated("no API token was given")
         # The lookup is by hash (an index), the final check constant-time: a timing side channel would
         # reveal at most bits of a SHA-256, never of the secret.
-        elif row is None or not hmac.compare_digest(row.secret_hash, hashed) or row.revoked_at is not None:
+        elif (
+            row is None
+            or not hmac.compare_digest(row["secret_hash"], hashed)
+            or row["revoked_at"] is not None
+        ):
             answers[secret] = Unauthenticated("the API token is not valid")
         else:
-            sources = frozenset(row.login_sources) if row.login_sources is not None else None
-            answers[secret] = Principal(row.name, frozenset(Permission(p) for p in row.permissions), sources)
+            sources = frozenset(row["login_sources"]) if row["login_sources"] is not None else None
+            permissions = frozenset(Permission(p) for p in row["permissions"])
+            answers[secret] = Principal(row["name"], permissions, sources)
     return answers
 
 

@@ -32,6 +32,7 @@ from provisionhub.directory.people import (
 from provisionhub.directory.reference_data import KnownCodes
 from provisionhub.store import tables
 from provisionhub.store.inserts import insert_many
+from provisionhub.store.selects import fetch_all
 from provisionhub.store.sql import AnyOf
 
 #: How many keys go into one IN (...) list.
@@ -273,7 +274,7 @@ def _matches(
             "usernames": [folded(item.fields["username"]) for item in chunk if item.fields.get("username")],
             "emails": [folded(item.fields["email"]) for item in chunk if item.fields.get("email")],
         }
-        for row in conn.execute(_MATCHES, parameters).mappings():
+        for row in fetch_all(conn, _MATCHES, parameters):
             key = (row["login_source"], row["unique_id"])
             if key in wanted:
                 existing[key] = row

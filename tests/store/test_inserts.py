@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+import pytest
 from sqlalchemy import String, cast, insert, select
+from sqlalchemy.exc import IntegrityError
 
 from provisionhub.directory.service import utcnow
 from provisionhub.store import tables
@@ -65,3 +67,15 @@ def test_values_are_stored_as_sqlalchemy_itself_stores_them(database: Database) 
             select(tables.changes.c.actor, cast(tables.changes.c.occurred_at, String))
         ).all()
     assert dict(stored)["fast"] == dict(stored)["plain"]
+
+
+def test_a_violated_constraint_is_sqlalchemys_integrity_error_without_the_values(database: Database) -> None:
+    """The write queue retries IntegrityError (another process committed the same key first); the fast
+    path must raise it as conn.execute would, and no more reveal the row's values."""
+    row = {"name": "t", "secret_hash": "0" * 64, "permissions": ["admin"], "created_at": utcnow()}
+    with database.transaction() as conn:
+        append_many(conn, tables.api_tokens, [row])
+    for write in (append_many, insert_many):
+        with pytest.raises(IntegrityError) as caught, database.transaction() as conn:
+            write(conn, tables.api_tokens, [{**row, "permissions": ["user-read", "DOB 1987-06-05"]}])
+        assert "1987-06-05" not in str(caught.value)

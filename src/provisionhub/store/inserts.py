@@ -22,6 +22,8 @@ from typing import Any
 from sqlalchemy import Connection, Date, DateTime, Table
 from sqlalchemy.engine import Dialect
 
+from provisionhub.store.driver import driver_cursor
+
 
 @dataclass(frozen=True, slots=True)
 class _Compiled:
@@ -98,31 +100,7 @@ def _remembering(processor: Callable[[Any], Any]) -> Callable[[Any], Any]:
 def append_many(conn: Connection, table: Table, rows: Sequence[dict[str, Any]]) -> None:
     """Insert rows (each with the same keys) when nobody needs their keys back."""
     if rows:
-        _insert(conn, table, rows).close()
-
-
-def _insert(conn: Connection, table: Table, rows: Sequence[dict[str, Any]]) -> Any:
-    """Run the INSERT on the driver's cursor (inside the SQLAlchemy transaction); the open cursor."""
-    (key,) = table.primary_key.columns
-    columns = tuple(name for name in rows[0] if name != key.name)
-    compiled = _compiled(table, conn.dialect, columns)
-    values = []
-    for row in rows:
-        row_values = list(compiled.values(row))
-        for position, processor in compiled.processors:
-            if row_values[position] is not None:
-                row_values[position] = processor(row_values[position])
-        values.append(row_values)
-    cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
-    try:
-        if conn.dialect.name == "postgresql":
-            cursor.execute(compiled.sql, [list(column) for column in zip(*values, strict=True)])
-        else:
-            cursor.executemany(compiled.sql, values)
-    except BaseException:
-        cursor.close()
-        raise
-    return cursor
+        _insert(conn, table, rows, keys=False)
 
 
 def insert_many(conn: Connection, table: Table, rows: Sequence[dict[str, Any]]) -> list[int]:
@@ -133,13 +111,27 @@ def insert_many(conn: Connection, table: Table, rows: Sequence[dict[str, Any]]) 
     AUTOINCREMENT, so the keys of rows inserted one after another are consecutive and end at
     last_insert_rowid().
     """
-    if not rows:
-        return []
-    cursor = _insert(conn, table, rows)
-    try:
+    return _insert(conn, table, rows, keys=True) if rows else []
+
+
+def _insert(conn: Connection, table: Table, rows: Sequence[dict[str, Any]], *, keys: bool) -> list[int]:
+    """Run the INSERT on the driver's cursor, inside the SQLAlchemy transaction; the keys if asked."""
+    (key,) = table.primary_key.columns
+    columns = tuple(name for name in rows[0] if name != key.name)
+    compiled = _compiled(table, conn.dialect, columns)
+    values = []
+    for row in rows:
+        row_values = list(compiled.values(row))
+        for position, processor in compiled.processors:
+            if row_values[position] is not None:
+                row_values[position] = processor(row_values[position])
+        values.append(row_values)
+    with driver_cursor(conn, compiled.sql) as cursor:
         if conn.dialect.name == "postgresql":
-            return sorted(key for (key,) in cursor.fetchall())
+            cursor.execute(compiled.sql, [list(column) for column in zip(*values, strict=True)])
+            return sorted(key for (key,) in cursor.fetchall()) if keys else []
+        cursor.executemany(compiled.sql, values)
+        if not keys:
+            return []
         (last,) = cursor.execute("SELECT last_insert_rowid()").fetchone()
-    finally:
-        cursor.close()
     return list(range(last - len(rows) + 1, last + 1))

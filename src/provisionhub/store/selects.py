@@ -17,6 +17,8 @@ from typing import Any
 from sqlalchemy import Connection, Select
 from sqlalchemy.engine import Dialect
 
+from provisionhub.store.driver import driver_cursor
+
 Processor = Callable[[Any], Any] | None
 
 
@@ -54,11 +56,8 @@ def fetch_all(
         for name, processor in compiled.parameters
         for value in (parameters[name],)
     ]
-    cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
-    try:
+    with driver_cursor(conn, compiled.sql) as cursor:
         rows = cursor.execute(compiled.sql, values).fetchall()
-    finally:
-        cursor.close()
     columns, results = compiled.columns, compiled.results
     return [
         {

@@ -1,0 +1,30 @@
+"""The driver's own cursor, for the hot statements that bypass SQLAlchemy's execution (inserts.py,
+selects.py), failing the way conn.execute fails."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from sqlalchemy import Connection
+from sqlalchemy.exc import DBAPIError
+
+
+@contextmanager
+def driver_cursor(conn: Connection, sql: str) -> Iterator[Any]:
+    """A cursor on conn's driver connection, inside conn's transaction, closed afterwards.
+
+    The driver's errors come out as SQLAlchemy's (an IntegrityError stays an IntegrityError, which the
+    write queue retries), with the statement's parameters hidden like every other database error.
+    """
+    dbapi_error: type[Exception] = conn.dialect.loaded_dbapi.Error
+    cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
+    try:
+        yield cursor
+    except dbapi_error as exc:
+        raise DBAPIError.instance(
+            sql, None, exc, dbapi_error, hide_parameters=True, dialect=conn.dialect
+        ) from exc
+    finally:
+        cursor.close()

@@ -208,6 +208,11 @@ def test_database_errors_never_carry_the_values_written(database: Database) -> N
     with pytest.raises(IntegrityError) as caught, database.transaction() as conn:
         conn.execute(insert(tables.user_types), row)
     assert "1987-06-05" not in str(caught.value)
+    # PostgreSQL's DETAIL repeats a refused row whole ("Failing row contains (...)").
+    unnamed = {"id": "7", "name": None, "ext_info": "DOB 1987-06-05", "created_at": utcnow()}
+    with pytest.raises(IntegrityError) as caught, database.transaction() as conn:
+        conn.execute(insert(tables.user_types), unnamed)
+    assert "1987-06-05" not in str(caught.value)
 
 
 async def test_inline_mode_commits_one_loop_iterations_writes_together(database: Database) -> None:

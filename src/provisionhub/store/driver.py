@@ -16,15 +16,24 @@ def driver_cursor(conn: Connection, sql: str) -> Iterator[Any]:
     """A cursor on conn's driver connection, inside conn's transaction, closed afterwards.
 
     The driver's errors come out as SQLAlchemy's (an IntegrityError stays an IntegrityError, which the
-    write queue retries), with the statement's parameters hidden like every other database error.
+    write queue retries), without the values written, like every other database error.
     """
     dbapi_error: type[Exception] = conn.dialect.loaded_dbapi.Error
     cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
     try:
         yield cursor
     except dbapi_error as exc:
+        without_detail(exc)
         raise DBAPIError.instance(
             sql, None, exc, dbapi_error, hide_parameters=True, dialect=conn.dialect
         ) from exc
     finally:
         cursor.close()
+
+
+def without_detail(error: BaseException) -> None:
+    """Drop PostgreSQL's DETAIL line from a driver error's text: it repeats the values of the row it
+    refused ("Failing row contains (...)"), dates of birth included, and error texts reach logs. The
+    message and the constraint's name stay; the detail stays on error.diag for code that needs it."""
+    if error.args and isinstance(error.args[0], str) and "\nDETAIL:" in error.args[0]:
+        error.args = (error.args[0].split("\nDETAIL:", 1)[0], *error.args[1:])

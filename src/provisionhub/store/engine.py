@@ -9,6 +9,8 @@ import orjson
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
 
+from provisionhub.store.driver import without_detail
+
 #: Execution option that marks a connection as a writer: on SQLite its transactions take the write
 #: lock up front (BEGIN IMMEDIATE), so a read-then-write never fails halfway on a busy database.
 WRITE = "provisionhub_write"
@@ -17,8 +19,9 @@ WRITE = "provisionhub_write"
 def make_engine(url: str, **kwargs: Any) -> Engine:
     """An Engine for url. SQLite gets WAL, a busy timeout, foreign keys and real transactions.
 
-    Statement parameters are hidden from logs and exception messages: they carry dates of birth and
-    driver's licences, which must never reach a log line.
+    Statement parameters, and PostgreSQL's DETAIL (which repeats a refused row), are kept out of logs and
+    exception messages: they carry dates of birth and driver's licences, which must never reach a log
+    line.
     """
     kwargs.setdefault("hide_parameters", True)
     # JSON columns (the change log's fields, token permissions) through orjson: several times faster
@@ -37,7 +40,15 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
         # size; planning costs a tenth of a millisecond.
         connect_args = kwargs.setdefault("connect_args", {})
         connect_args["options"] = f"{connect_args.get('options', '')} -c plan_cache_mode=force_custom_plan"
-        return create_engine(url, pool_pre_ping=True, **kwargs)
+        engine = create_engine(url, pool_pre_ping=True, **kwargs)
+
+        @event.listens_for(engine, "handle_error")
+        def _hide_row_values(context: Any) -> None:
+            without_detail(context.original_exception)
+            if context.sqlalchemy_exception is not None:  # its text was made from the driver's
+                without_detail(context.sqlalchemy_exception)
+
+        return engine
 
     database = parsed.database or ""
     if database and database != ":memory:" and not database.startswith("file:"):

@@ -11,10 +11,10 @@ in one transaction, so N concurrent writes cost one commit. Two kinds of write:
 
 Where the batches run:
 - "thread" (PostgreSQL): on a writer thread, so the event loop never waits on a network round trip;
-- "inline" (SQLite): on the event loop itself, once per loop iteration, for whatever the requests of
-  that iteration queued. A SQLite transaction is a few hundred microseconds of local work; running it
-  in place saves two thread hand-offs per request and the GIL contention between the two threads,
-  which cost more than the work itself (measured: bench/, README).
+- "inline" (SQLite): on the event loop itself, for whatever the requests queued until the loop's turns
+  stopped bringing more (see _flush). A SQLite transaction is a few hundred microseconds of local
+  work; running it in place saves thread hand-offs and the GIL contention between two threads, which
+  cost more than the work itself (measured: bench/, README).
 Either way there is one writer per process: SQLite sees no lock contention between our own writes.
 """
 

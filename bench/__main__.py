@@ -37,6 +37,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     options = {"only": args.only, "quick": args.quick, "database_url_given": args.database_url is not None}
     path = report.write(started, options, results, failures)
     print(report.table(results, failures))
+    for line in report.cpu_lines(results):
+        print(line)
     print(f"\nwritten to {path}")
     return 1 if failures else 0
 

@@ -86,29 +86,36 @@ def run(quick: bool, database_url: str | None) -> Result:
         tail = json.dumps({"apiToken": token, "login_source": "OPSCOM", **SEED_FIELDS}, separators=(",", ":"))
         tail = tail.removeprefix("{")
         log = Path(tmp) / "server.log"
-        runs: list[tuple[str, WrkRun]] = []
-        with serve(url, log) as base:
-            probe(base, PUSH_PATH, (HEAD % ((f"{nonce}-probe",) * 3) + tail).encode())
-            probe(base, NOOP_PATH, (HEAD % ((f"{nonce}-probe",) * 3) + tail).encode())
+        runs: list[tuple[str, WrkRun, float | None]] = []
+        with serve(url, log) as server:
+            probe(server.base, PUSH_PATH, (HEAD % ((f"{nonce}-probe",) * 3) + tail).encode())
+            probe(server.base, NOOP_PATH, (HEAD % ((f"{nonce}-probe",) * 3) + tail).encode())
             steps = [("warmup", NOOP_PATH, plan.warmup, "w"), ("warmup", PUSH_PATH, plan.warmup, "w")]
             for number in range(plan.rounds):
                 steps += [("measured", path, plan.seconds, f"r{number}") for path in (NOOP_PATH, PUSH_PATH)]
             for kind, path, seconds, label in steps:
-                measured = run_wrk(wrk, base, path, seconds, nonce + label, HEAD, tail)
+                before = server.cpu_seconds()
+                measured = run_wrk(wrk, server.base, path, seconds, nonce + label, HEAD, tail)
+                after = server.cpu_seconds()
                 _check(measured, log)
-                print(f"bench:   {kind} {path}: {measured.requests_per_second:,.0f} req/s", file=sys.stderr)
-                runs.append((kind, measured))
-        pushed = sum(r.requests for _, r in runs if r.path == PUSH_PATH) + 1
+                cpu = None if before is None or after is None else (after - before) * 1e6 / measured.requests
+                cpu_text = "" if cpu is None else f", server CPU {cpu:,.0f} µs/request"
+                print(
+                    f"bench:   {kind} {path}: {measured.requests_per_second:,.0f} req/s{cpu_text}",
+                    file=sys.stderr,
+                )
+                runs.append((kind, measured, cpu))
+        pushed = sum(r.requests for _, r, _ in runs if r.path == PUSH_PATH) + 1
         stored = count_people(url, f"u{nonce}")
-    push_runs = sum(1 for _, r in runs if r.path == PUSH_PATH)
+    push_runs = sum(1 for _, r, _ in runs if r.path == PUSH_PATH)
     if not pushed <= stored <= pushed + CONNECTIONS * push_runs:
         raise BenchError(f"{pushed} pushes were answered but {stored} people were stored for this run")
-    measured_runs = [r for kind, r in runs if kind == "measured"]
+    measured = [(r, cpu) for kind, r, cpu in runs if kind == "measured"]
     return Result(
         name="http_push",
         unit="req/s",
-        figure=statistics.median(r.requests_per_second for r in measured_runs if r.path == PUSH_PATH),
-        reference=statistics.median(r.requests_per_second for r in measured_runs if r.path == NOOP_PATH),
+        figure=statistics.median(r.requests_per_second for r, _ in measured if r.path == PUSH_PATH),
+        reference=statistics.median(r.requests_per_second for r, _ in measured if r.path == NOOP_PATH),
         reference_name="noop",
         target=TARGET,
         details={
@@ -116,9 +123,19 @@ def run(quick: bool, database_url: str | None) -> Result:
             "plan": asdict(plan),
             "connections": CONNECTIONS,
             "people_stored": stored,
-            "runs": [{"kind": kind, **asdict(r)} for kind, r in runs],
+            # The same comparison by the server's own CPU time: steadier than throughput on a busy host.
+            "server_cpu_us_per_request": {
+                name: _median_or_none([cpu for r, cpu in measured if r.path == path])
+                for name, path in (("noop", NOOP_PATH), ("push", PUSH_PATH))
+            },
+            "runs": [{"kind": kind, **asdict(r), "server_cpu_us_per_request": cpu} for kind, r, cpu in runs],
         },
     )
+
+
+def _median_or_none(values: list[float | None]) -> float | None:
+    known = [value for value in values if value is not None]
+    return statistics.median(known) if known else None
 
 
 def prepare(url: str, token_name: str) -> str:

@@ -63,6 +63,20 @@ def table(results: list[Result], failures: dict[str, str]) -> str:
     return "\n".join(lines)
 
 
+def cpu_lines(results: list[Result]) -> list[str]:
+    """For a benchmark that measured it, the server's CPU time per request against its reference's."""
+    lines = []
+    for result in results:
+        cpu = result.details.get("server_cpu_us_per_request") or {}
+        mine, reference = cpu.get("push"), cpu.get(result.reference_name)
+        if mine and reference:
+            lines.append(
+                f"{result.name}: server CPU {mine:,.0f} µs/request against {reference:,.0f} "
+                f"({result.reference_name}): ratio {reference / mine:.3f}"
+            )
+    return lines
+
+
 def write(
     started: datetime, options: dict[str, Any], results: list[Result], failures: dict[str, str]
 ) -> Path:

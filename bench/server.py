@@ -11,6 +11,7 @@ import sys
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
 from bench.report import BenchError
@@ -27,9 +28,24 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+@dataclass(frozen=True, slots=True)
+class Server:
+    base: str
+    pid: int
+
+    def cpu_seconds(self) -> float | None:
+        """CPU time the server process has used so far (user + system); None where /proc has no answer."""
+        try:
+            fields = Path(f"/proc/{self.pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except (OSError, IndexError):
+            return None
+        # After the command name: state is field 3 of stat(5), utime 14 and stime 15.
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 @contextmanager
-def serve(database_url: str, log_path: Path) -> Iterator[str]:
-    """Start the server, wait until /healthz answers, yield its base URL; always stop it afterwards."""
+def serve(database_url: str, log_path: Path) -> Iterator[Server]:
+    """Start the server, wait until /healthz answers, yield it; always stop it afterwards."""
     port = free_port()
     env = os.environ.copy()
     env["PROVISIONHUB_DATABASE_URL"] = database_url
@@ -48,7 +64,7 @@ def serve(database_url: str, log_path: Path) -> Iterator[str]:
         )
         try:
             _wait_ready(process, port, log_path)
-            yield f"http://{HOST}:{port}"
+            yield Server(f"http://{HOST}:{port}", process.pid)
         finally:
             _stop(process)
 

@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 from sqlalchemy import Connection, insert, select
-from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.exc import IntegrityError, OperationalError, SQLAlchemyError
 
 from provisionhub.directory.service import utcnow
 from provisionhub.store import tables
@@ -33,6 +33,36 @@ def add_user_type(type_id: str) -> Callable[[Connection], str]:
 def user_type_ids(database: Database) -> list[str]:
     with database.snapshot() as conn:
         return sorted(conn.execute(select(tables.user_types.c.id)).scalars())
+
+
+def lose_the_connection(database: Database) -> Callable[[Connection], str]:
+    """A write during which the writer's connection dies: on PostgreSQL its backend is terminated (as a
+    server restart would), on SQLite the connection is invalidated (there is no server to lose)."""
+
+    def work(conn: Connection) -> str:
+        if database.dialect == "postgresql":
+            pid = conn.exec_driver_sql("SELECT pg_backend_pid()").scalar()
+            with database.engine.connect() as other:
+                other.exec_driver_sql(f"SELECT pg_terminate_backend({int(pid)})")  # type: ignore[arg-type]
+            conn.exec_driver_sql("SELECT 1")  # the first use of a dead connection
+        else:
+            conn.invalidate()
+        return "not reached"
+
+    return work
+
+
+async def test_the_writer_reconnects_after_losing_its_connection(database: Database) -> None:
+    database.start()
+    try:
+        first = await database.write(add_user_type("before"))
+        with pytest.raises(SQLAlchemyError):
+            await database.write(lose_the_connection(database))
+        after = await database.write(add_user_type("after"))
+    finally:
+        database.stop()
+    assert (first, after) == ("before", "after")
+    assert user_type_ids(database) == ["after", "before"]
 
 
 async def test_writes_return_their_results(database: Database) -> None:

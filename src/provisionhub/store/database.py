@@ -25,7 +25,8 @@ class Database:
         if write_mode not in ("auto", "inline", "thread"):
             raise ValueError(f"write_mode must be auto, inline or thread, not {write_mode!r}")
         inline = write_mode == "inline" or (write_mode == "auto" and self.engine.dialect.name == "sqlite")
-        self._writes = WriteQueue(self.transaction, write_batch_size, inline=inline)
+        self._writer = _WriterConnection(self.engine)
+        self._writes = WriteQueue(self._writer.transaction, write_batch_size, inline=inline)
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Database:
@@ -59,6 +60,7 @@ class Database:
     def stop(self) -> None:
         """Finish queued writes and stop the write queue."""
         self._writes.stop()
+        self._writer.close()
 
     def dispose(self) -> None:
         self.stop()
@@ -94,3 +96,30 @@ class Database:
     def _read_now(self, work: Callable[[Connection], T]) -> T:
         with self.snapshot() as conn:
             return work(conn)
+
+
+class _WriterConnection:
+    """The write queue's one connection, kept open from batch to batch.
+
+    Checking a connection out of the pool for every batch cost its events and reset each time, and on
+    PostgreSQL a ping (pool_pre_ping): a round trip per batch. A connection lost mid-batch is
+    invalidated by SQLAlchemy, which procures a new one at its next use. Used by the write queue's
+    single writer (its thread, or the event loop) only.
+    """
+
+    def __init__(self, engine: Engine) -> None:
+        self._engine = engine
+        self._conn: Connection | None = None
+
+    @contextmanager
+    def transaction(self) -> Iterator[Connection]:
+        if self._conn is None:
+            self._conn = self._engine.connect()
+            self._conn.execution_options(**{WRITE: True})
+        with self._conn.begin():
+            yield self._conn
+
+    def close(self) -> None:
+        if self._conn is not None:
+            conn, self._conn = self._conn, None
+            conn.close()

@@ -14,7 +14,6 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Connection, and_, bindparam, or_, select
-from sqlalchemy.exc import IntegrityError
 
 from provisionhub.directory.changes import Change, Event, record
 from provisionhub.directory.errors import Conflict, DirectoryError, Invalid, Reason
@@ -32,7 +31,6 @@ from provisionhub.directory.people import (
 )
 from provisionhub.directory.reference_data import KnownCodes
 from provisionhub.store import tables
-from provisionhub.store.driver import savepoint
 from provisionhub.store.inserts import insert_many
 from provisionhub.store.selects import fetch_all
 from provisionhub.store.sql import AnyOf
@@ -52,7 +50,6 @@ _IDENTITY = and_(AnyOf(people.c.login_source, "sources"), AnyOf(people.c.unique_
 _HOLDERS = or_(AnyOf(people.c.username_key, "usernames"), AnyOf(people.c.email_key, "emails"))
 #: One query for a batch: the people it names, and whoever holds the usernames and emails it asks for.
 _MATCHES = select(people).where(or_(_IDENTITY, _HOLDERS))
-_BY_IDENTITY = select(people).where(_IDENTITY)
 _UPDATE = (
     people.update().where(people.c.id == bindparam("_id")).values({n: bindparam(n) for n in _WRITE_COLUMNS})
 )
@@ -108,46 +105,31 @@ def upsert(
         items.append(Item(index, actor, login_source, unique_id, fields, command.required_on_create))
 
     sources = known.login_sources(conn, {item.login_source for item in items})
-    known_items: list[Item] = []
+    existing, owners = _matches(conn, [item for item in items if item.login_source in sources])
+    matched: list[Item] = []
     for item in items:
         if item.login_source not in sources:
             message = f"login_source {item.login_source!r} is not a configured login source"
             outcomes[item.index] = Invalid("login_source", Reason.UNKNOWN, message)
             continue
+        item.existing = existing.get((item.login_source, item.unique_id))
         item.requires_username = sources[item.login_source]
-        known_items.append(item)
-    # Usernames and emails are unique in the database's own indexes, which every insert and update
-    # searches anyway. So the batch is first written without looking them up; only if the database
-    # refuses it is it written again, after looking up who holds what, so that each taken value
-    # becomes a Conflict for the item that asked for it.
-    try:
-        with savepoint(conn, "unlooked"):
-            return _write(conn, known, known_items, outcomes, now, isolate=isolate, careful=False)
-    except IntegrityError:
-        pass
-    return _write(conn, known, known_items, outcomes, now, isolate=isolate, careful=True)
+        matched.append(item)
+    return _write(conn, known, matched, outcomes, now, isolate=isolate, owners=owners)
 
 
 def _write(
     conn: Connection,
     known: KnownCodes,
     items: list[Item],
-    found: list[Outcome | None],
+    outcomes: list[Outcome | None],
     now: datetime,
     *,
     isolate: bool,
-    careful: bool,
+    owners: dict[tuple[str, str], int],
 ) -> list[Outcome]:
-    """Match, check, plan and write items; found holds the errors found so far (it is not changed).
-
-    careful: look up who holds the usernames and emails the items ask for, and refuse a taken one with
-    a Conflict; otherwise the database's unique indexes refuse it (an IntegrityError).
-    """
-    outcomes = list(found)
-    existing, owners = _matches(conn, items, holders=careful)
-    for item in items:
-        item.existing = existing.get((item.login_source, item.unique_id))
-        item.row = item.diff = None
+    """Check, plan and write matched items; outcomes holds the errors found so far, and owners who
+    holds each username and email the items ask for."""
     wanted_types = {item.fields["user_type_id"] for item in items if item.fields.get("user_type_id")}
     missing_types = known.missing_user_types(conn, wanted_types)
     planned: list[Item] = []
@@ -161,8 +143,7 @@ def _write(
             outcomes[item.index] = exc
             continue
         planned.append(item)
-    if careful:
-        planned = _unique(planned, outcomes, owners)
+    planned = _unique(planned, outcomes, owners)
     if not isolate and any(outcome is not None for outcome in outcomes):
         return outcomes  # type: ignore[return-value]
 
@@ -279,10 +260,9 @@ def change_of(item: Item) -> Change:
 
 
 def _matches(
-    conn: Connection, items: list[Item], *, holders: bool
+    conn: Connection, items: list[Item]
 ) -> tuple[dict[tuple[str, str], Any], dict[tuple[str, str], int]]:
-    """The people the items name, by identity; with holders, also who holds each username and email
-    they give."""
+    """The people the items name, by identity; and who holds each username and email they give."""
     wanted = {(item.login_source, item.unique_id) for item in items}
     existing: dict[tuple[str, str], Any] = {}
     owners: dict[tuple[str, str], int] = {}
@@ -291,13 +271,10 @@ def _matches(
         parameters = {
             "sources": sorted({item.login_source for item in chunk}),
             "unique_ids": [item.unique_id for item in chunk],
+            "usernames": [folded(item.fields["username"]) for item in chunk if item.fields.get("username")],
+            "emails": [folded(item.fields["email"]) for item in chunk if item.fields.get("email")],
         }
-        if holders:
-            parameters["usernames"] = [
-                folded(i.fields["username"]) for i in chunk if i.fields.get("username")
-            ]
-            parameters["emails"] = [folded(i.fields["email"]) for i in chunk if i.fields.get("email")]
-        for row in fetch_all(conn, _MATCHES if holders else _BY_IDENTITY, parameters):
+        for row in fetch_all(conn, _MATCHES, parameters):
             key = (row["login_source"], row["unique_id"])
             if key in wanted:
                 existing[key] = row

@@ -37,22 +37,3 @@ def without_detail(error: BaseException) -> None:
     message and the constraint's name stay; the detail stays on error.diag for code that needs it."""
     if error.args and isinstance(error.args[0], str) and "\nDETAIL:" in error.args[0]:
         error.args = (error.args[0].split("\nDETAIL:", 1)[0], *error.args[1:])
-
-
-@contextmanager
-def savepoint(conn: Connection, name: str) -> Iterator[None]:
-    """A SAVEPOINT taken on the driver connection: undone if the block raises, released otherwise.
-
-    SQLAlchemy's begin_nested runs SAVEPOINT and RELEASE through its whole execution machinery, which
-    on SQLite cost more per batch than what it guarded saved.
-    """
-    driver = conn.connection.driver_connection
-    assert driver is not None
-    driver.execute(f"SAVEPOINT {name}")
-    try:
-        yield
-    except BaseException:
-        driver.execute(f"ROLLBACK TO SAVEPOINT {name}")
-        driver.execute(f"RELEASE SAVEPOINT {name}")
-        raise
-    driver.execute(f"RELEASE SAVEPOINT {name}")

@@ -65,6 +65,25 @@ async def test_the_writer_reconnects_after_losing_its_connection(database: Datab
     assert user_type_ids(database) == ["after", "before"]
 
 
+async def test_a_write_after_the_server_dropped_the_idle_writer_succeeds(database: Database) -> None:
+    """PostgreSQL restarted (or a proxy closed the idle connection) between two batches: the writer's
+    kept connection is dead, and the next write must still go through."""
+    if database.dialect != "postgresql":
+        pytest.skip("SQLite has no server to drop a connection; the test above loses one mid-write")
+    database.start()
+    try:
+        assert await database.write(add_user_type("before")) == "before"
+        with database.engine.connect() as other:
+            other.exec_driver_sql(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+            )
+        assert await database.write(add_user_type("after")) == "after"
+    finally:
+        database.stop()
+    assert user_type_ids(database) == ["after", "before"]
+
+
 async def test_writes_return_their_results(database: Database) -> None:
     database.start()
     try:

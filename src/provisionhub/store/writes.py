@@ -30,7 +30,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import Connection
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DBAPIError, IntegrityError
 
 log = logging.getLogger(__name__)
 
@@ -54,7 +54,7 @@ class _Outcome:
 
 
 _STOP = object()
-#: Tries of a write that hit an IntegrityError (see _settled).
+#: Tries of a write that hit an IntegrityError or a dead connection (see _settled).
 _TRIES = 2
 #: Inline mode: a commit waits until _QUIET_TURNS turns of the event loop have brought no new write,
 #: at most _GATHER_SECONDS.
@@ -218,8 +218,10 @@ def _settled(
 ) -> list[tuple[_Job, _Outcome]]:
     """Run a group in a unit of its own (begin: a transaction, or a savepoint inside the shared one).
 
-    An IntegrityError gets one more try (on PostgreSQL, most often another process committed the same
-    key first; the retry sees that row). A group that still fails is split: each job alone, so only the
+    Two failures get one more try: an IntegrityError (on PostgreSQL, most often another process
+    committed the same key first; the retry sees that row), and a connection found dead (the writer
+    keeps its connection between batches, and the server may have restarted meanwhile; SQLAlchemy
+    opens a new one for the retry). A group that still fails is split: each job alone, so only the
     failing one gets the error.
     """
     failure: Exception | None = None
@@ -229,6 +231,10 @@ def _settled(
                 return list(zip(group, _call(conn, group), strict=True))
         except IntegrityError as exc:
             failure = exc
+        except DBAPIError as exc:
+            failure = exc
+            if not exc.connection_invalidated:
+                break
         except Exception as exc:
             failure = exc
             break

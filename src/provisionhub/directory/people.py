@@ -173,11 +173,7 @@ def normalise_fields(values: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def _text(name: str, value: Any) -> str | None:
-    # clean_text's everyday case inline: this runs for every text field of every write.
-    if type(value) is str and value.isascii() and value.isprintable():
-        value = value.strip()
-    else:
-        value = clean_text(name, value)
+    value = clean_text(name, value)
     if not value:
         return None
     if len(value) > MAX_LENGTHS[name]:

@@ -1,4 +1,4 @@
-"""The application's own endpoints: liveness and readiness."""
+"""The application itself: liveness, readiness, and how the dialects are put together."""
 
 from __future__ import annotations
 
@@ -6,8 +6,11 @@ import socket
 
 import httpx
 import pytest
+from fastapi import APIRouter, FastAPI
+from fastapi.responses import JSONResponse
 
 from provisionhub.app import create_app
+from provisionhub.http.dialects import Dialect, serve_dialects
 from provisionhub.settings import Settings
 
 pytestmark = pytest.mark.anyio
@@ -39,3 +42,13 @@ async def test_readyz_is_503_while_the_database_does_not_answer() -> None:
     assert alive.status_code == 200
     assert ready.status_code == 503
     assert ready.json() == {"status": "unavailable", "reason": "OperationalError"}
+
+
+def test_a_dialect_whose_router_lacks_its_prefix_is_refused() -> None:
+    """Its routes would be served outside the prefix its error format is scoped to."""
+    router = APIRouter()  # made without the prefix
+    router.add_api_route("/push", lambda: {}, methods=["POST"])
+    dialect = Dialect("/elsewhere", router, lambda exc: JSONResponse({}, status_code=500))
+
+    with pytest.raises(ValueError, match="/elsewhere"):
+        serve_dialects(FastAPI(), [dialect])

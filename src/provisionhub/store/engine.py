@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sqlite3
 from pathlib import Path
 from typing import Any
 
@@ -50,6 +51,7 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
 
         return engine
 
+    _bind_null_directly()
     database = parsed.database or ""
     if database and database != ":memory:" and not database.startswith("file:"):
         Path(database).parent.mkdir(parents=True, exist_ok=True)
@@ -78,6 +80,23 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
         connection.connection.driver_connection.execute("BEGIN IMMEDIATE" if writer else "BEGIN")
 
     return engine
+
+
+def _bind_null_directly() -> None:
+    """Register None -> None as the sqlite3 module's adapter for None.
+
+    With no adapter registered for a parameter's type, sqlite3 (CPython 3.11) looks for `__adapt__` on
+    its protocol and `__conform__` on the value before binding it as it is, and each miss raises an
+    AttributeError inside the driver: a None parameter cost six times a text one. A person row is
+    forty-odd columns, many of them empty; its INSERT took 6.4 µs, 3.9 µs with this (bench/, README).
+    The adapter is a C function that answers None for any argument: `{}.get`. Adapters are global to
+    the sqlite3 module; this one changes no value, so every other user of the module binds as before.
+    """
+    sqlite3.register_adapter(type(None), _NONE)
+
+
+#: A C-level callable returning None for any one argument (a lookup in an empty dict).
+_NONE: Any = {}.get
 
 
 def _json_text(value: Any) -> str:

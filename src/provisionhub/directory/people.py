@@ -24,6 +24,9 @@ class Status(StrEnum):
     DELETED = "deleted"
 
 
+#: Status by stored value: a dict lookup, where calling the enum costs ten times as much.
+_STATUSES: dict[str, Status] = {status.value: status for status in Status}
+
 #: Fields a command may set, in the order the change log and the API documentation list them.
 TEXT_FIELDS: tuple[str, ...] = (
     "username",
@@ -110,7 +113,7 @@ class Person:
             public_id=row["public_id"],
             login_source=row["login_source"],
             unique_id=row["unique_id"],
-            status=Status(row["status"]),
+            status=_STATUSES[row["status"]],
             fields={name: row[name] for name in PERSON_FIELDS},
             created_at=row["created_at"],
             updated_at=row["updated_at"],

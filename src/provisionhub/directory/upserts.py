@@ -41,6 +41,8 @@ CHUNK = 500
 _IDENTITY_LIMITS = {name: max_length(tables.people.c[name]) for name in ("login_source", "unique_id")}
 _UNIQUE = ("username", "email")
 _WRITE_COLUMNS = (*PERSON_FIELDS, "username_key", "email_key", "status", "updated_at", "version")
+_EMPTY_ROW = dict.fromkeys(PERSON_FIELDS)
+_ACTIVE = Status.ACTIVE.value
 
 people = tables.people
 # Not a row-value IN ((source, id), ...): SQLite answers that by scanning the whole index. Two IN lists
@@ -177,20 +179,21 @@ def identity_part(name: str, value: object) -> str:
 def plan(item: Item, now: datetime) -> None:
     """Work out the row to write and the fields that change; an unchanged person gets an empty diff."""
     if item.existing is None:
-        for name in sorted(item.required_on_create):
-            if item.fields.get(name) is None:
-                raise Invalid(name, Reason.REQUIRED, f"{name} is required for a new person")
-        row: dict[str, Any] = dict.fromkeys(PERSON_FIELDS)
-        row.update(item.fields)
-        row.update(
-            public_id=new_public_id(),
-            login_source=item.login_source,
-            unique_id=item.unique_id,
-            status=Status.ACTIVE.value,
-            created_at=now,
-            updated_at=now,
-            version=1,
-        )
+        missing = [name for name in item.required_on_create if item.fields.get(name) is None]
+        if missing:
+            name = min(missing)  # the same field named whatever the set's order
+            raise Invalid(name, Reason.REQUIRED, f"{name} is required for a new person")
+        row: dict[str, Any] = {
+            **_EMPTY_ROW,
+            **item.fields,
+            "public_id": new_public_id(),
+            "login_source": item.login_source,
+            "unique_id": item.unique_id,
+            "status": _ACTIVE,
+            "created_at": now,
+            "updated_at": now,
+            "version": 1,
+        }
         item.diff = {name: (None, value) for name, value in item.fields.items() if value is not None}
     else:
         item.diff = {

@@ -13,6 +13,9 @@ class Permission(StrEnum):
     USER_READ = "user-read"
     USER_UPDATE = "user-update"
     USER_DELETE = "user-delete"
+    ORG_READ = "org-read"
+    ORG_WRITE = "org-write"
+    ENTITLEMENT_WRITE = "entitlement-write"
     ADMIN = "admin"  # every permission
 
 

@@ -169,19 +169,21 @@ def normalise_fields(values: Mapping[str, Any]) -> dict[str, Any]:
         if value is None:
             clean[name] = None
         elif name in _TEXT:
-            clean[name] = _text(name, value)
+            text = bounded_text(name, value, MAX_LENGTHS[name])
+            clean[name] = normalise_email(text) if name == "email" and text else text
         else:
             clean[name] = _moment(name, value)
     return clean
 
 
-def _text(name: str, value: Any) -> str | None:
+def bounded_text(name: str, value: Any, limit: int) -> str | None:
+    """value as clean text (see clean_text) of at most limit characters; None when it is empty."""
     value = clean_text(name, value)
     if not value:
         return None
-    if len(value) > MAX_LENGTHS[name]:
-        raise Invalid(name, Reason.TOO_LONG, f"{name} must be at most {MAX_LENGTHS[name]} characters")
-    return normalise_email(value) if name == "email" else value
+    if len(value) > limit:
+        raise Invalid(name, Reason.TOO_LONG, f"{name} must be at most {limit} characters")
+    return value
 
 
 def _moment(name: str, value: Any) -> date | datetime:

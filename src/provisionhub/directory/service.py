@@ -12,7 +12,7 @@ from typing import Any
 
 from sqlalchemy import Column, Connection, select
 
-from provisionhub.directory import upserts
+from provisionhub.directory import organisations, upserts
 from provisionhub.directory.changes import Change, Event, record
 from provisionhub.directory.errors import (
     Conflict,
@@ -151,6 +151,14 @@ class Directory:
 
     def find_person(self, conn: Connection, public_id: str) -> Person:
         return Person.from_row(_person_row(conn, public_id))
+
+    # -- organisations -----------------------------------------------------------------------------
+
+    def upsert_organisations(
+        self, conn: Connection, commands: Sequence[organisations.UpsertOrganisation], actor: str
+    ) -> list[organisations.OrganisationResult]:
+        """Create or change organisations, all or nothing: Rejected names every failing item."""
+        return organisations.upsert_organisations(conn, commands, actor, self._clock())
 
     # -- reference data ---------------------------------------------------------------------------
 

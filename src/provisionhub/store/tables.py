@@ -141,3 +141,74 @@ outbox = Table(
     Index(None, "person_id", "id"),
     sqlite_autoincrement=True,
 )
+
+organisations = Table(
+    "organisations",
+    metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("public_id", String(36), nullable=False, unique=True),
+    # account (a myON district), building (a school, under an account), unit (UNIWeb).
+    Column("kind", String(20), nullable=False),
+    Column("parent_id", BigId, ForeignKey("organisations.id")),
+    Column("title", String(255), nullable=False),
+    Column("description", String(2000)),
+    Column("address_line_1", String(255)),
+    Column("address_line_2", String(255)),
+    Column("city", String(100)),
+    Column("state", String(2)),
+    Column("zip_code", String(10)),
+    Column("address_full", String(1000)),
+    Column("time_zone", String(64)),
+    Column("sis_id", String(100)),
+    Column("mdr_id", String(100)),
+    Column("crm_id", String(100)),
+    Column("rpid", String(100)),
+    Column("created_at", UTCDateTime(), nullable=False),
+    Column("updated_at", UTCDateTime(), nullable=False),
+    Column("version", Integer, nullable=False),
+    Index(None, "parent_id"),
+    sqlite_autoincrement=True,
+)
+
+#: The entitlement catalogue: what a building can be granted (myON's "permissions").
+entitlements = Table(
+    "entitlements",
+    metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("public_id", String(36), nullable=False, unique=True),
+    Column("code", String(100), nullable=False, unique=True),
+    Column("title", String(255), nullable=False),
+    Column("created_at", UTCDateTime(), nullable=False),
+    sqlite_autoincrement=True,
+)
+
+grants = Table(
+    "grants",
+    metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("entitlement_id", BigId, ForeignKey("entitlements.id"), nullable=False),
+    Column("organisation_id", BigId, ForeignKey("organisations.id"), nullable=False),
+    Column("start_date", UTCDateTime()),
+    Column("end_date", UTCDateTime()),
+    Column("active", Boolean, nullable=False),
+    Column("created_at", UTCDateTime(), nullable=False),
+    Column("updated_at", UTCDateTime(), nullable=False),
+    Index(None, "organisation_id", "entitlement_id", unique=True),
+    sqlite_autoincrement=True,
+)
+
+memberships = Table(
+    "memberships",
+    metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("person_id", BigId, ForeignKey("people.id"), nullable=False),
+    # The account the person belongs to, and within it (optionally) a building.
+    Column("account_id", BigId, ForeignKey("organisations.id"), nullable=False),
+    Column("building_id", BigId, ForeignKey("organisations.id")),
+    Column("role", String(30), nullable=False),
+    Column("created_at", UTCDateTime(), nullable=False),
+    Column("updated_at", UTCDateTime(), nullable=False),
+    Index(None, "person_id", "account_id", unique=True),
+    Index(None, "account_id"),
+    sqlite_autoincrement=True,
+)

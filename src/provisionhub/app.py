@@ -9,6 +9,7 @@ from fastapi import FastAPI
 from fastapi.responses import JSONResponse
 
 from provisionhub import __version__
+from provisionhub.dialects.myon.routes import myon_dialect
 from provisionhub.dialects.opscom.routes import opscom_dialect
 from provisionhub.directory.service import Directory
 from provisionhub.http.dialects import serve_dialects
@@ -49,5 +50,11 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
             return JSONResponse({"status": "unavailable", "reason": type(exc).__name__}, status_code=503)
         return JSONResponse({"status": "ok", "database": database.dialect})
 
-    serve_dialects(app, [opscom_dialect(directory, settings.max_body_bytes)])
+    serve_dialects(
+        app,
+        [
+            opscom_dialect(directory, settings.max_body_bytes),
+            myon_dialect(directory, settings.max_body_bytes),
+        ],
+    )
     return app

@@ -1,0 +1,1 @@
+"""myON bulk provisioning (accounts, buildings, permissions, users), mounted at /myon."""

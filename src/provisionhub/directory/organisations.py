@@ -24,6 +24,7 @@ from provisionhub.directory.ids import new_public_id
 from provisionhub.directory.people import bounded_text, max_length
 from provisionhub.store import tables
 from provisionhub.store.inserts import insert_many
+from provisionhub.store.sql import AnyOf
 
 organisations = tables.organisations
 
@@ -136,10 +137,8 @@ def _checked(name: str, text: str) -> str:
     return text
 
 
-_BY_PUBLIC_ID = select(organisations).where(organisations.c.public_id.in_(bindparam("ids", expanding=True)))
-_PARENTS = select(organisations.c.id, organisations.c.public_id).where(
-    organisations.c.id.in_(bindparam("ids", expanding=True))
-)
+_BY_PUBLIC_ID = select(organisations).where(AnyOf(organisations.c.public_id, "ids"))
+_PARENTS = select(organisations.c.id, organisations.c.public_id).where(AnyOf(organisations.c.id, "ids"))
 _WRITE_COLUMNS = (*ORG_FIELDS, "parent_id", "updated_at", "version")
 _UPDATE = (
     organisations.update()
@@ -161,7 +160,10 @@ def upsert_organisations(
     """Apply every command, or none: Rejected names each failing one (by position) and why."""
     named = [c.public_id for c in commands if c.public_id] + [c.parent for c in commands if c.parent]
     known = _rows_by_public_id(conn, named)
-    parents_before = _parent_public_ids(conn, known.values())
+    # Public ids by row id of every organisation a row may point to afterwards: the parents the
+    # existing rows have now, and the ones the commands name (which are among `known`).
+    parents = _parent_public_ids(conn, known.values())
+    parents.update((row["id"], public_id) for public_id, row in known.items())
     errors: list[ItemError] = []
     plans: list[tuple[dict[str, Any], Mapping[str, Any] | None, dict[str, tuple[Any, Any]]]] = []
     seen: set[str] = set()
@@ -172,7 +174,7 @@ def upsert_organisations(
                 raise Invalid("public_id", Reason.INVALID, message)
             if command.public_id is not None:
                 seen.add(command.public_id)
-            plans.append(_plan(command, known, parents_before, now))
+            plans.append(_plan(command, known, parents, now))
         except (Invalid, NotFound) as exc:
             errors.append(ItemError(index, exc))
     if errors:
@@ -190,7 +192,6 @@ def upsert_organisations(
         if diff
     ]
     record(conn, changes, now)
-    parents = _parent_public_ids(conn, [row for row, _, _ in plans])
     return [
         OrganisationResult(_organisation(row, parents), existing is None, tuple(diff))
         for row, existing, diff in plans

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import httpx
 import pytest
 
+from provisionhub.dialects.myon.errors import error_response
 from provisionhub.directory.changes import list_changes
+from provisionhub.directory.errors import Conflict, Invalid, ItemError, Reason, Rejected
 from provisionhub.store import tables
 from provisionhub.store.database import Database
 from tests.conftest import MakeToken, count_rows
@@ -172,6 +175,7 @@ async def test_one_bad_item_refuses_the_whole_array_and_names_each_bad_item(
         ({**ACCOUNT, "colour": "red"}, "colour", "unknown"),
         ({**ACCOUNT, "account_id": "a"}, "account_id", "unknown"),
         ({**ACCOUNT, "myon_id": ""}, "myon_id", "invalid"),
+        ({**ACCOUNT, "geo_state": "O"}, "geo_state", "invalid"),
         ("an account", "item", "invalid"),
     ],
 )
@@ -297,3 +301,55 @@ async def test_reading_an_id_of_another_kind_or_no_id_is_404(
     missing = await client.get("/myon/accounts/0190f5c0-0000-7000-8000-000000000000", headers=writer)
     assert missing.status_code == 404
     assert missing.json()["status"] == 404
+
+
+async def test_a_title_cannot_be_cleared(client: httpx.AsyncClient, writer: dict[str, str]) -> None:
+    account = await new_account(client, writer)
+
+    response = await post(client, "accounts", [{"myon_id": account, "title": " "}], writer)
+
+    assert response.status_code == 422
+    [error] = response.json()["errors"]
+    assert (error["field"], error["reason"]) == ("title", "required")
+    assert (await client.get(f"/myon/accounts/{account}", headers=writer)).json()["title"] == ACCOUNT["title"]
+
+
+async def test_reading_without_a_token_is_401(client: httpx.AsyncClient, writer: dict[str, str]) -> None:
+    account = await new_account(client, writer)
+
+    response = await client.get(f"/myon/accounts/{account}")
+
+    assert response.status_code == 401
+    assert response.headers["www-authenticate"].startswith("Bearer")
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "status"), [("GET", "/myon/accounts", 405), ("GET", "/myon/nope", 404)]
+)
+async def test_unknown_paths_and_methods_answer_in_the_myon_body(
+    client: httpx.AsyncClient, method: str, path: str, status: int
+) -> None:
+    response = await client.request(method, path)
+
+    assert response.status_code == status
+    body = response.json()
+    assert set(body) == {"status", "message"}
+    assert body["status"] == status
+    assert body["message"]
+
+
+def test_an_item_that_takes_a_held_value_is_named_by_its_wire_field() -> None:
+    refused = Rejected([ItemError(2, Conflict("state", "state 'OR' is already taken"))])
+
+    body = json.loads(error_response(refused).body)
+
+    assert body["errors"] == [
+        {"index": 2, "field": "geo_state", "reason": "taken", "message": "geo_state 'OR' is already taken"}
+    ]
+
+
+def test_a_refusal_of_the_whole_request_carries_no_item_errors() -> None:
+    response = error_response(Invalid("title", Reason.INVALID, "title is wrong"))
+
+    assert response.status_code == 422
+    assert json.loads(response.body) == {"status": 422, "message": "title is wrong"}

@@ -1,7 +1,7 @@
 """myON's error body (the real one is not public): `{"status", "message", "errors": [...]}`.
 
 `errors` lists one entry per refused item of an array: its `index`, the `field` (by its wire name), a
-`reason` (required, too_long, invalid, unknown, not_found) and a `message`.
+`reason` (required, too_long, invalid, unknown, not_found, taken) and a `message`.
 """
 
 from __future__ import annotations
@@ -63,10 +63,8 @@ def error_response(exc: Exception) -> JSONResponse:
             status, message = 403, exc.message
         case NotFound():
             status, message = 404, exc.message
-        case Invalid() | Conflict():
-            status = 422
-            body = {"status": status, "message": exc.message, "errors": [_item(ItemError(0, exc))]}
-            return JSONResponse(body, status_code=status)
+        case Invalid() | Conflict():  # a refusal of the request itself, not of one of its items
+            status, message = 422, exc.message
         case DirectoryError():
             status, message = 400, exc.message
         case BodyError():

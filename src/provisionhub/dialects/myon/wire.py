@@ -6,7 +6,6 @@ designed here as its users would expect: see the README.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -93,6 +92,6 @@ def organisation_out(organisation: Organisation) -> dict[str, Any]:
     return body
 
 
-def result_out(public_id: str, created: bool, changed: Mapping[str, Any] | tuple[str, ...]) -> dict[str, Any]:
+def result_out(public_id: str, created: bool, changed: tuple[str, ...]) -> dict[str, Any]:
     """One element of a POST's answer: the entity's myon_id, and what happened to it."""
     return {"myon_id": public_id, "result": "created" if created else "updated" if changed else "unchanged"}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from fastapi import APIRouter, Request
@@ -61,7 +62,7 @@ def _router(directory: Directory, max_body_bytes: int) -> APIRouter:
     router = APIRouter(prefix=PREFIX, tags=[PREFIX.strip("/")])
     database = directory.database
 
-    def post_organisations(kind: OrgKind) -> Any:
+    def post_organisations(kind: OrgKind) -> Callable[[Request], Awaitable[JSONResponse]]:
         async def post(request: Request) -> JSONResponse:
             token = bearer_token(request)
             if token is None:  # before the body is read: without a credential, nothing else matters
@@ -87,7 +88,7 @@ def _router(directory: Directory, max_body_bytes: int) -> APIRouter:
 
         return post
 
-    def get_organisation(kind: OrgKind) -> Any:
+    def get_organisation(kind: OrgKind) -> Callable[[str, Request], Awaitable[JSONResponse]]:
         async def get(myon_id: str, request: Request) -> JSONResponse:
             token = bearer_token(request)
 

@@ -89,6 +89,8 @@ people = Table(
     Column("drivers_licence_number", String(255)),
     Column("drivers_licence_region", String(50)),
     Column("date_of_birth", Date()),
+    # Argon2 (PHC string), for the dialects whose people sign in with a password. Never returned or logged.
+    Column("password_hash", String(255)),
     Column("status", String(20), nullable=False),
     Column("valid_from", UTCDateTime()),
     Column("valid_through", UTCDateTime()),
@@ -109,6 +111,8 @@ api_tokens = Table(
     Column("secret_hash", String(64), nullable=False, unique=True),
     Column("permissions", Json, nullable=False),
     Column("login_sources", Json),
+    # A token scoped to one account (an organisation of kind account) sees and touches only its subtree.
+    Column("account_id", BigId, ForeignKey("organisations.id")),
     Column("created_at", UTCDateTime(), nullable=False),
     Column("revoked_at", UTCDateTime()),
     sqlite_autoincrement=True,

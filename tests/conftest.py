@@ -157,15 +157,21 @@ MakeToken = Callable[..., str]
 
 @pytest.fixture
 def make_token(database: Database) -> MakeToken:
-    """make_token("user-create", login_sources=None, name=None) -> the token's secret."""
+    """make_token("user-create", login_sources=None, name=None, account=None) -> the token's secret."""
 
-    def make(*permissions: str, login_sources: list[str] | None = None, name: str | None = None) -> str:
+    def make(
+        *permissions: str,
+        login_sources: list[str] | None = None,
+        name: str | None = None,
+        account: str | None = None,
+    ) -> str:
         with database.transaction() as conn:
             return create_token(
                 conn,
                 name or f"token-{uuid.uuid4().hex[:8]}",
                 [Permission(p) for p in permissions],
                 login_sources,
+                account=account,
             )
 
     return make

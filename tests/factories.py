@@ -5,7 +5,9 @@ from __future__ import annotations
 import itertools
 from typing import Any
 
+from provisionhub.directory.organisations import OrgKind, UpsertOrganisation
 from provisionhub.directory.people import UpsertPerson
+from provisionhub.directory.service import Directory
 
 _serial = itertools.count(1)
 
@@ -49,3 +51,13 @@ def opscom_push(token: str, **overrides: Any) -> dict[str, Any]:
         else:
             body[key] = value
     return body
+
+
+def new_organisation(directory: Directory, kind: OrgKind, parent: str | None = None, **fields: Any) -> str:
+    """Create an account (or a building under parent) through the directory; its public id."""
+    fields.setdefault("title", f"{kind.value.title()} {next(_serial)}")
+    with directory.database.transaction() as conn:
+        [result] = directory.upsert_organisations(
+            conn, [UpsertOrganisation(kind, None, parent, fields)], "test"
+        )
+    return result.organisation.public_id

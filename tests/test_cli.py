@@ -9,10 +9,14 @@ import pytest
 from click.testing import Result
 from typer.testing import CliRunner
 
+from provisionhub import cli as cli_module
 from provisionhub.auth.tokens import authenticate
 from provisionhub.cli import app
 from provisionhub.directory.errors import Unauthenticated
+from provisionhub.directory.organisations import OrgKind
+from provisionhub.directory.service import Directory
 from provisionhub.store.database import Database
+from tests.factories import new_organisation
 
 Cli = Callable[..., Result]
 
@@ -20,6 +24,7 @@ Cli = Callable[..., Result]
 @pytest.fixture
 def cli(database_url: str, monkeypatch: pytest.MonkeyPatch):
     monkeypatch.setenv("PROVISIONHUB_DATABASE_URL", database_url)
+    monkeypatch.setattr(cli_module.out, "width", 200)  # a wide terminal: tables' cells are not wrapped
     runner = CliRunner()
 
     def run(*args: str, code: int = 0):
@@ -51,6 +56,20 @@ def test_token_list_never_shows_secrets(cli) -> None:
     assert "(all)" in listing
     assert secret not in listing
     assert secret[3:12] not in listing
+
+
+def test_token_create_scopes_a_token_to_an_account(cli, database: Database, directory: Directory) -> None:
+    account = new_organisation(directory, OrgKind.ACCOUNT)
+
+    secret = cli("token", "create", "district", "-p", "org-write", "--account", account).stdout.strip()
+
+    with database.snapshot() as conn:
+        assert authenticate(conn, secret).account == account
+    assert account in cli("token", "list").stdout
+    assert (
+        "no account has the id"
+        in cli("token", "create", "x", "-p", "admin", "--account", "nope", code=1).stderr
+    )
 
 
 def test_token_revoke_stops_the_token(cli, database: Database) -> None:

@@ -145,10 +145,16 @@ def token_create(
         list[str] | None,
         typer.Option("--login-source", help="Only these login sources may be written (repeatable)."),
     ] = None,
+    account: Annotated[
+        str | None,
+        typer.Option(
+            help="The myon_id of an account: the token sees and touches only that account's subtree."
+        ),
+    ] = None,
 ) -> None:
     """Create a token and print its secret, alone, on stdout: the only time it is shown."""
     secret = _in_transaction(
-        lambda conn: create_token(conn, name, permission, login_source or None, actor=ACTOR)
+        lambda conn: create_token(conn, name, permission, login_source or None, actor=ACTOR, account=account)
     )
     sys.stdout.write(secret + "\n")
 
@@ -157,12 +163,13 @@ def token_create(
 def token_list() -> None:
     """List tokens: names, permissions, login sources, state. Never secrets."""
     tokens = _in_transaction(list_tokens)
-    table = Table("name", "permissions", "login sources", "created", "state")
+    table = Table("name", "permissions", "login sources", "account", "created", "state")
     for token in tokens:
         table.add_row(
             token.name,
             " ".join(token.permissions),
             " ".join(token.login_sources) if token.login_sources is not None else "(all)",
+            token.account or "(all)",
             token.created_at.strftime("%Y-%m-%d %H:%M:%SZ"),
             "revoked" if token.revoked_at else "active",
         )

@@ -16,9 +16,13 @@ from provisionhub.auth.tokens import (
     list_tokens,
     revoke_token,
 )
-from provisionhub.directory.errors import Conflict, Forbidden, Unauthenticated
+from provisionhub.directory.changes import list_changes
+from provisionhub.directory.errors import Conflict, Forbidden, Invalid, Unauthenticated
+from provisionhub.directory.organisations import OrgKind
+from provisionhub.directory.service import Directory
 from provisionhub.store import tables
 from provisionhub.store.database import Database
+from tests.factories import new_organisation
 
 
 def test_a_token_fits_opscoms_api_token_attribute_and_differs_each_time(database: Database) -> None:
@@ -99,3 +103,36 @@ def test_many_secrets_are_checked_with_one_answer_each(database: Database) -> No
     assert isinstance(answers[good], Principal)
     assert isinstance(answers["ph-unknown"], Unauthenticated)
     assert isinstance(answers[None], Unauthenticated)
+
+
+def test_a_token_scoped_to_an_account_names_it_and_is_refused_where_accounts_are_unknown(
+    database: Database, directory: Directory
+) -> None:
+    account = new_organisation(directory, OrgKind.ACCOUNT)
+    with database.transaction() as conn:
+        scoped = authenticate(conn, create_token(conn, "district", [Permission.ADMIN], account=account))
+        unscoped = authenticate(conn, create_token(conn, "everything", [Permission.ADMIN]))
+    assert scoped.account == account
+    assert unscoped.account is None
+    unscoped.require_unscoped()
+    with pytest.raises(Forbidden, match="scoped to one account"):
+        scoped.require_unscoped()
+    with database.snapshot() as conn:
+        listed = {token.name: token.account for token in list_tokens(conn)}
+        logged = [c.fields for c in list_changes(conn, entity_type="api_token")]
+    assert listed == {"district": account, "everything": None}
+    assert logged[0]["account"] == [None, account]
+    assert "account" not in logged[1]
+
+
+def test_a_token_can_only_be_scoped_to_an_account_that_exists(
+    database: Database, directory: Directory
+) -> None:
+    account = new_organisation(directory, OrgKind.ACCOUNT)
+    building = new_organisation(directory, OrgKind.BUILDING, parent=account)
+    for wrong in (building, "00000000-0000-0000-0000-000000000000"):
+        with pytest.raises(Invalid, match="no account has the id") as caught, database.transaction() as conn:
+            create_token(conn, "school", [Permission.ADMIN], account=wrong)
+        assert caught.value.field == "account"
+    with database.snapshot() as conn:
+        assert list_tokens(conn) == []

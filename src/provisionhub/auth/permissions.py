@@ -21,12 +21,13 @@ class Permission(StrEnum):
 
 @dataclass(frozen=True, slots=True)
 class Principal:
-    """Who is asking: a name for the change log, what they may do, and which login sources they may touch
-    (None: all)."""
+    """Who is asking: a name for the change log, what they may do, which login sources they may touch
+    (None: all), and the account whose subtree bounds everything they see and touch (None: unscoped)."""
 
     name: str
     permissions: frozenset[Permission]
     login_sources: frozenset[str] | None = None
+    account: str | None = None
 
     @property
     def actor(self) -> str:
@@ -48,3 +49,8 @@ class Principal:
     def require_login_source(self, login_source: str) -> None:
         if self.login_sources is not None and login_source not in self.login_sources:
             raise Forbidden(f"this credential may not write people of login source {login_source!r}")
+
+    def require_unscoped(self) -> None:
+        """Refuse a token scoped to an account where the dialect knows no accounts to bound it by."""
+        if self.account is not None:
+            raise Forbidden("this token is scoped to one account: only the myON API accepts it")

@@ -33,6 +33,7 @@ class TokenInfo:
     name: str
     permissions: tuple[str, ...]
     login_sources: tuple[str, ...] | None
+    account: str | None
     created_at: datetime
     revoked_at: datetime | None
 
@@ -51,8 +52,13 @@ def create_token(
     permissions: Iterable[Permission],
     login_sources: Iterable[str] | None = None,
     actor: str = "cli",
+    account: str | None = None,
 ) -> str:
-    """Store a new token and return its secret: the only time anyone sees it."""
+    """Store a new token and return its secret: the only time anyone sees it.
+
+    account, the public id of an organisation of kind account, scopes the token to that account's
+    subtree: it sees and changes nothing else, and only the dialects that know accounts accept it.
+    """
     name = name.strip()
     if not name or len(name) > 100:
         raise Invalid("name", Reason.INVALID, "a token name is 1 to 100 characters")
@@ -62,6 +68,7 @@ def create_token(
     sources = sorted(set(login_sources)) if login_sources is not None else None
     if conn.execute(select(tables.api_tokens.c.id).where(tables.api_tokens.c.name == name)).first():
         raise Conflict("name", f"a token named {name!r} already exists")
+    account_id = _account_id(conn, account) if account is not None else None
     secret = new_secret()
     now = datetime.now(UTC)
     conn.execute(
@@ -71,22 +78,43 @@ def create_token(
             "secret_hash": digest(secret),
             "permissions": granted,
             "login_sources": sources,
+            "account_id": account_id,
             "created_at": now,
         },
     )
     fields = {"permissions": (None, granted), "login_sources": (None, sources)}
+    if account is not None:
+        fields["account"] = (None, account)
     record(conn, [Change(actor, "api_token", name, "create", fields)], now)
     return secret
 
 
-_TOKEN_COLUMNS = (
-    tables.api_tokens.c.name,
-    tables.api_tokens.c.secret_hash,
-    tables.api_tokens.c.permissions,
-    tables.api_tokens.c.login_sources,
-    tables.api_tokens.c.revoked_at,
+def _account_id(conn: Connection, public_id: str) -> int:
+    organisations = tables.organisations
+    query = select(organisations.c.id, organisations.c.kind).where(organisations.c.public_id == public_id)
+    row = conn.execute(query).first()
+    if row is None or row.kind != "account":
+        raise Invalid("account", Reason.UNKNOWN, f"no account has the id {public_id!r}")
+    return int(row.id)
+
+
+#: Tokens with the public id of the account each is scoped to (None: unscoped).
+_WITH_ACCOUNT = tables.api_tokens.outerjoin(
+    tables.organisations, tables.api_tokens.c.account_id == tables.organisations.c.id
 )
-_BY_HASH = select(*_TOKEN_COLUMNS).where(AnyOf(tables.api_tokens.c.secret_hash, "hashes"))
+_ACCOUNT = tables.organisations.c.public_id.label("account")
+_BY_HASH = (
+    select(
+        tables.api_tokens.c.name,
+        tables.api_tokens.c.secret_hash,
+        tables.api_tokens.c.permissions,
+        tables.api_tokens.c.login_sources,
+        tables.api_tokens.c.revoked_at,
+        _ACCOUNT,
+    )
+    .select_from(_WITH_ACCOUNT)
+    .where(AnyOf(tables.api_tokens.c.secret_hash, "hashes"))
+)
 
 
 def authenticate(conn: Connection, secret: str | None) -> Principal:
@@ -125,7 +153,7 @@ def authenticate_many(
         else:
             sources = frozenset(row["login_sources"]) if row["login_sources"] is not None else None
             permissions = frozenset(Permission(p) for p in row["permissions"])
-            answers[secret] = Principal(row["name"], permissions, sources)
+            answers[secret] = Principal(row["name"], permissions, sources, row["account"])
     return answers
 
 
@@ -135,15 +163,17 @@ def list_tokens(conn: Connection) -> list[TokenInfo]:
         table.c.name,
         table.c.permissions,
         table.c.login_sources,
+        _ACCOUNT,
         table.c.created_at,
         table.c.revoked_at,
     )
-    rows = conn.execute(select(*columns).order_by(table.c.created_at, table.c.id))
+    rows = conn.execute(select(*columns).select_from(_WITH_ACCOUNT).order_by(table.c.created_at, table.c.id))
     return [
         TokenInfo(
             name=row.name,
             permissions=tuple(row.permissions),
             login_sources=tuple(row.login_sources) if row.login_sources is not None else None,
+            account=row.account,
             created_at=row.created_at,
             revoked_at=row.revoked_at,
         )

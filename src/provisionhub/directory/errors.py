@@ -14,6 +14,7 @@ class Reason(StrEnum):
     TOO_SHORT = "too_short"
     INVALID = "invalid"
     UNKNOWN = "unknown"
+    OUT_OF_SCOPE = "out_of_scope"  # outside what the credential may touch
 
 
 class DirectoryError(Exception):

@@ -147,22 +147,49 @@ _UPDATE = (
 )
 
 
-def find_organisations(conn: Connection, public_ids: Sequence[str]) -> dict[str, Organisation]:
-    """The organisations with these public ids that exist, by public id."""
+def find_organisations(
+    conn: Connection, public_ids: Sequence[str], scope: str | None = None
+) -> dict[str, Organisation]:
+    """The organisations with these public ids that exist (within scope, if given), by public id."""
     rows = _rows_by_public_id(conn, public_ids)
     parents = _parent_public_ids(conn, rows.values())
-    return {public_id: _organisation(row, parents) for public_id, row in rows.items()}
+    found = {public_id: _organisation(row, parents) for public_id, row in rows.items()}
+    return {
+        public_id: o
+        for public_id, o in found.items()
+        if scope is None or in_subtree(scope, o.public_id, o.parent)
+    }
+
+
+def in_subtree(scope: str, public_id: str, parent: str | None) -> bool:
+    """Whether the organisation public_id (under parent) is in the subtree of the account scope: the
+    account itself or one of its buildings. An account's tree has those two levels."""
+    return scope in (public_id, parent)
 
 
 def upsert_organisations(
-    conn: Connection, commands: Sequence[UpsertOrganisation], actor: str, now: datetime
+    conn: Connection,
+    commands: Sequence[UpsertOrganisation],
+    actor: str,
+    now: datetime,
+    scope: str | None = None,
 ) -> list[OrganisationResult]:
-    """Apply every command, or none: Rejected names each failing one (by position) and why."""
+    """Apply every command, or none: Rejected names each failing one (by position) and why.
+
+    scope, an account's public id, hides everything outside that account's subtree: an id outside it is
+    refused as if it did not exist, and no account can be created.
+    """
     named = [c.public_id for c in commands if c.public_id] + [c.parent for c in commands if c.parent]
     known = _rows_by_public_id(conn, named)
     # Public ids by row id of every organisation a row may point to afterwards: the parents the
     # existing rows have now, and the ones the commands name (which are among `known`).
     parents = _parent_public_ids(conn, known.values())
+    if scope is not None:
+        known = {
+            public_id: row
+            for public_id, row in known.items()
+            if in_subtree(scope, public_id, parents.get(row["parent_id"]))
+        }
     parents.update((row["id"], public_id) for public_id, row in known.items())
     errors: list[ItemError] = []
     plans: list[tuple[dict[str, Any], Mapping[str, Any] | None, dict[str, tuple[Any, Any]]]] = []
@@ -174,6 +201,9 @@ def upsert_organisations(
                 raise Invalid("public_id", Reason.INVALID, message)
             if command.public_id is not None:
                 seen.add(command.public_id)
+            if scope is not None and command.public_id is None and command.kind == OrgKind.ACCOUNT:
+                message = f"this token is scoped to the account {scope}: it cannot create accounts"
+                raise Invalid("public_id", Reason.OUT_OF_SCOPE, message)
             plans.append(_plan(command, known, parents, now))
         except (Invalid, NotFound) as exc:
             errors.append(ItemError(index, exc))

@@ -155,10 +155,15 @@ class Directory:
     # -- organisations -----------------------------------------------------------------------------
 
     def upsert_organisations(
-        self, conn: Connection, commands: Sequence[organisations.UpsertOrganisation], actor: str
+        self,
+        conn: Connection,
+        commands: Sequence[organisations.UpsertOrganisation],
+        actor: str,
+        scope: str | None = None,
     ) -> list[organisations.OrganisationResult]:
-        """Create or change organisations, all or nothing: Rejected names every failing item."""
-        return organisations.upsert_organisations(conn, commands, actor, self._clock())
+        """Create or change organisations, all or nothing: Rejected names every failing item.
+        scope: the public id of the account whose subtree bounds what may be touched."""
+        return organisations.upsert_organisations(conn, commands, actor, self._clock(), scope)
 
     # -- reference data ---------------------------------------------------------------------------
 

@@ -11,12 +11,13 @@ from typing import Any
 import httpx
 import pytest
 
+from provisionhub.directory.organisations import OrgKind
 from provisionhub.directory.reference_data import AddLoginSource, AddUserType
 from provisionhub.directory.service import Directory
 from provisionhub.store import tables
 from provisionhub.store.database import Database
 from tests.conftest import MakeToken, count_rows
-from tests.factories import opscom_push
+from tests.factories import new_organisation, opscom_push
 
 pytestmark = pytest.mark.anyio
 
@@ -252,6 +253,16 @@ async def test_9002_when_the_token_may_not_push_that_login_source(
 ) -> None:
     token = make_token("user-create", login_sources=["SAML"])
     await assert_error(client, database, opscom_push(token), 403, 9002, "OPSCOM")
+
+
+async def test_9002_when_the_token_is_scoped_to_a_myon_account(
+    client: httpx.AsyncClient, database: Database, directory: Directory, make_token: MakeToken
+) -> None:
+    token = make_token("admin", account=new_organisation(directory, OrgKind.ACCOUNT))
+    await assert_error(client, database, opscom_push(token), 403, 9002, "scoped to one account")
+    types = await client.post(TYPES, json={"apiToken": token})
+    assert types.status_code == 403
+    assert types.json()["ErrorCode"] == 9002
 
 
 @pytest.mark.parametrize(

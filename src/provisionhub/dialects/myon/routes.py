@@ -74,7 +74,9 @@ def _router(directory: Directory, max_body_bytes: int) -> APIRouter:
                 principal.require(Permission.ORG_WRITE)
                 valid = [(i, c) for i, c in enumerate(parsed.commands) if c is not None]
                 try:
-                    results = directory.upsert_organisations(conn, [c for _, c in valid], principal.actor)
+                    results = directory.upsert_organisations(
+                        conn, [c for _, c in valid], principal.actor, principal.account
+                    )
                 except Rejected as exc:
                     found = [ItemError(valid[e.index][0], e.error) for e in exc.errors]
                     raise Rejected(sorted(parsed.errors + found, key=lambda e: e.index)) from None
@@ -95,7 +97,7 @@ def _router(directory: Directory, max_body_bytes: int) -> APIRouter:
             def work(conn: Connection) -> dict[str, Any]:
                 principal = authenticate(conn, token)
                 principal.require(Permission.ORG_READ)
-                found = find_organisations(conn, [myon_id]).get(myon_id)
+                found = find_organisations(conn, [myon_id], principal.account).get(myon_id)
                 if found is None or found.kind is not kind:
                     raise NotFound(f"no {kind.value} has the myon_id {myon_id}")
                 return wire.organisation_out(found)

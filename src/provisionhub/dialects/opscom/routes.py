@@ -89,6 +89,7 @@ def _router(directory: Directory, max_body_bytes: int) -> APIRouter:
         def work(conn: Connection) -> TypesListSuccess:
             principal = authenticate(conn, token)
             principal.require_any(Permission.USER_CREATE, Permission.USER_READ)
+            principal.require_unscoped()
             return translate.types_list(list_user_types(conn))
 
         answer = await database.read(work)
@@ -120,6 +121,7 @@ def _push_handler(directory: Directory) -> BatchHandler:
                 if isinstance(principal, Unauthenticated):
                     raise Unauthenticated(principal.message)
                 principal.require(Permission.USER_CREATE)
+                principal.require_unscoped()
                 if push.error is not None:
                     raise push.error
                 assert push.command is not None

@@ -64,10 +64,13 @@ TEXT_FIELDS: tuple[str, ...] = (
 DATE_FIELDS: tuple[str, ...] = ("date_of_birth",)
 TIME_FIELDS: tuple[str, ...] = ("valid_from", "valid_through")
 PERSON_FIELDS: tuple[str, ...] = TEXT_FIELDS + DATE_FIELDS + TIME_FIELDS
+#: Fields a command may set that a Person never shows: the Argon2id hash of the person's password
+#: (auth/passwords.py makes it; the core only stores it).
+SECRET_FIELDS: tuple[str, ...] = ("password_hash",)
 
 #: Never logged; shown in the change log only as masked.
 SENSITIVE_FIELDS: frozenset[str] = frozenset(
-    {"date_of_birth", "drivers_licence_number", "drivers_licence_region"}
+    {"date_of_birth", "drivers_licence_number", "drivers_licence_region", *SECRET_FIELDS}
 )
 
 MASK = "***"
@@ -86,7 +89,9 @@ MAX_LENGTHS: dict[str, int] = {name: max_length(people.c[name]) for name in TEXT
 # Membership tests on the hot path: sets, not the ordered tuples above.
 _TEXT = frozenset(TEXT_FIELDS)
 _DATES = frozenset(DATE_FIELDS)
-_KNOWN = frozenset(PERSON_FIELDS)
+_SECRETS = frozenset(SECRET_FIELDS)
+_KNOWN = frozenset(PERSON_FIELDS + SECRET_FIELDS)
+_PASSWORD_HASH_LIMIT = max_length(people.c.password_hash)
 
 
 @dataclass(frozen=True, slots=True)
@@ -171,6 +176,14 @@ def normalise_fields(values: Mapping[str, Any]) -> dict[str, Any]:
         elif name in _TEXT:
             text = bounded_text(name, value, MAX_LENGTHS[name])
             clean[name] = normalise_email(text) if name == "email" and text else text
+        elif name in _SECRETS:
+            if (
+                not isinstance(value, str)
+                or not value.startswith("$argon2id$")
+                or len(value) > _PASSWORD_HASH_LIMIT
+            ):
+                raise Invalid(name, Reason.INVALID, f"{name} must be an Argon2id hash")
+            clean[name] = value
         else:
             clean[name] = _moment(name, value)
     return clean

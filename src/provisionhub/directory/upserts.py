@@ -20,6 +20,7 @@ from provisionhub.directory.errors import Conflict, DirectoryError, Invalid, Rea
 from provisionhub.directory.ids import new_public_id
 from provisionhub.directory.people import (
     PERSON_FIELDS,
+    SECRET_FIELDS,
     Person,
     PersonResult,
     Status,
@@ -40,8 +41,16 @@ CHUNK = 500
 
 _IDENTITY_LIMITS = {name: max_length(tables.people.c[name]) for name in ("login_source", "unique_id")}
 _UNIQUE = ("username", "email")
-_WRITE_COLUMNS = (*PERSON_FIELDS, "username_key", "email_key", "status", "updated_at", "version")
-_EMPTY_ROW = dict.fromkeys(PERSON_FIELDS)
+_WRITE_COLUMNS = (
+    *PERSON_FIELDS,
+    *SECRET_FIELDS,
+    "username_key",
+    "email_key",
+    "status",
+    "updated_at",
+    "version",
+)
+_EMPTY_ROW = dict.fromkeys(PERSON_FIELDS + SECRET_FIELDS)
 _ACTIVE = Status.ACTIVE.value
 
 people = tables.people

@@ -137,7 +137,7 @@ def directory(database: Database) -> Directory:
 
 @pytest.fixture
 def settings(database_url: str) -> Settings:
-    return Settings(database_url=database_url, max_body_bytes=65_536)
+    return Settings(database_url=database_url, max_body_bytes=65_536, bulk_max_body_bytes=1_048_576)
 
 
 @pytest.fixture

@@ -54,7 +54,7 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
         app,
         [
             opscom_dialect(directory, settings.max_body_bytes),
-            myon_dialect(directory, settings.max_body_bytes),
+            myon_dialect(directory, settings.bulk_max_body_bytes),
         ],
     )
     return app

@@ -22,6 +22,10 @@ class Settings(BaseSettings):
     host: str = "127.0.0.1"
     port: int = 8000
     max_body_bytes: int = Field(1_048_576, description="Largest request body accepted, in bytes.")
+    bulk_max_body_bytes: int = Field(
+        16_777_216,
+        description="Largest body of a bulk request (myON's arrays of up to 1,000 items), in bytes.",
+    )
     write_batch_size: int = Field(
         256, description="Most queued writes committed together in one transaction (group commit)."
     )

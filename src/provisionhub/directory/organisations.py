@@ -138,6 +138,7 @@ def _checked(name: str, text: str) -> str:
 
 
 _BY_PUBLIC_ID = select(organisations).where(AnyOf(organisations.c.public_id, "ids"))
+_BY_ID = select(organisations).where(AnyOf(organisations.c.id, "ids"))
 _PARENTS = select(organisations.c.id, organisations.c.public_id).where(AnyOf(organisations.c.id, "ids"))
 _WRITE_COLUMNS = (*ORG_FIELDS, "parent_id", "updated_at", "version")
 _UPDATE = (
@@ -159,6 +160,15 @@ def find_organisations(
         for public_id, o in found.items()
         if scope is None or in_subtree(scope, o.public_id, o.parent)
     }
+
+
+def organisations_by_id(conn: Connection, ids: Sequence[int]) -> dict[int, Organisation]:
+    """The organisations with these row ids, by row id."""
+    if not ids:
+        return {}
+    rows = list(conn.execute(_BY_ID, {"ids": sorted(set(ids))}).mappings())
+    parents = _parent_public_ids(conn, rows)
+    return {row["id"]: _organisation(row, parents) for row in rows}
 
 
 def in_subtree(scope: str, public_id: str, parent: str | None) -> bool:
@@ -243,7 +253,7 @@ def _plan(
         if existing is None:
             raise NotFound(f"no {kind.value} has the id {command.public_id}")
         if existing["kind"] != kind.value:
-            message = f"{command.public_id} is {_a(existing['kind'])}, not {_a(kind)}"
+            message = f"{command.public_id} is {with_article(existing['kind'])}, not {with_article(kind)}"
             raise Invalid("public_id", Reason.INVALID, message)
     parent_id = _parent_id(kind, command, known, existing)
     if existing is None:
@@ -264,7 +274,7 @@ def _plan(
             diff["parent"] = (None, command.parent)
         return row, None, diff
     if "title" in fields and not fields["title"]:
-        raise Invalid("title", Reason.REQUIRED, f"the title of {_a(kind)} cannot be cleared")
+        raise Invalid("title", Reason.REQUIRED, f"the title of {with_article(kind)} cannot be cleared")
     diff = {name: (existing[name], value) for name, value in fields.items() if existing[name] != value}
     if parent_id != existing["parent_id"]:
         diff["parent"] = (parents.get(existing["parent_id"]), command.parent)
@@ -285,21 +295,23 @@ def _parent_id(
         if existing is not None:
             return existing["parent_id"]  # left where it is
         if wanted is not None:
-            message = f"{_a(kind)} must name the {wanted.value} it belongs to"
+            message = f"{with_article(kind)} must name the {wanted.value} it belongs to"
             raise Invalid("parent", Reason.REQUIRED, message)
         return None
     if wanted is None:
-        raise Invalid("parent", Reason.INVALID, f"{_a(kind)} does not belong to another organisation")
+        raise Invalid(
+            "parent", Reason.INVALID, f"{with_article(kind)} does not belong to another organisation"
+        )
     parent = known.get(command.parent)
     if parent is None:
         raise Invalid("parent", Reason.UNKNOWN, f"no {wanted.value} has the id {command.parent}")
     if parent["kind"] != wanted.value:
-        message = f"{command.parent} is {_a(parent['kind'])}, not {_a(wanted)}"
+        message = f"{command.parent} is {with_article(parent['kind'])}, not {with_article(wanted)}"
         raise Invalid("parent", Reason.INVALID, message)
     return int(parent["id"])
 
 
-def _a(kind: str) -> str:
+def with_article(kind: str) -> str:
     """The kind with its indefinite article: "an account", "a building"."""
     return f"an {kind}" if kind[0] in "aeiou" else f"a {kind}"
 

@@ -12,7 +12,7 @@ from typing import Any
 
 from sqlalchemy import Column, Connection, select
 
-from provisionhub.directory import organisations, upserts
+from provisionhub.directory import memberships, organisations, upserts
 from provisionhub.directory.changes import Change, Event, record
 from provisionhub.directory.errors import (
     Conflict,
@@ -164,6 +164,19 @@ class Directory:
         """Create or change organisations, all or nothing: Rejected names every failing item.
         scope: the public id of the account whose subtree bounds what may be touched."""
         return organisations.upsert_organisations(conn, commands, actor, self._clock(), scope)
+
+    # -- members ------------------------------------------------------------------------------------
+
+    def upsert_members(
+        self,
+        conn: Connection,
+        commands: Sequence[memberships.UpsertMember],
+        actor: str,
+        scope: str | None = None,
+    ) -> list[memberships.MemberResult]:
+        """Create or change people and where they belong, all or nothing: Rejected names every failing
+        item. scope: the public id of the account whose members alone may be touched."""
+        return memberships.upsert_members(conn, self._known, commands, actor, self._clock(), scope)
 
     # -- reference data ---------------------------------------------------------------------------
 

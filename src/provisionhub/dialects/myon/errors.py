@@ -39,7 +39,9 @@ def _item(error: ItemError) -> dict[str, Any]:
     if isinstance(exc, NotFound):
         return {"index": error.index, "field": "myon_id", "reason": "not_found", "message": exc.message}
     field = wire_name(exc.field)
-    message = exc.message.replace(exc.field, field, 1) if field != exc.field else exc.message
+    message = exc.message
+    if field != exc.field and message.startswith(exc.field + " "):  # "title is required", by its wire name
+        message = field + message[len(exc.field) :]
     reason = exc.reason.value if isinstance(exc, Invalid) else "taken"
     return {"index": error.index, "field": field, "reason": reason, "message": message}
 

@@ -1,4 +1,4 @@
-"""What myON clients send and receive: arrays of accounts and buildings, by their wire names.
+"""What myON clients send and receive: arrays of accounts, buildings and users, by their wire names.
 
 The seed names the fields; everything else (paths, auth, envelopes, statuses) is not public, and is
 designed here as its users would expect: see the README.
@@ -7,17 +7,30 @@ designed here as its users would expect: see the README.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Generic, TypeVar
 
+from provisionhub.auth.passwords import check_password
 from provisionhub.directory.errors import Invalid, ItemError, Reason
+from provisionhub.directory.memberships import Member, Role, UpsertMember
 from provisionhub.directory.organisations import ORG_FIELDS, Organisation, OrgKind, UpsertOrganisation
+from provisionhub.directory.people import normalise_email
 
 #: At most this many items in one request.
 MAX_ITEMS = 1000
 
-#: Wire name -> the directory's name, where they differ.
-_RENAMED = {"descr": "description", "geo_state": "state", "myon_id": "public_id", "account_id": "parent"}
-WIRE_NAMES: dict[str, str] = {domain: wire for wire, domain in _RENAMED.items()}
+#: The directory's name -> the wire name, where they differ.
+WIRE_NAMES: dict[str, str] = {
+    "description": "descr",
+    "state": "geo_state",
+    "public_id": "myon_id",
+    "parent": "account_id",  # a building's account
+    "account": "account_id",  # a user's account
+    "building": "building_id",
+    "role": "user_role_id",
+    "given_name": "name_first",
+    "family_name": "name_last",
+    "password_hash": "password",
+}
 
 #: The organisation fields each kind takes, by wire name -> directory field.
 _ORG_WIRE: dict[str, str] = {WIRE_NAMES.get(name, name): name for name in ORG_FIELDS}
@@ -31,44 +44,127 @@ def wire_name(field: str) -> str:
     return WIRE_NAMES.get(field, field)
 
 
+C = TypeVar("C")
+
+
 @dataclass(frozen=True, slots=True)
-class Parsed:
+class Parsed(Generic[C]):
     """An array's items as commands (None where an item was refused) and the refusals."""
 
-    commands: list[UpsertOrganisation | None]
+    commands: list[C | None]
     errors: list[ItemError]
 
 
-def organisation_commands(kind: OrgKind, items: list[Any]) -> Parsed:
+def organisation_commands(kind: OrgKind, items: list[Any]) -> Parsed[UpsertOrganisation]:
     """Each item of a POSTed array as an UpsertOrganisation, or the error that refuses it."""
-    commands: list[UpsertOrganisation | None] = []
+    return _parsed(items, lambda item: _organisation_command(kind, item))
+
+
+def _parsed(items: list[Any], command: Any) -> Parsed[Any]:
+    commands: list[Any] = []
     errors: list[ItemError] = []
     for index, item in enumerate(items):
         try:
-            commands.append(_organisation_command(kind, item))
+            commands.append(command(item))
         except Invalid as exc:
             commands.append(None)
             errors.append(ItemError(index, exc))
     return Parsed(commands, errors)
 
 
-def _organisation_command(kind: OrgKind, item: Any) -> UpsertOrganisation:
+def _checked_item(item: Any, accepted: frozenset[str], what: str, *, strings_except: str = "") -> str | None:
+    """Check an item's shape (an object of known, string-valued fields, but strings_except); its myon_id."""
     if not isinstance(item, dict):
-        raise Invalid("item", Reason.INVALID, f"each item must be a JSON object (one {kind.value})")
+        raise Invalid("item", Reason.INVALID, f"each item must be a JSON object (one {what})")
     for name, value in item.items():
-        if name not in _ACCEPTED[kind]:
-            raise Invalid(name, Reason.UNKNOWN, f"{name} is not a field of a myON {kind.value}")
-        if value is not None and not isinstance(value, str):
+        if name not in accepted:
+            raise Invalid(name, Reason.UNKNOWN, f"{name} is not a field of a myON {what}")
+        if value is not None and not isinstance(value, str) and name != strings_except:
             raise Invalid(name, Reason.INVALID, f"{name} must be a string, not {_json_type(value)}")
     myon_id = item.get("myon_id")
     if myon_id is not None and not myon_id.strip():
         raise Invalid("myon_id", Reason.INVALID, "myon_id must not be empty: leave it out to create")
+    return myon_id.strip() if myon_id else None
+
+
+def _organisation_command(kind: OrgKind, item: Any) -> UpsertOrganisation:
+    myon_id = _checked_item(item, _ACCEPTED[kind], kind.value)
     return UpsertOrganisation(
         kind=kind,
-        public_id=myon_id.strip() if myon_id else None,
+        public_id=myon_id,
         parent=item["account_id"].strip() if item.get("account_id") else None,
         fields={_ORG_WIRE[name]: value for name, value in item.items() if name in _ORG_WIRE},
     )
+
+
+#: myON's user_role_id values.
+ROLES: dict[int, Role] = {5: Role.BUILDING_ADMIN, 6: Role.DISTRICT_ADMIN}
+ROLE_IDS: dict[Role, int] = {role: number for number, role in ROLES.items()}
+#: A user's person fields, by wire name -> directory field.
+_USER_PERSON = {
+    "name_first": "given_name",
+    "name_last": "family_name",
+    "username": "username",
+    "email": "email",
+}
+_USER_FIELDS = frozenset({*_USER_PERSON, "myon_id", "account_id", "building_id", "user_role_id", "password"})
+#: Fields that cannot be cleared (sent as null), and why.
+_NOT_NULL = {
+    "account_id": "account_id cannot be cleared: a user belongs to an account",
+    "user_role_id": "user_role_id cannot be cleared: a user has a role",
+    "username": "username cannot be cleared: users sign in with it",
+    "password": "password cannot be cleared: leave it out to keep the one the user has",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class UserCommand:
+    """A user item: the command without the password, and the password to hash (never logged)."""
+
+    command: UpsertMember
+    password: str | None
+
+    def __repr__(self) -> str:
+        return f"UserCommand({self.command!r}, password={'***' if self.password else None})"
+
+
+def user_commands(items: list[Any]) -> Parsed[UserCommand]:
+    """Each item of a POSTed users array as a UserCommand, or the error that refuses it."""
+    return _parsed(items, _user_command)
+
+
+def _user_command(item: Any) -> UserCommand:
+    myon_id = _checked_item(item, _USER_FIELDS, "user", strings_except="user_role_id")
+    for name, message in _NOT_NULL.items():
+        if name in item and item[name] is None:
+            raise Invalid(name, Reason.INVALID, message)
+    person = {_USER_PERSON[name]: value for name, value in item.items() if name in _USER_PERSON}
+    if "username" in item:
+        try:
+            person["username"] = normalise_email(item["username"].strip())
+        except Invalid as exc:
+            raise Invalid("username", Reason.INVALID, exc.message.replace("email", "username", 1)) from None
+    membership: dict[str, Any] = {}
+    if "account_id" in item:
+        membership["account"] = item["account_id"].strip()
+    if "building_id" in item:
+        membership["building"] = (item["building_id"] or "").strip() or None
+    if "user_role_id" in item:
+        membership["role"] = _role(item["user_role_id"])
+    password = check_password("password", item["password"]) if "password" in item else None
+    command = UpsertMember(myon_id, person, membership, required_on_create=frozenset({"username"}))
+    return UserCommand(command, password)
+
+
+def _role(value: Any) -> Role:
+    number = value if isinstance(value, int) and not isinstance(value, bool) else None
+    if isinstance(value, str) and value.strip().isdigit():
+        number = int(value)
+    if number not in ROLES:
+        raise Invalid(
+            "user_role_id", Reason.INVALID, "user_role_id must be 5 (building admin) or 6 (district admin)"
+        )
+    return ROLES[number]
 
 
 def _json_type(value: Any) -> str:
@@ -90,6 +186,20 @@ def organisation_out(organisation: Organisation) -> dict[str, Any]:
     body["created_at"] = organisation.created_at.isoformat()
     body["updated_at"] = organisation.updated_at.isoformat()
     return body
+
+
+def user_out(member: Member) -> dict[str, Any]:
+    """A user as GET answers it, by wire names: never the password."""
+    person = member.person
+    return {
+        "myon_id": person.public_id,
+        "account_id": member.membership.account,
+        "building_id": member.membership.building,
+        "user_role_id": ROLE_IDS[member.membership.role],
+        **{wire: person[domain] for wire, domain in _USER_PERSON.items()},
+        "created_at": person.created_at.isoformat(),
+        "updated_at": person.updated_at.isoformat(),
+    }
 
 
 def result_out(public_id: str, created: bool, changed: tuple[str, ...]) -> dict[str, Any]:

@@ -1,0 +1,307 @@
+"""Members: people who belong to an account (a myON district) and optionally one of its buildings, with a
+role there. A member is a person like any other: the same row, public id and change log the other
+dialects see; the membership is what myON adds.
+
+Many members are created or changed at once, all or nothing: if one item of a batch is wrong, nothing is
+written and every wrong item is named.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy import Connection, bindparam, select
+
+from provisionhub.directory import upserts
+from provisionhub.directory.changes import Change, Event, record
+from provisionhub.directory.errors import Conflict, Invalid, ItemError, NotFound, Reason, Rejected
+from provisionhub.directory.ids import new_public_id
+from provisionhub.directory.organisations import (
+    Organisation,
+    OrgKind,
+    find_organisations,
+    organisations_by_id,
+    with_article,
+)
+from provisionhub.directory.people import Person, UpsertPerson
+from provisionhub.directory.reference_data import KnownCodes
+from provisionhub.store import tables
+from provisionhub.store.inserts import insert_many
+from provisionhub.store.sql import AnyOf
+
+#: The login source of people created as members (their unique_id is a generated UUID).
+LOGIN_SOURCE = "MYON"
+
+memberships = tables.memberships
+people = tables.people
+
+
+class Role(StrEnum):
+    BUILDING_ADMIN = "building_admin"
+    DISTRICT_ADMIN = "district_admin"
+
+
+#: The membership's parts a command may set.
+MEMBERSHIP_FIELDS: tuple[str, ...] = ("account", "building", "role")
+
+
+@dataclass(frozen=True, slots=True)
+class Membership:
+    """Where a member belongs: the public ids of the account and (if any) the building, and the role."""
+
+    account: str
+    building: str | None
+    role: Role
+
+
+@dataclass(frozen=True, slots=True)
+class Member:
+    person: Person
+    membership: Membership
+
+
+@dataclass(frozen=True, slots=True)
+class UpsertMember:
+    """Create a person who belongs to an account (public_id None), or change the person with this public
+    id and where they belong.
+
+    person: person fields (as UpsertPerson takes them). membership: any of account and building (public
+    ids; building None takes the member out of their building) and role. What is not named is left as
+    it is; a new member needs an account and a role. required_on_create: person fields a new member needs.
+    """
+
+    public_id: str | None = None
+    person: Mapping[str, Any] = field(default_factory=dict)
+    membership: Mapping[str, Any] = field(default_factory=dict)
+    required_on_create: frozenset[str] = frozenset()
+
+
+@dataclass(frozen=True, slots=True)
+class MemberResult:
+    member: Member
+    created: bool
+    changed: tuple[str, ...]
+
+
+_BY_PUBLIC_ID = select(people).where(AnyOf(people.c.public_id, "ids"))
+_MEMBERSHIPS = (
+    select(memberships).where(AnyOf(memberships.c.person_id, "ids")).order_by(memberships.c.id.desc())
+)
+_WRITE_COLUMNS = ("account_id", "building_id", "role", "updated_at")
+_UPDATE = (
+    memberships.update()
+    .where(memberships.c.id == bindparam("_id"))
+    .values({name: bindparam(name) for name in _WRITE_COLUMNS})
+)
+
+
+def find_members(conn: Connection, public_ids: Sequence[str], scope: str | None = None) -> dict[str, Member]:
+    """The members with these public ids (those in scope's account, if given), by public id."""
+    rows = _people(conn, public_ids)
+    held = _memberships(conn, [row["id"] for row in rows.values()])
+    places = _places(conn, held.values())
+    found: dict[str, Member] = {}
+    for public_id, row in rows.items():
+        membership = held.get(row["id"])
+        if membership is not None:
+            member = Member(Person.from_row(row), _membership(membership, places))
+            if scope is None or member.membership.account == scope:
+                found[public_id] = member
+    return found
+
+
+def upsert_members(
+    conn: Connection,
+    known: KnownCodes,
+    commands: Sequence[UpsertMember],
+    actor: str,
+    now: datetime,
+    scope: str | None = None,
+) -> list[MemberResult]:
+    """Apply every command, or none: Rejected names each failing one (by position) and why.
+
+    scope, an account's public id, hides everything outside that account: people who are not its
+    members, and other accounts and their buildings, are refused as if they did not exist.
+    """
+    rows = _people(conn, [c.public_id for c in commands if c.public_id])
+    held = _memberships(conn, [row["id"] for row in rows.values()])
+    named = [c.membership[n] for c in commands for n in ("account", "building") if c.membership.get(n)]
+    places = _places(conn, held.values())
+    places_by_public_id = {o.public_id: o for o in places.values()}
+    visible = find_organisations(conn, named, scope)
+
+    errors: list[ItemError] = []
+    requests: list[tuple[UpsertPerson, str]] = []
+    wanted: list[tuple[Organisation, Organisation | None, Role]] = []
+    seen: set[str] = set()
+    for index, command in enumerate(commands):
+        existing = rows.get(command.public_id) if command.public_id else None
+        try:
+            if command.public_id is not None:
+                if command.public_id in seen:
+                    message = f"{command.public_id} appears twice in this batch"
+                    raise Invalid("public_id", Reason.INVALID, message)
+                seen.add(command.public_id)
+            membership = held.get(existing["id"]) if existing is not None else None
+            current = _membership(membership, places) if membership is not None else None
+            if command.public_id is not None and (
+                existing is None or (scope is not None and (current is None or current.account != scope))
+            ):
+                raise NotFound(f"no user has the id {command.public_id}")
+            wanted.append(_placed(command.membership, current, visible, places_by_public_id))
+        except (Invalid, NotFound) as exc:
+            errors.append(ItemError(index, exc))
+            wanted.append(None)  # type: ignore[arg-type]  # never read: the batch is refused
+        identity = (
+            (existing["login_source"], existing["unique_id"])
+            if existing is not None
+            else (LOGIN_SOURCE, new_public_id())
+        )
+        requests.append((UpsertPerson(*identity, command.person, command.required_on_create), actor))
+
+    with conn.begin_nested() as savepoint:
+        outcomes = upserts.upsert(conn, known, requests, now, isolate=False)
+        refused = {error.index for error in errors}  # one error an item: where it belongs comes first
+        errors += [
+            ItemError(i, o)
+            for i, o in enumerate(outcomes)
+            if isinstance(o, Invalid | Conflict) and i not in refused
+        ]
+        if errors:
+            savepoint.rollback()
+            raise Rejected(sorted(errors, key=lambda e: e.index))
+    results = [outcome for outcome in outcomes if not isinstance(outcome, Exception)]
+    assert len(results) == len(commands)
+    return _write_memberships(conn, results, held, places, wanted, actor, now)
+
+
+def _placed(
+    sent: Mapping[str, Any],
+    current: Membership | None,
+    visible: Mapping[str, Organisation],
+    known_places: Mapping[str, Organisation],
+) -> tuple[Organisation, Organisation | None, Role]:
+    """The account, building and role a member will have: what was sent over what they have now."""
+    for name in sent:
+        if name not in MEMBERSHIP_FIELDS:
+            raise Invalid(name, Reason.UNKNOWN, f"{name} is not a part of a membership")
+    account_id = sent.get("account") or (current.account if current else None)
+    if account_id is None:
+        raise Invalid("account", Reason.REQUIRED, "account is required: a new member belongs to an account")
+    role = sent.get("role") or (current.role if current else None)
+    if role is None:
+        raise Invalid("role", Reason.REQUIRED, "role is required: a new member has a role")
+    building_id = sent.get("building", current.building if current else None)
+    account = _organisation("account", account_id, OrgKind.ACCOUNT, visible, known_places, sent)
+    building = (
+        _organisation("building", building_id, OrgKind.BUILDING, visible, known_places, sent)
+        if building_id is not None
+        else None
+    )
+    if building is not None and building.parent != account.public_id:
+        message = f"building {building.public_id} belongs to another account than {account.public_id}"
+        raise Invalid("building", Reason.INVALID, message)
+    if role is Role.BUILDING_ADMIN and building is None:
+        raise Invalid("building", Reason.REQUIRED, "building is required: a building admin has a building")
+    return account, building, Role(role)
+
+
+def _organisation(
+    name: str,
+    public_id: str,
+    kind: OrgKind,
+    visible: Mapping[str, Organisation],
+    known_places: Mapping[str, Organisation],
+    sent: Mapping[str, Any],
+) -> Organisation:
+    """The organisation a membership part names: one the command sent (which must be visible and of the
+    right kind), or the one the member already has."""
+    found = visible.get(public_id) if name in sent else known_places.get(public_id)
+    if found is None:
+        raise Invalid(name, Reason.UNKNOWN, f"no {kind.value} has the id {public_id}")
+    if found.kind is not kind:
+        message = f"{public_id} is {with_article(found.kind)}, not {with_article(kind)}"
+        raise Invalid(name, Reason.INVALID, message)
+    return found
+
+
+def _write_memberships(
+    conn: Connection,
+    results: list[upserts.PersonResult],
+    held: Mapping[int, Mapping[str, Any]],
+    places: Mapping[int, Organisation],
+    wanted: list[tuple[Organisation, Organisation | None, Role]],
+    actor: str,
+    now: datetime,
+) -> list[MemberResult]:
+    creates: list[dict[str, Any]] = []
+    updates: list[dict[str, Any]] = []
+    changes: list[Change] = []
+    answers: list[MemberResult] = []
+    for result, (account, building, role) in zip(results, wanted, strict=True):
+        person = result.person
+        row = held.get(person.id)
+        after = Membership(account.public_id, building.public_id if building else None, role)
+        before = _membership(row, places) if row is not None else None
+        diff = {
+            name: (getattr(before, name) if before else None, getattr(after, name))
+            for name in MEMBERSHIP_FIELDS
+            if before is None or getattr(before, name) != getattr(after, name)
+        }
+        values = {
+            "account_id": account.id,
+            "building_id": building.id if building else None,
+            "role": role.value,
+        }
+        if row is None:
+            creates.append({"person_id": person.id, **values, "created_at": now, "updated_at": now})
+        elif diff:
+            updates.append({"_id": row["id"], **values, "updated_at": now})
+        if diff:
+            # The person's own change (if any) already queued an event for them: one is enough.
+            event = None if result.changed else Event.EDITED
+            action = "create" if row is None else "update"
+            changes.append(Change(actor, "membership", person.public_id, action, diff, person.id, event))
+        answers.append(MemberResult(Member(person, after), result.created, (*result.changed, *diff)))
+    insert_many(conn, memberships, creates)
+    if updates:
+        conn.execute(_UPDATE, updates)
+    record(conn, changes, now)
+    return answers
+
+
+def _people(conn: Connection, public_ids: Sequence[str]) -> dict[str, Mapping[str, Any]]:
+    wanted = sorted(set(public_ids))
+    if not wanted:
+        return {}
+    return {row["public_id"]: row for row in conn.execute(_BY_PUBLIC_ID, {"ids": wanted}).mappings()}
+
+
+def _memberships(conn: Connection, person_ids: Sequence[int]) -> dict[int, Mapping[str, Any]]:
+    """Each person's membership, by person id (the newest, should there be several)."""
+    if not person_ids:
+        return {}
+    rows = conn.execute(_MEMBERSHIPS, {"ids": sorted(set(person_ids))}).mappings()
+    found: dict[int, Mapping[str, Any]] = {}
+    for row in rows:
+        found.setdefault(row["person_id"], row)
+    return found
+
+
+def _places(conn: Connection, rows: Any) -> dict[int, Organisation]:
+    """The organisations memberships point to, by row id."""
+    ids = [row[name] for row in rows for name in ("account_id", "building_id") if row[name] is not None]
+    return organisations_by_id(conn, ids)
+
+
+def _membership(row: Mapping[str, Any], places: Mapping[int, Organisation]) -> Membership:
+    building = row["building_id"]
+    return Membership(
+        account=places[row["account_id"]].public_id,
+        building=places[building].public_id if building is not None else None,
+        role=Role(row["role"]),
+    )

@@ -260,13 +260,19 @@ def _parent_id(
         return None
     if wanted is None:
         raise Invalid("parent", Reason.INVALID, f"{_a(kind)} does not belong to another organisation")
-    parent = known.get(command.parent)
-    if parent is None:
-        raise Invalid("parent", Reason.UNKNOWN, f"no {wanted.value} has the id {command.parent}")
-    if parent["kind"] != wanted.value:
-        message = f"{command.parent} is {_a(parent['kind'])}, not {_a(wanted)}"
-        raise Invalid("parent", Reason.INVALID, message)
-    return int(parent["id"])
+    return int(row_of_kind(known, command.parent, wanted, "parent")["id"])
+
+
+def row_of_kind(
+    known: Mapping[str, Mapping[str, Any]], public_id: str, kind: OrgKind, field: str
+) -> Mapping[str, Any]:
+    """The row with this public id among known, if it is of kind; otherwise Invalid on field."""
+    row = known.get(public_id)
+    if row is None:
+        raise Invalid(field, Reason.UNKNOWN, f"no {kind.value} has the id {public_id}")
+    if row["kind"] != kind.value:
+        raise Invalid(field, Reason.INVALID, f"{public_id} is {_a(row['kind'])}, not {_a(kind)}")
+    return row
 
 
 def _a(kind: str) -> str:

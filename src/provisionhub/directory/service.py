@@ -12,8 +12,9 @@ from typing import Any
 
 from sqlalchemy import Column, Connection, select
 
-from provisionhub.directory import organisations, upserts
+from provisionhub.directory import entitlements, organisations, upserts
 from provisionhub.directory.changes import Change, Event, record
+from provisionhub.directory.entitlements import AddEntitlement, Entitlement, GrantEntitlement, GrantResult
 from provisionhub.directory.errors import (
     Conflict,
     DirectoryError,
@@ -72,6 +73,8 @@ class Directory:
                 return self._add_user_type(conn, command, actor)
             case AddLoginSource():
                 return self._add_login_source(conn, command, actor)
+            case AddEntitlement():
+                return self.add_entitlement(conn, command, actor)
         raise TypeError(f"not a directory command: {command!r}")
 
     # -- people ------------------------------------------------------------------------------
@@ -159,6 +162,19 @@ class Directory:
     ) -> list[organisations.OrganisationResult]:
         """Create or change organisations, all or nothing: Rejected names every failing item."""
         return organisations.upsert_organisations(conn, commands, actor, self._clock())
+
+    # -- entitlements ------------------------------------------------------------------------------
+
+    def add_entitlement(self, conn: Connection, command: AddEntitlement, actor: str) -> Entitlement:
+        """Add an entitlement to the catalogue; Conflict if its code is taken."""
+        return entitlements.add_entitlement(conn, command, actor, self._clock())
+
+    def grant_entitlements(
+        self, conn: Connection, commands: Sequence[GrantEntitlement], actor: str
+    ) -> list[GrantResult]:
+        """Grant entitlements to buildings or change those grants, all or nothing: Rejected names every
+        failing item."""
+        return entitlements.grant_entitlements(conn, commands, actor, self._clock())
 
     # -- reference data ---------------------------------------------------------------------------
 

@@ -12,6 +12,7 @@ from typer.testing import CliRunner
 from provisionhub import cli as cli_module
 from provisionhub.auth.tokens import authenticate
 from provisionhub.cli import app
+from provisionhub.directory.entitlements import list_entitlements
 from provisionhub.directory.errors import Unauthenticated
 from provisionhub.directory.organisations import OrgKind
 from provisionhub.directory.service import Directory
@@ -114,3 +115,35 @@ def test_login_sources_are_added_and_listed(cli) -> None:
 
 def test_db_upgrade_on_an_up_to_date_database_is_harmless(cli) -> None:
     assert "up to date" in cli("db", "upgrade").stderr
+
+
+def test_permission_add_prints_the_new_id_alone_and_list_shows_it(cli, database: Database) -> None:
+    result = cli("permission", "add", "myon:reading", "Reading")
+
+    permission_id = result.stdout.strip()
+    assert re.fullmatch(r"[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}", permission_id)
+    assert "myon:reading" in result.stderr
+    with database.snapshot() as conn:
+        [entitlement] = list_entitlements(conn)
+    assert (entitlement.public_id, entitlement.code, entitlement.title) == (
+        permission_id,
+        "myon:reading",
+        "Reading",
+    )
+    cli("permission", "add", "maths", "Maths")
+
+    listing = cli("permission", "list").stdout
+
+    assert permission_id in listing
+    assert listing.index("maths") < listing.index("myon:reading")
+    assert "Reading" in listing
+    assert entitlement.created_at.strftime("%Y-%m-%d") in listing
+
+
+def test_permission_add_refuses_a_taken_or_bad_code(cli) -> None:
+    cli("permission", "add", "reading", "Reading")
+
+    taken = cli("permission", "add", "reading", "Again", code=1)
+    assert "already exists" in taken.stderr
+    assert taken.stdout == ""
+    assert "may hold only" in cli("permission", "add", "read ing", "Reading", code=1).stderr

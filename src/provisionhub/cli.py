@@ -5,15 +5,16 @@ from __future__ import annotations
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import Annotated, TypeVar
+from typing import Annotated, TypeVar, cast
 
 import typer
 from rich.console import Console
-from rich.table import Table
+from rich.table import Column, Table
 from sqlalchemy import Connection
 
 from provisionhub.auth.permissions import Permission
 from provisionhub.auth.tokens import any_token_exists, create_token, list_tokens, revoke_token
+from provisionhub.directory.entitlements import AddEntitlement, Entitlement, list_entitlements
 from provisionhub.directory.errors import Conflict, DirectoryError
 from provisionhub.directory.reference_data import (
     AddLoginSource,
@@ -39,10 +40,14 @@ user_type_app = typer.Typer(help="The user types OPS-COM's user_type_id refers t
 login_source_app = typer.Typer(
     help="Login sources: how people sign in (OPSCOM, an SSO...).", no_args_is_help=True
 )
+permission_app = typer.Typer(
+    help="The permissions (entitlements) myON grants to buildings.", no_args_is_help=True
+)
 app.add_typer(db_app, name="db")
 app.add_typer(token_app, name="token")
 app.add_typer(user_type_app, name="user-type")
 app.add_typer(login_source_app, name="login-source")
+app.add_typer(permission_app, name="permission")
 
 ACTOR = "cli"
 out = Console()
@@ -220,6 +225,31 @@ def login_source_list() -> None:
     table = Table("code", "name", "requires username")
     for source in _in_transaction(list_login_sources):
         table.add_row(source.code, source.name, "yes" if source.requires_username else "no")
+    out.print(table)
+
+
+@permission_app.command("add")
+def permission_add(
+    code: Annotated[str, typer.Argument(help="A unique code: letters, digits and . _ : - (at most 100).")],
+    title: str,
+) -> None:
+    """Add a permission to the catalogue and print its id, alone, on stdout: the permission_id to grant."""
+    added = cast(Entitlement, _apply(AddEntitlement(code=code, title=title)))
+    sys.stdout.write(added.public_id + "\n")
+    err.print(f"permission {added.code} added")
+
+
+@permission_app.command("list")
+def permission_list() -> None:
+    # Whole ids, on one line however narrow the terminal: they are for copying into requests.
+    table = Table(Column("id", no_wrap=True, min_width=36), "code", "title", "created")
+    for entitlement in _in_transaction(list_entitlements):
+        table.add_row(
+            entitlement.public_id,
+            entitlement.code,
+            entitlement.title,
+            entitlement.created_at.strftime("%Y-%m-%d %H:%M:%SZ"),
+        )
     out.print(table)
 
 

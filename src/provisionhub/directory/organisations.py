@@ -302,13 +302,21 @@ def _parent_id(
         raise Invalid(
             "parent", Reason.INVALID, f"{with_article(kind)} does not belong to another organisation"
         )
-    parent = known.get(command.parent)
-    if parent is None:
-        raise Invalid("parent", Reason.UNKNOWN, f"no {wanted.value} has the id {command.parent}")
-    if parent["kind"] != wanted.value:
-        message = f"{command.parent} is {with_article(parent['kind'])}, not {with_article(wanted)}"
-        raise Invalid("parent", Reason.INVALID, message)
-    return int(parent["id"])
+    return int(row_of_kind(known, command.parent, wanted, "parent")["id"])
+
+
+def row_of_kind(
+    known: Mapping[str, Mapping[str, Any]], public_id: str, kind: OrgKind, field: str
+) -> Mapping[str, Any]:
+    """The row with this public id among known, if it is of kind; otherwise Invalid on field."""
+    row = known.get(public_id)
+    if row is None:
+        raise Invalid(field, Reason.UNKNOWN, f"no {kind.value} has the id {public_id}")
+    if row["kind"] != kind.value:
+        raise Invalid(
+            field, Reason.INVALID, f"{public_id} is {with_article(row['kind'])}, not {with_article(kind)}"
+        )
+    return row
 
 
 def with_article(kind: str) -> str:

@@ -12,8 +12,9 @@ from typing import Any
 
 from sqlalchemy import Column, Connection, select
 
-from provisionhub.directory import memberships, organisations, upserts
+from provisionhub.directory import entitlements, memberships, organisations, upserts
 from provisionhub.directory.changes import Change, Event, record
+from provisionhub.directory.entitlements import AddEntitlement, Entitlement, GrantEntitlement, GrantResult
 from provisionhub.directory.errors import (
     Conflict,
     DirectoryError,
@@ -72,6 +73,8 @@ class Directory:
                 return self._add_user_type(conn, command, actor)
             case AddLoginSource():
                 return self._add_login_source(conn, command, actor)
+            case AddEntitlement():
+                return self.add_entitlement(conn, command, actor)
         raise TypeError(f"not a directory command: {command!r}")
 
     # -- people ------------------------------------------------------------------------------
@@ -177,6 +180,19 @@ class Directory:
         """Create or change people and where they belong, all or nothing: Rejected names every failing
         item. scope: the public id of the account whose members alone may be touched."""
         return memberships.upsert_members(conn, self._known, commands, actor, self._clock(), scope)
+
+    # -- entitlements ------------------------------------------------------------------------------
+
+    def add_entitlement(self, conn: Connection, command: AddEntitlement, actor: str) -> Entitlement:
+        """Add an entitlement to the catalogue; Conflict if its code is taken."""
+        return entitlements.add_entitlement(conn, command, actor, self._clock())
+
+    def grant_entitlements(
+        self, conn: Connection, commands: Sequence[GrantEntitlement], actor: str, scope: str | None = None
+    ) -> list[GrantResult]:
+        """Grant entitlements to buildings or change those grants, all or nothing: Rejected names every
+        failing item. scope: the public id of the account whose buildings alone may be touched."""
+        return entitlements.grant_entitlements(conn, commands, actor, self._clock(), scope)
 
     # -- reference data ---------------------------------------------------------------------------
 

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 import httpx
 import pytest
 
+from provisionhub.directory.entitlements import AddEntitlement
 from provisionhub.directory.organisations import OrgKind
 from provisionhub.directory.service import Directory
 from provisionhub.store import tables
@@ -105,3 +106,26 @@ async def test_anything_outside_its_account_is_refused_as_if_it_did_not_exist(
     # The same words as for an id that exists nowhere: a scoped token learns nothing of other accounts.
     assert error["message"].startswith("no ") or reason == "out_of_scope"
     assert count_rows(database, tables.changes) == changes
+
+
+async def test_it_grants_permissions_to_its_buildings_only(
+    client: httpx.AsyncClient, tree: Tree, directory: Directory, make_token: MakeToken, database: Database
+) -> None:
+    reading = directory.apply(AddEntitlement("myon:reading", "Reading"), "cli").public_id
+    headers = {"Authorization": f"Bearer {make_token('entitlement-write', account=tree.account)}"}
+
+    ours = await client.post(
+        "/myon/permissions", json=[{"building_id": tree.building, "permission_id": reading}], headers=headers
+    )
+    grants = count_rows(database, tables.grants)
+    theirs = await client.post(
+        "/myon/permissions",
+        json=[{"building_id": tree.other_building, "permission_id": reading}],
+        headers=headers,
+    )
+
+    assert ours.status_code == 201, ours.text
+    assert theirs.status_code == 422
+    [error] = theirs.json()["errors"]
+    assert (error["field"], error["reason"]) == ("building_id", "unknown")
+    assert count_rows(database, tables.grants) == grants

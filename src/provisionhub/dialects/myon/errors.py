@@ -40,7 +40,9 @@ def _item(error: ItemError) -> dict[str, Any]:
         return {"index": error.index, "field": "myon_id", "reason": "not_found", "message": exc.message}
     field = wire_name(exc.field)
     message = exc.message
-    if field != exc.field and message.startswith(exc.field + " "):  # "title is required", by its wire name
+    if field != exc.field and message.startswith(f"{exc.field} "):
+        # Only the name a message starts with is the field's: "... is an account, not a building" keeps
+        # its last word when the field building is called building_id on the wire.
         message = field + message[len(exc.field) :]
     reason = exc.reason.value if isinstance(exc, Invalid) else "taken"
     return {"index": error.index, "field": field, "reason": reason, "message": message}

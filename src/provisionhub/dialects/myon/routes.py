@@ -1,4 +1,5 @@
-"""The myON endpoints: POST arrays of accounts, buildings and users (create or update), GET one back."""
+"""The myON endpoints: POST arrays of accounts, buildings, permissions and users (create or update), GET
+one back."""
 
 from __future__ import annotations
 
@@ -14,9 +15,10 @@ from provisionhub.auth.passwords import hashes_for, stored_hashes
 from provisionhub.auth.permissions import Permission, Principal
 from provisionhub.auth.tokens import authenticate
 from provisionhub.dialects.myon import errors, wire
+from provisionhub.directory.entitlements import GrantEntitlement, grants_of
 from provisionhub.directory.errors import ItemError, NotFound, Rejected, Unauthenticated
 from provisionhub.directory.memberships import UpsertMember, find_members
-from provisionhub.directory.organisations import OrgKind, find_organisations
+from provisionhub.directory.organisations import OrgKind, UpsertOrganisation, find_organisations
 from provisionhub.directory.service import Directory
 from provisionhub.http.bodies import read_json
 from provisionhub.http.dialects import Dialect
@@ -25,6 +27,7 @@ from provisionhub.store.database import Database
 PREFIX = "/myon"
 
 _PATHS = {OrgKind.ACCOUNT: "/accounts", OrgKind.BUILDING: "/buildings"}
+_WHAT_GET_ANSWERS = {OrgKind.ACCOUNT: "account", OrgKind.BUILDING: "building, with the permissions it holds"}
 
 _RESPONSES: dict[int | str, dict[str, Any]] = {
     400: {"description": "The body is not a JSON array"},
@@ -95,25 +98,40 @@ def _router(directory: Directory, max_body_bytes: int) -> APIRouter:
     router = APIRouter(prefix=PREFIX, tags=[PREFIX.strip("/")])
     database = directory.database
 
-    def post_organisations(kind: OrgKind) -> Callable[[Request], Awaitable[JSONResponse]]:
+    def post_array(
+        parse: Callable[[list[Any]], wire.Parsed[C]],
+        permission: Permission,
+        apply: Callable[[Connection, list[C], Principal], list[dict[str, Any]]],
+    ) -> Callable[[Request], Awaitable[JSONResponse]]:
+        """A POST of an array: each item parsed, then all applied or none; its answer one result an item."""
+
         async def post(request: Request) -> JSONResponse:
             token = required_token(request)
-            parsed = wire.organisation_commands(kind, await read_items(request, max_body_bytes))
+            parsed = parse(await read_items(request, max_body_bytes))
 
             def work(conn: Connection) -> list[dict[str, Any]]:
                 principal = authenticate(conn, token)
-                principal.require(Permission.ORG_WRITE)
-                results = apply_parsed(
-                    parsed,
-                    lambda commands: directory.upsert_organisations(
-                        conn, commands, principal.actor, principal.account
-                    ),
-                )
-                return [wire.result_out(r.organisation.public_id, r.created, r.changed) for r in results]
+                principal.require(permission)
+                return apply_parsed(parsed, lambda commands: apply(conn, commands, principal))
 
             return _post_answer(await database.write(work))
 
         return post
+
+    def post_organisations(kind: OrgKind) -> Callable[[Request], Awaitable[JSONResponse]]:
+        def apply(
+            conn: Connection, commands: list[UpsertOrganisation], principal: Principal
+        ) -> list[dict[str, Any]]:
+            results = directory.upsert_organisations(conn, commands, principal.actor, principal.account)
+            return [wire.result_out(r.organisation.public_id, r.created, r.changed) for r in results]
+
+        return post_array(lambda items: wire.organisation_commands(kind, items), Permission.ORG_WRITE, apply)
+
+    def grant_permissions(
+        conn: Connection, commands: list[GrantEntitlement], principal: Principal
+    ) -> list[dict[str, Any]]:
+        results = directory.grant_entitlements(conn, commands, principal.actor, principal.account)
+        return [wire.grant_result_out(r) for r in results]
 
     def get_organisation(kind: OrgKind) -> Callable[[str, Request], Awaitable[JSONResponse]]:
         async def get(myon_id: str, request: Request) -> JSONResponse:
@@ -125,6 +143,8 @@ def _router(directory: Directory, max_body_bytes: int) -> APIRouter:
                 found = find_organisations(conn, [myon_id], principal.account).get(myon_id)
                 if found is None or found.kind is not kind:
                     raise NotFound(f"no {kind.value} has the myon_id {myon_id}")
+                if kind is OrgKind.BUILDING:
+                    return wire.organisation_out(found, grants_of(conn, [myon_id]).get(myon_id, []))
                 return wire.organisation_out(found)
 
             return JSONResponse(await database.read(work))
@@ -192,8 +212,16 @@ def _router(directory: Directory, max_body_bytes: int) -> APIRouter:
             get_organisation(kind),
             methods=["GET"],
             responses=_GET_RESPONSES,
-            summary=f"One {kind.value} (permission org-read)",
+            summary=f"One {_WHAT_GET_ANSWERS[kind]} (permission org-read)",
         )
+    router.add_api_route(
+        "/permissions",
+        post_array(wire.permission_commands, Permission.ENTITLEMENT_WRITE, grant_permissions),
+        methods=["POST"],
+        status_code=201,
+        responses=_RESPONSES,
+        summary="Grant permissions to buildings, or change those grants (permission entitlement-write)",
+    )
     return router
 
 

@@ -17,7 +17,6 @@ from typing import Any
 from sqlalchemy import Connection, bindparam, select
 
 from provisionhub.directory import upserts
-from provisionhub.directory.changes import Change, Event, record
 from provisionhub.directory.errors import Conflict, Invalid, ItemError, NotFound, Reason, Rejected
 from provisionhub.directory.ids import new_public_id
 from provisionhub.directory.organisations import (
@@ -116,7 +115,7 @@ def find_members(conn: Connection, public_ids: Sequence[str], scope: str | None 
 
 def upsert_members(
     conn: Connection,
-    known: KnownCodes,
+    known_codes: KnownCodes,
     commands: Sequence[UpsertMember],
     actor: str,
     now: datetime,
@@ -131,40 +130,46 @@ def upsert_members(
     held = _memberships(conn, [row["id"] for row in rows.values()])
     named = [c.membership[n] for c in commands for n in ("account", "building") if c.membership.get(n)]
     places = _places(conn, held.values())
-    places_by_public_id = {o.public_id: o for o in places.values()}
+    known = {o.public_id: o for o in places.values()}  # where the members belong now
     visible = find_organisations(conn, named, scope)
 
     errors: list[ItemError] = []
     requests: list[tuple[UpsertPerson, str]] = []
-    wanted: list[tuple[Organisation, Organisation | None, Role]] = []
+    plans: list[_Plan | None] = []
     seen: set[str] = set()
     for index, command in enumerate(commands):
         existing = rows.get(command.public_id) if command.public_id else None
+        held_row = held.get(existing["id"]) if existing is not None else None
+        current = _membership(held_row, places) if held_row is not None else None
         try:
             if command.public_id is not None:
                 if command.public_id in seen:
                     message = f"{command.public_id} appears twice in this batch"
                     raise Invalid("public_id", Reason.INVALID, message)
                 seen.add(command.public_id)
-            membership = held.get(existing["id"]) if existing is not None else None
-            current = _membership(membership, places) if membership is not None else None
             if command.public_id is not None and (
                 existing is None or (scope is not None and (current is None or current.account != scope))
             ):
                 raise NotFound(f"no user has the id {command.public_id}")
-            wanted.append(_placed(command.membership, current, visible, places_by_public_id))
+            plans.append(_Plan(held_row, current, *_placed(command.membership, current, visible, known)))
         except (Invalid, NotFound) as exc:
             errors.append(ItemError(index, exc))
-            wanted.append(None)  # type: ignore[arg-type]  # never read: the batch is refused
-        identity = (
-            (existing["login_source"], existing["unique_id"])
-            if existing is not None
-            else (LOGIN_SOURCE, new_public_id())
-        )
-        requests.append((UpsertPerson(*identity, command.person, command.required_on_create), actor))
+            plans.append(None)
+        if existing is not None:
+            request = UpsertPerson(
+                existing["login_source"], existing["unique_id"], command.person, command.required_on_create
+            )
+        else:  # a new member's source identity is (MYON, the public id it gets)
+            public_id = new_public_id()
+            request = UpsertPerson(
+                LOGIN_SOURCE, public_id, command.person, command.required_on_create, public_id
+            )
+        requests.append((request, actor))
 
     with conn.begin_nested() as savepoint:
-        outcomes = upserts.upsert(conn, known, requests, now, isolate=False)
+        # The membership's changes join the person's: one entry in the change log, one event a member.
+        extras = [plan.diff if plan is not None else None for plan in plans]
+        outcomes = upserts.upsert(conn, known_codes, requests, now, isolate=False, extras=extras)
         refused = {error.index for error in errors}  # one error an item: where it belongs comes first
         errors += [
             ItemError(i, o)
@@ -175,8 +180,43 @@ def upsert_members(
             savepoint.rollback()
             raise Rejected(sorted(errors, key=lambda e: e.index))
     results = [outcome for outcome in outcomes if not isinstance(outcome, Exception)]
-    assert len(results) == len(commands)
-    return _write_memberships(conn, results, held, places, wanted, actor, now)
+    placed = [plan for plan in plans if plan is not None]
+    assert len(results) == len(placed) == len(commands)
+    _write_memberships(conn, results, placed, now)
+    return [
+        MemberResult(Member(result.person, plan.after), result.created, result.changed)
+        for result, plan in zip(results, placed, strict=True)
+    ]
+
+
+@dataclass(frozen=True, slots=True)
+class _Plan:
+    """Where a member belongs now (row and membership; None: nowhere yet) and will belong."""
+
+    row: Mapping[str, Any] | None
+    before: Membership | None
+    account: Organisation
+    building: Organisation | None
+    role: Role
+
+    @property
+    def after(self) -> Membership:
+        return Membership(
+            self.account.public_id, self.building.public_id if self.building else None, self.role
+        )
+
+    @property
+    def diff(self) -> dict[str, tuple[Any, Any]]:
+        """What changes, {part: (old, new)}, by public ids and role names."""
+        old = _parts(self.before)
+        new = _parts(self.after)
+        return {name: (old[name], new[name]) for name in MEMBERSHIP_FIELDS if old[name] != new[name]}
+
+
+def _parts(membership: Membership | None) -> dict[str, str | None]:
+    if membership is None:
+        return dict.fromkeys(MEMBERSHIP_FIELDS)
+    return {"account": membership.account, "building": membership.building, "role": membership.role.value}
 
 
 def _placed(
@@ -230,48 +270,24 @@ def _organisation(
 
 
 def _write_memberships(
-    conn: Connection,
-    results: list[upserts.PersonResult],
-    held: Mapping[int, Mapping[str, Any]],
-    places: Mapping[int, Organisation],
-    wanted: list[tuple[Organisation, Organisation | None, Role]],
-    actor: str,
-    now: datetime,
-) -> list[MemberResult]:
+    conn: Connection, results: list[upserts.PersonResult], plans: list[_Plan], now: datetime
+) -> None:
+    """Insert the new members' memberships and update the ones that change."""
     creates: list[dict[str, Any]] = []
     updates: list[dict[str, Any]] = []
-    changes: list[Change] = []
-    answers: list[MemberResult] = []
-    for result, (account, building, role) in zip(results, wanted, strict=True):
-        person = result.person
-        row = held.get(person.id)
-        after = Membership(account.public_id, building.public_id if building else None, role)
-        before = _membership(row, places) if row is not None else None
-        diff = {
-            name: (getattr(before, name) if before else None, getattr(after, name))
-            for name in MEMBERSHIP_FIELDS
-            if before is None or getattr(before, name) != getattr(after, name)
-        }
+    for result, plan in zip(results, plans, strict=True):
         values = {
-            "account_id": account.id,
-            "building_id": building.id if building else None,
-            "role": role.value,
+            "account_id": plan.account.id,
+            "building_id": plan.building.id if plan.building else None,
+            "role": plan.role.value,
         }
-        if row is None:
-            creates.append({"person_id": person.id, **values, "created_at": now, "updated_at": now})
-        elif diff:
-            updates.append({"_id": row["id"], **values, "updated_at": now})
-        if diff:
-            # The person's own change (if any) already queued an event for them: one is enough.
-            event = None if result.changed else Event.EDITED
-            action = "create" if row is None else "update"
-            changes.append(Change(actor, "membership", person.public_id, action, diff, person.id, event))
-        answers.append(MemberResult(Member(person, after), result.created, (*result.changed, *diff)))
+        if plan.row is None:
+            creates.append({"person_id": result.person.id, **values, "created_at": now, "updated_at": now})
+        elif plan.before != plan.after:
+            updates.append({"_id": plan.row["id"], **values, "updated_at": now})
     insert_many(conn, memberships, creates)
     if updates:
         conn.execute(_UPDATE, updates)
-    record(conn, changes, now)
-    return answers
 
 
 def _people(conn: Connection, public_ids: Sequence[str]) -> dict[str, Mapping[str, Any]]:

@@ -131,13 +131,15 @@ class UpsertPerson:
     """Create the person with this source identity, or change the fields given on the one that exists.
 
     Fields not named in `fields` are left as they are; a field given as None is cleared.
-    `required_on_create` names fields the calling dialect requires when the person is new.
+    `required_on_create` names fields the calling dialect requires when the person is new;
+    `public_id` is the id a new person gets (None: a fresh one), ignored if the person exists.
     """
 
     login_source: str
     unique_id: str
     fields: Mapping[str, Any] = field(default_factory=dict)
     required_on_create: frozenset[str] = frozenset()
+    public_id: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -76,6 +76,9 @@ class Item:
     unique_id: str
     fields: dict[str, Any]
     required_on_create: frozenset[str] = frozenset()
+    public_id: str | None = None
+    #: Changes the caller makes beside the person's fields (where they belong, say), logged with them.
+    extra: Mapping[str, tuple[Any, Any]] | None = None
     existing: Mapping[str, Any] | None = None
     requires_username: bool = False
     row: dict[str, Any] | None = None
@@ -92,11 +95,14 @@ def upsert(
     now: datetime,
     *,
     isolate: bool,
+    extras: Sequence[Mapping[str, tuple[Any, Any]] | None] | None = None,
 ) -> list[Outcome]:
     """Apply (command, actor) pairs whose identities are distinct; one outcome per request, in order.
 
     isolate=True: each request succeeds or fails alone. isolate=False: if any fails, nothing is written
     and every outcome is the failing requests' errors (the others' outcomes are None).
+    extras: for each request, what else changes about the person, {name: (old, new)}: it joins the
+    person's diff, so it is one change in the log (and one event), and it counts as a change of the person.
     """
     outcomes: list[Outcome | None] = [None] * len(requests)
     items: list[Item] = []
@@ -113,7 +119,19 @@ def upsert(
             outcomes[index] = Conflict("unique_id", f"unique_id {unique_id!r} appears twice in this batch")
             continue
         seen.add((login_source, unique_id))
-        items.append(Item(index, actor, login_source, unique_id, fields, command.required_on_create))
+        extra = extras[index] if extras is not None else None
+        items.append(
+            Item(
+                index,
+                actor,
+                login_source,
+                unique_id,
+                fields,
+                command.required_on_create,
+                command.public_id,
+                extra,
+            )
+        )
 
     sources = known.login_sources(conn, {item.login_source for item in items})
     existing, owners = _matches(conn, [item for item in items if item.login_source in sources])
@@ -195,7 +213,7 @@ def plan(item: Item, now: datetime) -> None:
         row: dict[str, Any] = {
             **_EMPTY_ROW,
             **item.fields,
-            "public_id": new_public_id(),
+            "public_id": item.public_id or new_public_id(),
             "login_source": item.login_source,
             "unique_id": item.unique_id,
             "status": _ACTIVE,
@@ -211,9 +229,11 @@ def plan(item: Item, now: datetime) -> None:
             if item.existing[name] != value
         }
         row = dict(item.existing)
-        if item.diff:
-            row.update(item.fields)
-            row.update(updated_at=now, version=item.existing["version"] + 1)
+    if item.extra:
+        item.diff.update(item.extra)
+    if item.existing is not None and item.diff:
+        row.update(item.fields)
+        row.update(updated_at=now, version=item.existing["version"] + 1)
     if item.requires_username and row["username"] is None:
         message = f"username is required: people of login source {item.login_source} sign in with it"
         raise Invalid("username", Reason.REQUIRED, message)

@@ -7,11 +7,12 @@ import sys
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 
-from bench import directory_bulk, http_push, report
+from bench import directory_bulk, http_push, myon_users, report
 
 BENCHMARKS: dict[str, Callable[[bool, str | None], report.Result]] = {
     "http_push": http_push.run,
     "directory_bulk": directory_bulk.run,
+    "myon_users": myon_users.run,
 }
 
 

@@ -133,23 +133,42 @@ def _router(directory: Directory, max_body_bytes: int) -> APIRouter:
         results = directory.grant_entitlements(conn, commands, principal.actor, principal.account)
         return [wire.grant_result_out(r) for r in results]
 
-    def get_organisation(kind: OrgKind) -> Callable[[str, Request], Awaitable[JSONResponse]]:
+    def get_one(
+        permission: Permission,
+        what: str,
+        answer: Callable[[Connection, str, Principal], dict[str, Any] | None],
+    ) -> Callable[[str, Request], Awaitable[JSONResponse]]:
+        """A GET of one entity by its myon_id: answer() gives its body, or None for no such entity."""
+
         async def get(myon_id: str, request: Request) -> JSONResponse:
             token = bearer_token(request)
 
             def work(conn: Connection) -> dict[str, Any]:
                 principal = authenticate(conn, token)
-                principal.require(Permission.ORG_READ)
-                found = find_organisations(conn, [myon_id], principal.account).get(myon_id)
-                if found is None or found.kind is not kind:
-                    raise NotFound(f"no {kind.value} has the myon_id {myon_id}")
-                if kind is OrgKind.BUILDING:
-                    return wire.organisation_out(found, grants_of(conn, [myon_id]).get(myon_id, []))
-                return wire.organisation_out(found)
+                principal.require(permission)
+                body = answer(conn, myon_id, principal)
+                if body is None:
+                    raise NotFound(f"no {what} has the myon_id {myon_id}")
+                return body
 
             return JSONResponse(await database.read(work))
 
         return get
+
+    def organisation(kind: OrgKind) -> Callable[[Connection, str, Principal], dict[str, Any] | None]:
+        def answer(conn: Connection, myon_id: str, principal: Principal) -> dict[str, Any] | None:
+            found = find_organisations(conn, [myon_id], principal.account).get(myon_id)
+            if found is None or found.kind is not kind:
+                return None
+            if kind is OrgKind.BUILDING:
+                return wire.organisation_out(found, grants_of(conn, [myon_id]).get(myon_id, []))
+            return wire.organisation_out(found)
+
+        return answer
+
+    def user(conn: Connection, myon_id: str, principal: Principal) -> dict[str, Any] | None:
+        found = find_members(conn, [myon_id], principal.account).get(myon_id)
+        return wire.user_out(found) if found is not None else None
 
     async def post_users(request: Request) -> JSONResponse:
         token = required_token(request)
@@ -170,19 +189,6 @@ def _router(directory: Directory, max_body_bytes: int) -> APIRouter:
 
         return _post_answer(await database.write(work))
 
-    async def get_user(myon_id: str, request: Request) -> JSONResponse:
-        token = bearer_token(request)
-
-        def work(conn: Connection) -> dict[str, Any]:
-            principal = authenticate(conn, token)
-            principal.require(Permission.USER_READ)
-            found = find_members(conn, [myon_id], principal.account).get(myon_id)
-            if found is None:
-                raise NotFound(f"no user has the myon_id {myon_id}")
-            return wire.user_out(found)
-
-        return JSONResponse(await database.read(work))
-
     router.add_api_route(
         "/users",
         post_users,
@@ -193,7 +199,7 @@ def _router(directory: Directory, max_body_bytes: int) -> APIRouter:
     )
     router.add_api_route(
         "/users/{myon_id}",
-        get_user,
+        get_one(Permission.USER_READ, "user", user),
         methods=["GET"],
         responses=_GET_RESPONSES,
         summary="One user (permission user-read)",
@@ -209,7 +215,7 @@ def _router(directory: Directory, max_body_bytes: int) -> APIRouter:
         )
         router.add_api_route(
             path + "/{myon_id}",
-            get_organisation(kind),
+            get_one(Permission.ORG_READ, kind.value, organisation(kind)),
             methods=["GET"],
             responses=_GET_RESPONSES,
             summary=f"One {_WHAT_GET_ANSWERS[kind]} (permission org-read)",

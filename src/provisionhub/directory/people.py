@@ -239,8 +239,8 @@ _PLAIN_EMAIL = re.compile(
 _SPECIAL_USE = frozenset({"arpa", "invalid", "local", "localhost", "onion", "test"})
 
 
-def normalise_email(value: str) -> str:
-    """A syntactically valid address, domain lower-cased; raises Invalid("email", ...) otherwise."""
+def normalise_email(value: str, field: str = "email") -> str:
+    """A syntactically valid address, domain lower-cased; raises Invalid(field, ...) otherwise."""
     plain = _PLAIN_EMAIL.fullmatch(value)
     if plain is not None and len(value) <= 254 and len(plain["local"]) <= 64:
         domain = plain["domain"].lower()
@@ -249,7 +249,7 @@ def normalise_email(value: str) -> str:
     try:
         checked = validate_email(value, check_deliverability=False)
     except EmailNotValidError as exc:
-        raise Invalid("email", Reason.INVALID, f"email is not a valid email address: {exc}") from None
+        raise Invalid(field, Reason.INVALID, f"{field} is not a valid email address: {exc}") from None
     return checked.normalized
 
 

@@ -351,6 +351,15 @@ async def test_a_bad_user_is_named_by_field_and_reason_and_nothing_is_written(
     assert written(database) == before
 
 
+async def test_a_username_that_is_no_email_is_named_as_username(
+    client: httpx.AsyncClient, district: District
+) -> None:
+    response = await post_users(client, [user(district.account, username="edna@")], district.headers)
+
+    [error] = response.json()["errors"]
+    assert error["message"].startswith("username is not a valid email address")
+
+
 async def test_a_username_held_by_anyone_in_any_case_is_taken(
     client: httpx.AsyncClient, district: District, database: Database
 ) -> None:

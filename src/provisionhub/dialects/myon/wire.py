@@ -211,10 +211,7 @@ def _user_command(item: Any) -> UserCommand:
             raise Invalid(name, Reason.INVALID, message)
     person = {_USER_PERSON[name]: value for name, value in item.items() if name in _USER_PERSON}
     if "username" in item:
-        try:
-            person["username"] = normalise_email(item["username"].strip())
-        except Invalid as exc:
-            raise Invalid("username", Reason.INVALID, exc.message.replace("email", "username", 1)) from None
+        person["username"] = normalise_email(item["username"].strip(), "username")
     membership: dict[str, Any] = {}
     if "account_id" in item:
         membership["account"] = item["account_id"].strip()

@@ -17,7 +17,7 @@ from provisionhub.auth.tokens import (
     revoke_token,
 )
 from provisionhub.directory.changes import list_changes
-from provisionhub.directory.errors import Conflict, Forbidden, Invalid, Unauthenticated
+from provisionhub.directory.errors import Conflict, Forbidden, Invalid, Reason, Unauthenticated
 from provisionhub.directory.organisations import OrgKind
 from provisionhub.directory.service import Directory
 from provisionhub.store import tables
@@ -130,9 +130,13 @@ def test_a_token_can_only_be_scoped_to_an_account_that_exists(
 ) -> None:
     account = new_organisation(directory, OrgKind.ACCOUNT)
     building = new_organisation(directory, OrgKind.BUILDING, parent=account)
-    for wrong in (building, "00000000-0000-0000-0000-000000000000"):
-        with pytest.raises(Invalid, match="no account has the id") as caught, database.transaction() as conn:
+    refusals = {
+        building: (Reason.INVALID, "is a building, not an account"),
+        "00000000-0000-0000-0000-000000000000": (Reason.UNKNOWN, "no account has the id"),
+    }
+    for wrong, (reason, words) in refusals.items():
+        with pytest.raises(Invalid, match=words) as caught, database.transaction() as conn:
             create_token(conn, "school", [Permission.ADMIN], account=wrong)
-        assert caught.value.field == "account"
+        assert (caught.value.field, caught.value.reason) == ("account", reason)
     with database.snapshot() as conn:
         assert list_tokens(conn) == []

@@ -15,6 +15,7 @@ from sqlalchemy import Connection, select
 from provisionhub.auth.permissions import Permission, Principal
 from provisionhub.directory.changes import Change, record
 from provisionhub.directory.errors import Conflict, Invalid, NotFound, Reason, Unauthenticated
+from provisionhub.directory.organisations import OrgKind, find_organisations, require_kind
 from provisionhub.store import tables
 from provisionhub.store.selects import fetch_all
 from provisionhub.store.sql import AnyOf
@@ -90,12 +91,11 @@ def create_token(
 
 
 def _account_id(conn: Connection, public_id: str) -> int:
-    organisations = tables.organisations
-    query = select(organisations.c.id, organisations.c.kind).where(organisations.c.public_id == public_id)
-    row = conn.execute(query).first()
-    if row is None or row.kind != "account":
-        raise Invalid("account", Reason.UNKNOWN, f"no account has the id {public_id!r}")
-    return int(row.id)
+    """The row id of the account with this public id; Invalid on "account" if there is none."""
+    found = find_organisations(conn, [public_id]).get(public_id)
+    require_kind(found.kind if found is not None else None, public_id, OrgKind.ACCOUNT, "account")
+    assert found is not None
+    return found.id
 
 
 #: Tokens with the public id of the account each is scoped to (None: unscoped).

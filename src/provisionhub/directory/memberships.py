@@ -24,7 +24,7 @@ from provisionhub.directory.organisations import (
     OrgKind,
     find_organisations,
     organisations_by_id,
-    with_article,
+    require_kind,
 )
 from provisionhub.directory.people import Person, UpsertPerson
 from provisionhub.directory.reference_data import KnownCodes
@@ -261,11 +261,8 @@ def _organisation(
     """The organisation a membership part names: one the command sent (which must be visible and of the
     right kind), or the one the member already has."""
     found = visible.get(public_id) if name in sent else known_places.get(public_id)
-    if found is None:
-        raise Invalid(name, Reason.UNKNOWN, f"no {kind.value} has the id {public_id}")
-    if found.kind is not kind:
-        message = f"{public_id} is {with_article(found.kind)}, not {with_article(kind)}"
-        raise Invalid(name, Reason.INVALID, message)
+    require_kind(found.kind if found is not None else None, public_id, kind, name)
+    assert found is not None
     return found
 
 

@@ -310,13 +310,18 @@ def row_of_kind(
 ) -> Mapping[str, Any]:
     """The row with this public id among known, if it is of kind; otherwise Invalid on field."""
     row = known.get(public_id)
-    if row is None:
-        raise Invalid(field, Reason.UNKNOWN, f"no {kind.value} has the id {public_id}")
-    if row["kind"] != kind.value:
-        raise Invalid(
-            field, Reason.INVALID, f"{public_id} is {with_article(row['kind'])}, not {with_article(kind)}"
-        )
+    require_kind(row["kind"] if row is not None else None, public_id, kind, field)
+    assert row is not None
     return row
+
+
+def require_kind(found: str | None, public_id: str, kind: OrgKind, field: str) -> None:
+    """Refuse (Invalid on field) an id that names no organisation (found None) or one of another kind."""
+    if found is None:
+        raise Invalid(field, Reason.UNKNOWN, f"no {kind.value} has the id {public_id}")
+    if found != kind.value:
+        message = f"{public_id} is {with_article(found)}, not {with_article(kind)}"
+        raise Invalid(field, Reason.INVALID, message)
 
 
 def with_article(kind: str) -> str:

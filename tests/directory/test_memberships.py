@@ -1,0 +1,47 @@
+"""Members through the Directory: the guards no dialect reaches, as no wire builds such a command."""
+
+from __future__ import annotations
+
+import pytest
+
+from provisionhub.directory.errors import Rejected
+from provisionhub.directory.memberships import Role, UpsertMember
+from provisionhub.directory.organisations import OrgKind
+from provisionhub.directory.service import Directory
+from provisionhub.store import tables
+from provisionhub.store.database import Database
+from tests.conftest import count_rows
+from tests.factories import new_organisation, person_fields
+
+
+def test_a_membership_part_that_does_not_exist_is_refused(directory: Directory, database: Database) -> None:
+    account = new_organisation(directory, OrgKind.ACCOUNT)
+    command = UpsertMember(
+        person=person_fields(), membership={"account": account, "role": Role.DISTRICT_ADMIN, "desk": "3B"}
+    )
+
+    with pytest.raises(Rejected) as caught, database.transaction() as conn:
+        directory.upsert_members(conn, [command], "test")
+
+    [error] = caught.value.errors
+    assert (error.index, error.error.field) == (0, "desk")
+    assert count_rows(database, tables.people) == 0
+
+
+@pytest.mark.parametrize("value", ["correct horse", "$argon2i$v=19$m=16,t=2,p=1$c2FsdA$aGFzaA", 12])
+def test_a_password_hash_must_be_an_argon2id_hash(
+    directory: Directory, database: Database, value: object
+) -> None:
+    account = new_organisation(directory, OrgKind.ACCOUNT)
+    command = UpsertMember(
+        person={**person_fields(), "password_hash": value},
+        membership={"account": account, "role": Role.DISTRICT_ADMIN},
+    )
+
+    with pytest.raises(Rejected) as caught, database.transaction() as conn:
+        directory.upsert_members(conn, [command], "test")
+
+    [error] = caught.value.errors
+    assert error.error.field == "password_hash"
+    assert count_rows(database, tables.people) == 0
+    assert count_rows(database, tables.memberships) == 0

@@ -62,6 +62,11 @@ SEED_FIELDS: dict[str, str] = {
 HEAD = '{"unique_id":"u%s","user_name":"n%s","email":"e%s@bench.example.org",'
 
 
+def body_tail(token: str) -> str:
+    """What follows HEAD in every push body: the seed's attributes and the token, closing the object."""
+    return json.dumps({"apiToken": token, "login_source": "OPSCOM", **SEED_FIELDS}, separators=(",", ":"))[1:]
+
+
 @dataclass(frozen=True, slots=True)
 class Plan:
     """How long each wrk run lasts, in seconds, and how many noop/push rounds follow the warm-up."""
@@ -83,8 +88,7 @@ def run(quick: bool, database_url: str | None) -> Result:
     with tempfile.TemporaryDirectory(prefix="provisionhub-bench-") as tmp:
         url = database_url or f"sqlite:///{Path(tmp) / 'push.db'}"
         token = prepare(url, f"bench-{nonce}")
-        tail = json.dumps({"apiToken": token, "login_source": "OPSCOM", **SEED_FIELDS}, separators=(",", ":"))
-        tail = tail.removeprefix("{")
+        tail = body_tail(token)
         log = Path(tmp) / "server.log"
         runs: list[tuple[str, WrkRun, float | None]] = []
         with serve(url, log) as server:

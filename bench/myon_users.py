@@ -24,7 +24,7 @@ from urllib.parse import urlsplit
 from sqlalchemy import func, select
 from sqlalchemy.engine import make_url
 
-from bench.http_push import HEAD, PUSH_PATH, SEED_FIELDS, prepare, probe
+from bench.http_push import HEAD, PUSH_PATH, body_tail, prepare, probe
 from bench.report import BenchError, Result
 from bench.server import serve
 from bench.wrk import CONNECTIONS, ensure_wrk, run_wrk
@@ -63,10 +63,7 @@ def run(quick: bool, database_url: str | None) -> Result:
         url = database_url or f"sqlite:///{Path(tmp) / 'myon.db'}"
         push_token = prepare(url, f"bench-push-{nonce}")
         myon_token, account = _prepare_myon(url, nonce)
-        tail = json.dumps(
-            {"apiToken": push_token, "login_source": "OPSCOM", **SEED_FIELDS}, separators=(",", ":")
-        )
-        tail = tail.removeprefix("{")
+        tail = body_tail(push_token)
         bodies = [_users(account, f"{nonce}-{n}", BATCH) for n in range(plan.requests)]
         with_passwords = _users(account, f"{nonce}-pw", plan.with_passwords, password=True)
         log = Path(tmp) / "server.log"

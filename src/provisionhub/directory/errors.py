@@ -42,6 +42,14 @@ class Conflict(DirectoryError):
         self.field = field
 
 
+def worded_as(error: Invalid | Conflict, name: str) -> str:
+    """error's message naming its field as a dialect calls it (name). Only the name a message starts
+    with is the field's: "building ... is an account, not a building" keeps its last word."""
+    if name != error.field and error.message.startswith(f"{error.field} "):
+        return name + error.message[len(error.field) :]
+    return error.message
+
+
 class NotFound(DirectoryError):
     """The thing asked for does not exist (or is not visible to the caller)."""
 

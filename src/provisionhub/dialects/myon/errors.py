@@ -21,6 +21,7 @@ from provisionhub.directory.errors import (
     NotFound,
     Rejected,
     Unauthenticated,
+    worded_as,
 )
 from provisionhub.http.bodies import BodyError, BodyTooLarge
 
@@ -39,11 +40,7 @@ def _item(error: ItemError) -> dict[str, Any]:
     if isinstance(exc, NotFound):
         return {"index": error.index, "field": "myon_id", "reason": "not_found", "message": exc.message}
     field = wire_name(exc.field)
-    message = exc.message
-    if field != exc.field and message.startswith(f"{exc.field} "):
-        # Only the name a message starts with is the field's: "... is an account, not a building" keeps
-        # its last word when the field building is called building_id on the wire.
-        message = field + message[len(exc.field) :]
+    message = worded_as(exc, field)
     reason = exc.reason.value if isinstance(exc, Invalid) else "taken"
     return {"index": error.index, "field": field, "reason": reason, "message": message}
 

@@ -7,17 +7,20 @@ from collections.abc import Callable
 
 import pytest
 from click.testing import Result
+from sqlalchemy import select
 from typer.testing import CliRunner
 
 from provisionhub import cli as cli_module
 from provisionhub.auth.tokens import authenticate
 from provisionhub.cli import app
+from provisionhub.directory.changes import list_changes
 from provisionhub.directory.entitlements import list_entitlements
 from provisionhub.directory.errors import Unauthenticated
 from provisionhub.directory.organisations import OrgKind
 from provisionhub.directory.service import Directory
+from provisionhub.store import tables
 from provisionhub.store.database import Database
-from tests.factories import new_organisation
+from tests.factories import new_organisation, upsert
 
 Cli = Callable[..., Result]
 
@@ -147,3 +150,28 @@ def test_permission_add_refuses_a_taken_or_bad_code(cli) -> None:
     assert "already exists" in taken.stderr
     assert taken.stdout == ""
     assert "may hold only" in cli("permission", "add", "read ing", "Reading", code=1).stderr
+
+
+def test_staff_grant_revoke_and_list(cli, directory: Directory, database: Database) -> None:
+    directory.apply(upsert(username="Grace.Hopper"), "test")
+
+    granted = cli("staff", "grant", "grace.hopper")  # usernames compare case-insensitively
+    again = cli("staff", "grant", "Grace.Hopper")
+    listed = cli("staff", "list")
+    revoked = cli("staff", "revoke", "Grace.Hopper")
+
+    assert "is now staff" in granted.stderr
+    assert "was already staff" in again.stderr
+    assert "Grace.Hopper" in listed.stdout
+    assert "is no longer staff" in revoked.stderr
+    assert "Grace.Hopper" not in cli("staff", "list").stdout
+    with database.snapshot() as conn:
+        logged = [c for c in list_changes(conn, entity_type="person") if c.action == "staff"]
+        events = conn.execute(select(tables.outbox.c.event)).scalars().all()
+    assert events == ["added"]  # the person's creation: staff is no event for the targets
+    assert [c.fields for c in logged] == [{"staff": [False, True]}, {"staff": [True, False]}]
+    assert [c.actor for c in logged] == ["cli", "cli"]
+
+
+def test_staff_grant_of_an_unknown_username_fails(cli) -> None:
+    assert "no person has the username" in cli("staff", "grant", "nobody", code=1).stderr

@@ -16,6 +16,8 @@ from provisionhub.auth.permissions import Permission
 from provisionhub.auth.tokens import any_token_exists, create_token, list_tokens, revoke_token
 from provisionhub.directory.entitlements import AddEntitlement, Entitlement, list_entitlements
 from provisionhub.directory.errors import Conflict, DirectoryError
+from provisionhub.directory.people import SetStaff
+from provisionhub.directory.people_search import staff
 from provisionhub.directory.reference_data import (
     AddLoginSource,
     AddUserType,
@@ -40,6 +42,9 @@ user_type_app = typer.Typer(help="The user types OPS-COM's user_type_id refers t
 login_source_app = typer.Typer(
     help="Login sources: how people sign in (OPSCOM, an SSO...).", no_args_is_help=True
 )
+staff_app = typer.Typer(
+    help="provisionhub staff: the people who administer users through OCL.", no_args_is_help=True
+)
 permission_app = typer.Typer(
     help="The permissions (entitlements) myON grants to buildings.", no_args_is_help=True
 )
@@ -48,6 +53,7 @@ app.add_typer(token_app, name="token")
 app.add_typer(user_type_app, name="user-type")
 app.add_typer(login_source_app, name="login-source")
 app.add_typer(permission_app, name="permission")
+app.add_typer(staff_app, name="staff")
 
 ACTOR = "cli"
 out = Console()
@@ -250,6 +256,28 @@ def permission_list() -> None:
             entitlement.title,
             entitlement.created_at.strftime("%Y-%m-%d %H:%M:%SZ"),
         )
+    out.print(table)
+
+
+@staff_app.command("grant")
+def staff_grant(username: Annotated[str, typer.Argument(help="The person's username.")]) -> None:
+    """Make a person staff: they may create, change and deactivate users through OCL."""
+    changed = _apply(SetStaff(username=username, staff=True))
+    err.print(f"{username} {'is now' if changed else 'was already'} staff")
+
+
+@staff_app.command("revoke")
+def staff_revoke(username: Annotated[str, typer.Argument(help="The person's username.")]) -> None:
+    """Make a person no longer staff."""
+    changed = _apply(SetStaff(username=username, staff=False))
+    err.print(f"{username} {'is no longer' if changed else 'was not'} staff")
+
+
+@staff_app.command("list")
+def staff_list() -> None:
+    table = Table("username", Column("id", no_wrap=True, min_width=36), "status")
+    for person in _in_transaction(staff):
+        table.add_row(person["username"], person.public_id, person.status.value)
     out.print(table)
 
 

@@ -8,7 +8,9 @@ hash on every core at once (the binding releases the GIL).
 
 from __future__ import annotations
 
+import functools
 import os
+import secrets
 from collections.abc import Sequence
 
 import anyio
@@ -55,6 +57,21 @@ def verify_password(stored: str | None, password: str) -> bool:
         return _HASHER.verify(stored, password)
     except (VerificationError, InvalidHashError):
         return False
+
+
+@functools.cache
+def _decoy() -> str:
+    """A hash of a random password, to verify against when there is no stored hash."""
+    return hash_password(secrets.token_urlsafe(16))
+
+
+def verify_or_waste(stored: str | None, password: str) -> bool:
+    """verify_password, taking as long when nothing is stored (no such person, or no password) as
+    when the password is wrong: a sign-in's timing does not tell who exists."""
+    if stored is None:
+        verify_password(_decoy(), password)
+        return False
+    return verify_password(stored, password)
 
 
 def hash_for(password: str, stored: str | None) -> str:

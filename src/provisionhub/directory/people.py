@@ -24,6 +24,10 @@ class Status(StrEnum):
     DELETED = "deleted"
 
 
+#: The statuses in which a person may sign in and counts as active to the dialects that know only
+#: active and inactive (OCL): a grace period is still access, the rest is not.
+ACTIVE_STATUSES: frozenset[Status] = frozenset({Status.ACTIVE, Status.GRACE_PERIOD})
+
 #: Status by stored value: a dict lookup, where calling the enum costs ten times as much.
 _STATUSES: dict[str, Status] = {status.value: status for status in Status}
 
@@ -156,6 +160,18 @@ class SetStatus:
 
     public_id: str
     status: Status
+
+
+@dataclass(frozen=True, slots=True)
+class SetStaff:
+    """Make the person with this username (case-insensitively) provisionhub staff, or no longer staff.
+
+    Staff administer people through the dialects that know administrators (OCL). No dialect can set it:
+    only an operator, with the CLI.
+    """
+
+    username: str
+    staff: bool
 
 
 @dataclass(frozen=True, slots=True)

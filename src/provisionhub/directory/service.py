@@ -27,10 +27,12 @@ from provisionhub.directory.errors import (
 from provisionhub.directory.people import (
     Person,
     PersonResult,
+    SetStaff,
     SetStatus,
     Status,
     UpdatePerson,
     UpsertPerson,
+    folded,
     max_length,
 )
 from provisionhub.directory.reference_data import AddLoginSource, AddUserType, KnownCodes
@@ -53,6 +55,10 @@ class Directory:
         self._clock = clock
         self._known = KnownCodes()
 
+    def now(self) -> datetime:
+        """The directory's clock: what it stamps changes with."""
+        return self._clock()
+
     # -- entry points -------------------------------------------------------------------------
 
     def apply(self, command: object, actor: str) -> Any:
@@ -69,6 +75,8 @@ class Directory:
                 return self.update_person(conn, command, actor)
             case SetStatus():
                 return self.set_status(conn, command, actor)
+            case SetStaff():
+                return self.set_staff(conn, command, actor)
             case AddUserType():
                 return self._add_user_type(conn, command, actor)
             case AddLoginSource():
@@ -151,6 +159,24 @@ class Directory:
             now,
         )
         return PersonResult(Person.from_row(row), created=False, changed=("status",))
+
+    def set_staff(self, conn: Connection, command: SetStaff, actor: str) -> bool:
+        """Grant or revoke staff; whether anything changed. Logged, but no event: targets do not know
+        provisionhub's staff."""
+        table = tables.people
+        row = conn.execute(
+            select(table.c.id, table.c.public_id, table.c.staff).where(
+                table.c.username_key == folded(command.username.strip())
+            )
+        ).first()
+        if row is None:
+            raise NotFound(f"no person has the username {command.username!r}")
+        if row.staff == command.staff:
+            return False
+        conn.execute(table.update().where(table.c.id == row.id).values(staff=command.staff))
+        fields = {"staff": (row.staff, command.staff)}
+        record(conn, [Change(actor, "person", row.public_id, "staff", fields)], self._clock())
+        return True
 
     def find_person(self, conn: Connection, public_id: str) -> Person:
         return Person.from_row(_person_row(conn, public_id))

@@ -91,6 +91,8 @@ people = Table(
     Column("date_of_birth", Date()),
     # Argon2 (PHC string), for the dialects whose people sign in with a password. Never returned or logged.
     Column("password_hash", String(255)),
+    # provisionhub's own staff: OCL's administrators (CLI `staff grant`). No dialect writes it.
+    Column("staff", Boolean, nullable=False, server_default=false()),
     Column("status", String(20), nullable=False),
     Column("valid_from", UTCDateTime()),
     Column("valid_through", UTCDateTime()),
@@ -115,6 +117,18 @@ api_tokens = Table(
     Column("account_id", BigId, ForeignKey("organisations.id")),
     Column("created_at", UTCDateTime(), nullable=False),
     Column("revoked_at", UTCDateTime()),
+    sqlite_autoincrement=True,
+)
+
+#: Keys people get by signing in (OCL's `POST /users/login/`): SHA-256 of the key, never the key itself.
+person_keys = Table(
+    "person_keys",
+    metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("person_id", BigId, ForeignKey("people.id"), nullable=False),
+    Column("key_hash", String(64), nullable=False, unique=True),
+    Column("created_at", UTCDateTime(), nullable=False),
+    Index(None, "person_id", "id"),
     sqlite_autoincrement=True,
 )
 

@@ -1,0 +1,128 @@
+"""Finding people by username, and listing them a page at a time: filter, sort, count and page in SQL.
+
+A person's name, for the dialects that show one name (OCL), is their display name, or else their given
+and family names. NAME says it in SQL (to search and sort by it), full_name in Python (to show it);
+tests hold the two to the same answers.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy import ColumnElement, Connection, Select, func, literal, or_, select
+
+from provisionhub.directory.people import ACTIVE_STATUSES, Person, folded
+from provisionhub.store import tables
+
+people = tables.people
+
+_GIVEN_AND_FAMILY = (
+    func.coalesce(people.c.given_name, "") + literal(" ") + func.coalesce(people.c.family_name, "")
+)
+NAME: ColumnElement[str] = func.coalesce(people.c.display_name, func.nullif(func.trim(_GIVEN_AND_FAMILY), ""))
+
+_ACTIVE = sorted(status.value for status in ACTIVE_STATUSES)
+
+
+def full_name(fields: Mapping[str, Any]) -> str | None:
+    """The name NAME computes, from a person's fields."""
+    if fields["display_name"]:
+        return fields["display_name"]
+    joined = " ".join(part for part in (fields["given_name"], fields["family_name"]) if part)
+    return joined or None
+
+
+class SortKey(StrEnum):
+    USERNAME = "username"
+    NAME = "name"
+    CREATED = "created"
+
+
+_SORT_COLUMNS: dict[SortKey, ColumnElement[Any]] = {
+    SortKey.USERNAME: people.c.username_key,
+    SortKey.NAME: func.lower(NAME),
+    SortKey.CREATED: people.c.created_at,
+}
+
+
+@dataclass(frozen=True, slots=True)
+class PeopleQuery:
+    """Which people with a username to list: text found (case-insensitively) in their username, name,
+    company or location; inactive ones too or not; the order; and the page (offset, limit)."""
+
+    text: str | None = None
+    include_inactive: bool = False
+    sort: SortKey = SortKey.CREATED
+    descending: bool = False
+    offset: int = 0
+    limit: int = 10
+
+
+@dataclass(frozen=True, slots=True)
+class Page:
+    """One page of a list, and how many people the whole list holds."""
+
+    total: int
+    people: list[Person]
+
+
+def _escaped(text: str) -> str:
+    """text for a LIKE pattern, its wildcards taken literally (escaped with backslash)."""
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+def _filtered(statement: Select[Any], query: PeopleQuery) -> Select[Any]:
+    statement = statement.where(people.c.username.is_not(None))
+    if not query.include_inactive:
+        statement = statement.where(people.c.status.in_(_ACTIVE))
+    if query.text:
+        pattern = f"%{_escaped(query.text)}%"
+        searched = (people.c.username, NAME, people.c.company, people.c.location)
+        statement = statement.where(or_(*(column.ilike(pattern, escape="\\") for column in searched)))
+    return statement
+
+
+def search_people(conn: Connection, query: PeopleQuery) -> Page:
+    """The page of people query asks for, in its order (ties broken by creation), and the total."""
+    total = conn.execute(_filtered(select(func.count()).select_from(people), query)).scalar_one()
+    column = _SORT_COLUMNS[query.sort]
+    order = (column.desc(), people.c.id.desc()) if query.descending else (column.asc(), people.c.id.asc())
+    rows = conn.execute(
+        _filtered(select(people), query)
+        .order_by(order[0].nulls_last(), order[1])
+        .offset(query.offset)
+        .limit(query.limit)
+    ).mappings()
+    return Page(total, [Person.from_row(row) for row in rows])
+
+
+def find_by_username(conn: Connection, username: str, include_inactive: bool = False) -> Person | None:
+    """The person with this username, compared case-insensitively (None: nobody, or only an inactive
+    person when include_inactive is false)."""
+    row = conn.execute(select(people).where(people.c.username_key == folded(username))).mappings().first()
+    if row is None or (not include_inactive and row["status"] not in _ACTIVE):
+        return None
+    return Person.from_row(row)
+
+
+def membership_counts(conn: Connection, person_ids: Iterable[int]) -> dict[int, int]:
+    """How many accounts each of these people belongs to (people in none are left out)."""
+    wanted = sorted(set(person_ids))
+    if not wanted:
+        return {}
+    members = tables.memberships
+    rows = conn.execute(
+        select(members.c.person_id, func.count())
+        .where(members.c.person_id.in_(wanted))
+        .group_by(members.c.person_id)
+    )
+    return {person_id: count for person_id, count in rows}
+
+
+def staff(conn: Connection) -> list[Person]:
+    """Everyone flagged staff, by username."""
+    rows = conn.execute(select(people).where(people.c.staff).order_by(people.c.username_key)).mappings()
+    return [Person.from_row(row) for row in rows]

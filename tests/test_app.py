@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import socket
+import warnings
 
 import httpx
 import pytest
@@ -52,3 +53,15 @@ def test_a_dialect_whose_router_lacks_its_prefix_is_refused() -> None:
 
     with pytest.raises(ValueError, match="/elsewhere"):
         serve_dialects(FastAPI(), [dialect])
+
+
+def test_the_openapi_document_has_one_operation_id_per_operation() -> None:
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # FastAPI warns of a duplicate operation id
+        document = create_app(Settings(database_url="sqlite://")).openapi()
+
+    ids = [op["operationId"] for path in document["paths"].values() for op in path.values()]
+    assert len(ids) == len(set(ids))
+    assert {"/ocl/users/", "/ocl/user/", "/myon/users", "/opscom/api/OC_TOMA/v1/profiles/push"} <= set(
+        document["paths"]
+    )

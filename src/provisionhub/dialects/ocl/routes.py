@@ -62,9 +62,13 @@ def _router(directory: Directory, max_body_bytes: int) -> APIRouter:
     database = directory.database
 
     def route(path: str, endpoint: Endpoint, methods: list[str], summary: str, status: int = 200) -> None:
-        """Serve path with its trailing slash (documented) and without (the same endpoint, undocumented)."""
-        router.add_api_route(path + "/", endpoint, methods=methods, summary=summary, status_code=status)
-        router.add_api_route(path, endpoint, methods=methods, status_code=status, include_in_schema=False)
+        """Serve path with its trailing slash (documented) and without (the same endpoint, undocumented);
+        one route a method, so that each has an OpenAPI operation of its own."""
+        for method in methods:
+            router.add_api_route(path + "/", endpoint, methods=[method], summary=summary, status_code=status)
+            router.add_api_route(
+                path, endpoint, methods=[method], status_code=status, include_in_schema=False
+            )
 
     async def body_of(request: Request) -> Any:
         return await read_json(request, max_body_bytes)

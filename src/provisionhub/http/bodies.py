@@ -1,4 +1,4 @@
-"""Reading a request body with a size limit, and parsing it as JSON, with typed failures."""
+"""Reading a request body with a size limit, and parsing it (JSON, or a form), with typed failures."""
 
 from __future__ import annotations
 
@@ -6,7 +6,11 @@ import json
 from typing import Any
 
 import orjson
+from starlette.datastructures import UploadFile
+from starlette.exceptions import HTTPException
+from starlette.formparsers import MultiPartException
 from starlette.requests import Request
+from starlette.types import Message
 
 
 class BodyError(Exception):
@@ -51,3 +55,30 @@ async def read_json(request: Request, limit: int) -> Any:
         return json.loads(body)
     except (UnicodeDecodeError, ValueError) as exc:
         raise NotJSON(f"the request body is not valid JSON: {exc}") from None
+
+
+_FORMS = ("application/x-www-form-urlencoded", "multipart/form-data")
+
+
+async def read_fields(request: Request, limit: int) -> Any:
+    """The body as JSON or, if it was sent as a form (urlencoded or multipart), as {name: value} (a field
+    sent twice: its last value). A form may not carry files."""
+    media_type = request.headers.get("content-type", "").partition(";")[0].strip().lower()
+    if media_type not in _FORMS:
+        return await read_json(request, limit)
+    body = await read_body(request, limit)  # the limit holds for forms too
+
+    async def receive() -> Message:
+        return {"type": "http.request", "body": body, "more_body": False}
+
+    try:
+        form = await Request(request.scope, receive).form()
+    except (MultiPartException, HTTPException) as exc:  # inside an app, Starlette raises the latter
+        detail = exc.message if isinstance(exc, MultiPartException) else exc.detail
+        raise BodyError(f"the request body is not a valid {media_type} form: {detail}") from None
+    fields: dict[str, Any] = {}
+    for name, value in form.multi_items():
+        if isinstance(value, UploadFile):
+            raise BodyError(f"the form field {name} is a file: only text fields are accepted")
+        fields[name] = value
+    return fields

@@ -573,3 +573,33 @@ async def test_a_user_created_by_ocl_is_the_person_opscom_pushes_to(
     after = (await client.get("/ocl/users/johnnydoe", headers=staff.basic)).json()
     assert after["uuid"] == created["uuid"]
     assert after["email"] == "johnny@pushed.example.org"
+
+
+async def test_a_user_is_created_from_an_urlencoded_form(client: httpx.AsyncClient, staff: Member) -> None:
+    answer = await client.post("/ocl/users/", headers=staff.basic, data=SEED_CREATE)
+
+    assert answer.status_code == 201, answer.text
+    assert answer.json()["preferredLocale"] == "en,sw"
+
+
+async def test_a_user_updates_themselves_with_a_multipart_form(
+    client: httpx.AsyncClient, member: Member
+) -> None:
+    answer = await client.post(
+        "/ocl/user/", headers=member.basic, data={"location": "Kisumu"}, files={"bio": ("bio.txt", b"hello")}
+    )
+    text_only = await client.post("/ocl/user/", headers=member.basic, files={"location": (None, "Kisumu")})
+
+    assert answer.status_code == 400
+    assert "bio is a file" in answer.json()["detail"]
+    assert text_only.status_code == 200, text_only.text
+    assert text_only.json()["location"] == "Kisumu"
+
+
+async def test_a_malformed_multipart_body_is_400(client: httpx.AsyncClient, member: Member) -> None:
+    headers = {**member.basic, "Content-Type": "multipart/form-data"}  # no boundary
+
+    answer = await client.post("/ocl/user/", headers=headers, content=b"--x\r\n\r\n")
+
+    assert answer.status_code == 400
+    assert "not a valid multipart/form-data form" in answer.json()["detail"]

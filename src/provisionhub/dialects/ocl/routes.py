@@ -37,7 +37,7 @@ from provisionhub.directory.people_search import (
     search_people,
 )
 from provisionhub.directory.service import Directory
-from provisionhub.http.bodies import read_json
+from provisionhub.http.bodies import read_fields
 from provisionhub.http.dialects import Dialect
 
 #: The login source of the people OCL creates; their unique_id is their public id.
@@ -71,7 +71,7 @@ def _router(directory: Directory, max_body_bytes: int) -> APIRouter:
             )
 
     async def body_of(request: Request) -> Any:
-        return await read_json(request, max_body_bytes)
+        return await read_fields(request, max_body_bytes)
 
     def detail(conn: Connection, person: Person, who: Caller) -> dict[str, Any]:
         orgs = membership_counts(conn, [person.id]).get(person.id, 0)

@@ -281,3 +281,18 @@ async def test_passwords_and_keys_never_reach_the_log(
     assert PASSWORD not in caplog.text
     assert key not in caplog.text
     assert "a wrong one, logged?" not in caplog.text
+
+
+async def test_credentials_are_checked_before_the_body_or_the_parameters(
+    client: httpx.AsyncClient, member: Member
+) -> None:
+    bad_key = key_auth("0" * 40)
+    garbage = {"Content-Type": "application/json"}
+
+    create = await client.post("/ocl/users/", headers={**bad_key, **garbage}, content=b"{oops")
+    update = await client.put("/ocl/user/", headers={**bad_key, **garbage}, content=b"{oops")
+    listed = await client.get("/ocl/users/?limit=oops", headers=bad_key)
+    not_staff = await client.post("/ocl/users/", headers={**member.basic, **garbage}, content=b"{oops")
+
+    assert [create.status_code, update.status_code, listed.status_code] == [401, 401, 401]
+    assert not_staff.status_code == 403

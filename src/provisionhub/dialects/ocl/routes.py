@@ -19,7 +19,7 @@ from provisionhub.auth.passwords import hash_password, verify_or_waste
 from provisionhub.auth.permissions import Permission
 from provisionhub.auth.person_keys import holder_by_id, holder_by_username, issue_key, revoke_keys
 from provisionhub.dialects.ocl import errors, wire
-from provisionhub.dialects.ocl.access import Caller, caller, credential
+from provisionhub.dialects.ocl.access import Caller, Credential, caller, credential
 from provisionhub.directory.errors import Forbidden, NotFound, Unauthenticated
 from provisionhub.directory.ids import new_public_id
 from provisionhub.directory.people import (
@@ -69,6 +69,12 @@ def _router(directory: Directory, max_body_bytes: int) -> APIRouter:
             router.add_api_route(
                 path, endpoint, methods=[method], status_code=status, include_in_schema=False
             )
+
+    async def checked(request: Request) -> tuple[Credential, Caller]:
+        """The request's credential and caller, checked before its body is read or a password hashed;
+        the write checks the credential again, in its own transaction."""
+        presented = await credential(request, database)
+        return presented, await database.read(lambda conn: caller(conn, presented))
 
     async def body_of(request: Request) -> Any:
         return await read_fields(request, max_body_bytes)
@@ -151,36 +157,27 @@ def _router(directory: Directory, max_body_bytes: int) -> APIRouter:
     async def list_users(request: Request) -> JSONResponse:
         presented = await credential(request, database)
         params = request.query_params
-        limit = min(wire.whole_number("limit", params.get("limit"), wire.DEFAULT_LIMIT, 1), wire.MAX_LIMIT)
-        page = wire.whole_number("page", params.get("page"), 1, 1)
-        sort, descending = wire.sort_order(params.get("sortAsc"), params.get("sortDesc"))
         verbose = wire.flag(params.get("verbose"))
-        query = PeopleQuery(
-            text=(params.get("q") or "").strip() or None,
-            include_inactive=wire.flag(params.get("includeInactive")),
-            sort=sort,
-            descending=descending,
-            offset=(page - 1) * limit,
-            limit=limit,
-        )
 
-        def work(conn: Connection) -> tuple[int, list[dict[str, Any]]]:
+        def work(conn: Connection) -> tuple[PeopleQuery, int, list[dict[str, Any]]]:
             who = caller(conn, presented)
-            who.require(Permission.USER_READ)
+            who.require(Permission.USER_READ)  # before the parameters: a stranger learns nothing of them
+            query = _people_query(request)
             if query.include_inactive and not who.oversees:
                 raise Forbidden("Only staff may list inactive users (includeInactive).")
             found = search_people(conn, query)
             if not verbose:
-                return found.total, [wire.user_summary(person) for person in found.people]
+                return query, found.total, [wire.user_summary(person) for person in found.people]
             orgs = membership_counts(conn, [person.id for person in found.people])
             rows = [
                 wire.user_out(person, orgs.get(person.id, 0), show_email=who.sees_email(person))
                 for person in found.people
             ]
-            return found.total, rows
+            return query, found.total, rows
 
-        total, rows = await database.read(work)
+        query, total, rows = await database.read(work)
         headers = {"num_found": str(total), "num_returned": str(len(rows)), "offset": str(query.offset)}
+        page = query.offset // query.limit + 1
         if query.offset + len(rows) < total:
             headers["next"] = str(request.url.include_query_params(page=page + 1))
         if page > 1:
@@ -190,7 +187,8 @@ def _router(directory: Directory, max_body_bytes: int) -> APIRouter:
     # -- writing -------------------------------------------------------------------------------------
 
     async def create_user(request: Request) -> JSONResponse:
-        presented = await credential(request, database)
+        presented, first = await checked(request)
+        first.require(Permission.USER_CREATE)
         read = wire.user_input(await body_of(request), creating=True)
         password_hash = await _hash(read.password)
         assert read.username is not None
@@ -224,7 +222,7 @@ def _router(directory: Directory, max_body_bytes: int) -> APIRouter:
 
     async def update(request: Request, username: str | None) -> JSONResponse:
         """A partial update: of the user named (by staff, or by the user themselves), or of oneself (None)."""
-        presented = await credential(request, database)
+        presented, _ = await checked(request)
         read = wire.user_input(await body_of(request), creating=False)
         password_hash = await _hash(read.password)
 
@@ -274,8 +272,7 @@ def _router(directory: Directory, max_body_bytes: int) -> APIRouter:
         return Response(status_code=204)
 
     async def delete_self(request: Request) -> Response:
-        presented = await credential(request, database)
-        await database.read(lambda conn: caller(conn, presented))
+        await checked(request)
         raise errors.OclError(405, "You cannot deactivate yourself.")
 
     async def reactivate(user: str, request: Request) -> Response:
@@ -305,6 +302,22 @@ def _router(directory: Directory, max_body_bytes: int) -> APIRouter:
     route("/users/{user}", update_user, ["POST", "PUT"], "Change a user's fields (staff, or themselves)")
     route("/users/{user}", delete_user, ["DELETE"], "Deactivate a user (staff)", status=204)
     return router
+
+
+def _people_query(request: Request) -> PeopleQuery:
+    """The list's query parameters, read; FieldErrors names a bad one."""
+    params = request.query_params
+    limit = min(wire.whole_number("limit", params.get("limit"), wire.DEFAULT_LIMIT, 1), wire.MAX_LIMIT)
+    page = wire.whole_number("page", params.get("page"), 1, 1)
+    sort, descending = wire.sort_order(params.get("sortAsc"), params.get("sortDesc"))
+    return PeopleQuery(
+        text=(params.get("q") or "").strip() or None,
+        include_inactive=wire.flag(params.get("includeInactive")),
+        sort=sort,
+        descending=descending,
+        offset=(page - 1) * limit,
+        limit=limit,
+    )
 
 
 async def _hash(password: str | None) -> str | None:

@@ -371,3 +371,16 @@ async def test_the_sql_name_and_the_shown_name_agree(directory: Directory) -> No
 
     assert [sql for sql, _ in pairs] == ["Shown", "Given Family", "Family", "Given", None]
     assert all(sql == python for sql, python in pairs)
+
+
+async def test_a_username_a_path_cannot_hold_as_it_is_is_percent_encoded_in_urls(
+    client: httpx.AsyncClient, make_member: MakeMember, member: Member
+) -> None:
+    make_member(username="zoë smith+admin@example.org")  # as another dialect may have given it
+
+    [row] = (await client.get("/ocl/users", params={"q": "zoë"}, headers=member.basic)).json()
+    fetched = await client.get(row["url"], headers=member.basic)
+
+    assert row["url"] == "/ocl/users/zo%C3%AB%20smith+admin@example.org/"
+    assert fetched.status_code == 200
+    assert fetched.json()["username"] == "zoë smith+admin@example.org"

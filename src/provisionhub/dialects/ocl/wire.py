@@ -11,6 +11,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import quote
 
 from provisionhub.auth.passwords import check_password
 from provisionhub.directory.errors import Invalid, Reason, worded_as
@@ -240,7 +241,13 @@ def sort_order(ascending: str | None, descending: str | None) -> tuple[SortKey, 
 
 
 def user_url(username: str) -> str:
-    return f"{PREFIX}/users/{username}/"
+    """The user's path. Usernames other dialects gave may hold what a path segment cannot (a space, a
+    slash, non-ASCII letters): those are percent-encoded."""
+    return f"{PREFIX}/users/{quote(username, safe=_PATH_SAFE)}/"
+
+
+#: What a path segment holds as it is (RFC 3986's pchar): an email address as a username stays readable.
+_PATH_SAFE = "-._~!$&'()*+,;=:@"
 
 
 def _timestamp(value: Any) -> str:

@@ -180,3 +180,17 @@ def make_token(database: Database) -> MakeToken:
 def count_rows(database: Database, table: Any) -> int:
     with database.snapshot() as conn:
         return len(conn.execute(select(table)).all())
+
+
+def outbox_events(database: Database, public_id: str) -> list[str]:
+    """The outbox's events for one person, oldest first."""
+    outbox, people = tables.outbox, tables.people
+    with database.snapshot() as conn:
+        return list(
+            conn.execute(
+                select(outbox.c.event)
+                .join_from(outbox, people, outbox.c.person_id == people.c.id)
+                .where(people.c.public_id == public_id)
+                .order_by(outbox.c.id)
+            ).scalars()
+        )

@@ -12,7 +12,7 @@ from typing import Any
 
 from sqlalchemy import Column, Connection, select
 
-from provisionhub.directory import entitlements, memberships, organisations, upserts
+from provisionhub.directory import entitlements, groups, memberships, organisations, upserts
 from provisionhub.directory.changes import Change, Event, record
 from provisionhub.directory.entitlements import AddEntitlement, Entitlement, GrantEntitlement, GrantResult
 from provisionhub.directory.errors import (
@@ -83,6 +83,12 @@ class Directory:
                 return self._add_login_source(conn, command, actor)
             case AddEntitlement():
                 return self.add_entitlement(conn, command, actor)
+            case groups.CreateGroup():
+                return groups.create_group(conn, command, actor, self._clock())
+            case groups.ChangeGroup():
+                return groups.change_group(conn, command, actor, self._clock())
+            case groups.DeleteGroup():
+                return groups.delete_group(conn, command, actor, self._clock())
         raise TypeError(f"not a directory command: {command!r}")
 
     # -- people ------------------------------------------------------------------------------

@@ -230,3 +230,30 @@ memberships = Table(
     Index(None, "account_id"),
     sqlite_autoincrement=True,
 )
+
+#: Named sets of people (SCIM Groups, UNIWeb groups, what COmanage calls members).
+groups = Table(
+    "groups",
+    metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("public_id", String(36), nullable=False, unique=True),
+    Column("display_name", String(255), nullable=False),
+    # casefold() of display_name: names are unique case-insensitively.
+    Column("name_key", String(255), nullable=False, unique=True),
+    # The id the source system knows the group by (SCIM externalId).
+    Column("external_id", String(255)),
+    Column("created_at", UTCDateTime(), nullable=False),
+    Column("updated_at", UTCDateTime(), nullable=False),
+    Column("version", Integer, nullable=False),
+    sqlite_autoincrement=True,
+)
+
+group_members = Table(
+    "group_members",
+    metadata,
+    Column("group_id", BigId, ForeignKey("groups.id"), primary_key=True),
+    Column("person_id", BigId, ForeignKey("people.id"), primary_key=True),
+    Column("created_at", UTCDateTime(), nullable=False),
+    # A person's groups (the primary key serves a group's members).
+    Index(None, "person_id"),
+)

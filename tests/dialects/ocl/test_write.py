@@ -14,7 +14,7 @@ from provisionhub.directory.people import SetStatus, Status
 from provisionhub.directory.service import Directory
 from provisionhub.store import tables
 from provisionhub.store.database import Database
-from tests.conftest import MakeToken, count_rows
+from tests.conftest import MakeToken, count_rows, outbox_events
 from tests.dialects.ocl.conftest import MakeMember, Member, basic, key_auth
 from tests.factories import opscom_push
 
@@ -43,20 +43,6 @@ def _row(database: Database, public_id: str) -> dict[str, Any]:
     with database.snapshot() as conn:
         return dict(
             conn.execute(select(tables.people).where(tables.people.c.public_id == public_id)).mappings().one()
-        )
-
-
-def _events(database: Database, public_id: str) -> list[str]:
-    """The outbox's events for one person, oldest first."""
-    outbox, people = tables.outbox, tables.people
-    with database.snapshot() as conn:
-        return list(
-            conn.execute(
-                select(outbox.c.event)
-                .join_from(outbox, people, outbox.c.person_id == people.c.id)
-                .where(people.c.public_id == public_id)
-                .order_by(outbox.c.id)
-            ).scalars()
         )
 
 
@@ -93,7 +79,7 @@ async def test_a_created_user_lands_in_the_change_log_and_the_outbox(
     assert change.action == "create"
     assert change.actor == f"person:{staff.username}"
     assert change.fields["username"] == [None, "johnnydoe"]
-    assert _events(database, body["uuid"]) == ["added"]
+    assert outbox_events(database, body["uuid"]) == ["added"]
 
 
 async def test_a_user_created_with_a_password_signs_in_with_it(
@@ -365,7 +351,7 @@ async def test_staff_update_anyone_with_the_seeds_body(
     with database.snapshot() as conn:
         changes = list_changes(conn, entity_type="person", entity_id=member.public_id)
     assert changes[-1].actor == f"person:{staff.username}"
-    assert _events(database, member.public_id) == ["added", "edited"]
+    assert outbox_events(database, member.public_id) == ["added", "edited"]
 
 
 async def test_a_user_may_update_themselves_by_name_but_not_others(
@@ -452,7 +438,7 @@ async def test_staff_deactivate_a_user_who_then_disappears_but_is_not_erased(
     with database.snapshot() as conn:
         change = list_changes(conn, entity_type="person", entity_id=member.public_id)[-1]
     assert change.fields == {"status": ["active", "deleted"]}
-    assert _events(database, member.public_id) == ["added", "deleted"]
+    assert outbox_events(database, member.public_id) == ["added", "deleted"]
 
 
 async def test_deactivating_an_already_deactivated_user_is_404(

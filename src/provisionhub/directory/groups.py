@@ -1,0 +1,308 @@
+"""Groups: named sets of people, with a public id. Names are unique case-insensitively.
+
+A change to a group is one change-log entry for the group and, for every person whose groups it changes
+(a member added or removed; every member, when the group is renamed or deleted), one entry of their own
+(`groups`: their group names before and after) with an `edited` event in the outbox: the targets that
+carry a person's groups (COmanage's `members`) learn of it as of any other change to the person.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Connection, delete, select
+
+from provisionhub.directory.changes import Change, Event, record
+from provisionhub.directory.entitlements import UNSET, Unset
+from provisionhub.directory.errors import Conflict, Invalid, NotFound, Reason
+from provisionhub.directory.ids import new_public_id
+from provisionhub.directory.people import Status, bounded_text, max_length
+from provisionhub.store import tables
+
+groups = tables.groups
+members = tables.group_members
+people = tables.people
+
+_NAME_LIMIT = max_length(groups.c.display_name)
+_EXTERNAL_ID_LIMIT = max_length(groups.c.external_id)
+
+
+@dataclass(frozen=True, slots=True)
+class Group:
+    """A group as stored, with its members' public ids (in the order they joined)."""
+
+    id: int
+    public_id: str
+    display_name: str
+    external_id: str | None
+    created_at: datetime
+    updated_at: datetime
+    version: int
+    members: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class CreateGroup:
+    """A new group of these people (public ids); public_id None: a fresh one."""
+
+    display_name: str
+    members: Sequence[str] = ()
+    external_id: str | None = None
+    public_id: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ChangeGroup:
+    """Change a group: what is UNSET stays. members replaces every member; add_members and
+    remove_members change some (adding a member twice, or removing a non-member, changes nothing)."""
+
+    public_id: str
+    display_name: str | Unset = UNSET
+    external_id: str | Unset | None = UNSET
+    members: Sequence[str] | Unset = UNSET
+    add_members: Sequence[str] = ()
+    remove_members: Sequence[str] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class DeleteGroup:
+    public_id: str
+
+
+def create_group(conn: Connection, command: CreateGroup, actor: str, now: datetime) -> Group:
+    name = _name(command.display_name)
+    external_id = _external_id(command.external_id)
+    _require_free_name(conn, name, None)
+    wanted = _people(conn, command.members)
+    joined = set(wanted.values())
+    before = _group_names(conn, joined)
+    public_id = command.public_id or new_public_id()
+    row = {
+        "public_id": public_id,
+        "display_name": name,
+        "name_key": name.casefold(),
+        "external_id": external_id,
+        "created_at": now,
+        "updated_at": now,
+        "version": 1,
+    }
+    group_id = conn.execute(groups.insert().values(row).returning(groups.c.id)).scalar_one()
+    fields: dict[str, tuple[Any, Any]] = {"display_name": (None, name)}
+    if external_id is not None:
+        fields["external_id"] = (None, external_id)
+    if wanted:
+        fields["members"] = (None, sorted(wanted))
+    _write_members(conn, group_id, joined, set(), now)
+    _log(conn, Change(actor, "group", public_id, "create", fields), joined, before, actor, now)
+    return find_groups(conn, [public_id])[public_id]
+
+
+def change_group(conn: Connection, command: ChangeGroup, actor: str, now: datetime) -> Group:
+    current = _row(conn, command.public_id)
+    fields: dict[str, tuple[Any, Any]] = {}
+    values: dict[str, Any] = {}
+    if not isinstance(command.display_name, Unset):
+        name = _name(command.display_name)
+        if name != current["display_name"]:
+            _require_free_name(conn, name, current["id"])
+            fields["display_name"] = (current["display_name"], name)
+            values.update(display_name=name, name_key=name.casefold())
+    if not isinstance(command.external_id, Unset):
+        external_id = _external_id(command.external_id)
+        if external_id != current["external_id"]:
+            fields["external_id"] = (current["external_id"], external_id)
+            values["external_id"] = external_id
+    now_members = _member_ids(conn, current["id"])
+    if isinstance(command.members, Unset):
+        target = set(now_members)
+    else:
+        target = set(_people(conn, command.members).values())
+    target |= set(_people(conn, command.add_members).values())
+    target -= set(_people(conn, command.remove_members, only_existing=False).values())
+    added, removed = target - set(now_members), set(now_members) - target
+    if added or removed:
+        ids = _public_ids(conn, added | removed)
+        fields["members"] = (
+            sorted(ids[p] for p in removed) or None,
+            sorted(ids[p] for p in added) or None,
+        )
+    if not fields:
+        return find_groups(conn, [command.public_id])[command.public_id]
+    # Renaming the group changes the groups of everyone in it, not only of who joins or leaves.
+    affected = added | removed | (target if "display_name" in fields else set())
+    before = _group_names(conn, affected)
+    conn.execute(
+        groups.update()
+        .where(groups.c.id == current["id"])
+        .values(**values, updated_at=now, version=current["version"] + 1)
+    )
+    _write_members(conn, current["id"], added, removed, now)
+    _log(conn, Change(actor, "group", current["public_id"], "update", fields), affected, before, actor, now)
+    return find_groups(conn, [command.public_id])[command.public_id]
+
+
+def delete_group(conn: Connection, command: DeleteGroup, actor: str, now: datetime) -> None:
+    """Delete the group (the change log keeps its history); its members each get an event."""
+    current = _row(conn, command.public_id)
+    former = set(_member_ids(conn, current["id"]))
+    before = _group_names(conn, former)
+    conn.execute(delete(members).where(members.c.group_id == current["id"]))
+    conn.execute(delete(groups).where(groups.c.id == current["id"]))
+    fields = {"display_name": (current["display_name"], None)}
+    _log(conn, Change(actor, "group", current["public_id"], "delete", fields), former, before, actor, now)
+
+
+def find_groups(conn: Connection, public_ids: Iterable[str]) -> dict[str, Group]:
+    """The groups with these public ids that exist, with their members."""
+    wanted = sorted(set(public_ids))
+    if not wanted:
+        return {}
+    rows = conn.execute(select(groups).where(groups.c.public_id.in_(wanted))).mappings().all()
+    by_group: dict[int, list[str]] = defaultdict(list)
+    if rows:
+        listed = conn.execute(
+            select(members.c.group_id, people.c.public_id)
+            .join_from(members, people, members.c.person_id == people.c.id)
+            .where(members.c.group_id.in_([row["id"] for row in rows]))
+            .order_by(members.c.group_id, members.c.created_at, people.c.id)
+        )
+        for group_id, person in listed:
+            by_group[group_id].append(person)
+    return {
+        row["public_id"]: Group(
+            id=row["id"],
+            public_id=row["public_id"],
+            display_name=row["display_name"],
+            external_id=row["external_id"],
+            created_at=row["created_at"],
+            updated_at=row["updated_at"],
+            version=row["version"],
+            members=tuple(by_group[row["id"]]),
+        )
+        for row in rows
+    }
+
+
+def groups_of(conn: Connection, person_ids: Iterable[int]) -> dict[int, list[tuple[str, str]]]:
+    """Each person's groups as (public id, display name), by name; people in none are left out."""
+    wanted = sorted(set(person_ids))
+    found: dict[int, list[tuple[str, str]]] = defaultdict(list)
+    for start in range(0, len(wanted), 500):
+        rows = conn.execute(
+            select(members.c.person_id, groups.c.public_id, groups.c.display_name)
+            .join_from(members, groups, members.c.group_id == groups.c.id)
+            .where(members.c.person_id.in_(wanted[start : start + 500]))
+            .order_by(members.c.person_id, groups.c.name_key)
+        )
+        for person_id, public_id, name in rows:
+            found[person_id].append((public_id, name))
+    return dict(found)
+
+
+# -- the parts --------------------------------------------------------------------------------------------
+
+
+def _write_members(
+    conn: Connection, group_id: int, added: set[int], removed: set[int], now: datetime
+) -> None:
+    if removed:
+        conn.execute(
+            delete(members).where(members.c.group_id == group_id, members.c.person_id.in_(sorted(removed)))
+        )
+    if added:
+        rows = [{"group_id": group_id, "person_id": p, "created_at": now} for p in sorted(added)]
+        conn.execute(members.insert(), rows)
+
+
+def _log(
+    conn: Connection,
+    change: Change,
+    affected: set[int],
+    before: dict[int, list[str]],
+    actor: str,
+    now: datetime,
+) -> None:
+    """Log the group's change and, with an event each, the change to every affected person's groups
+    (before: their group names before the change)."""
+    record(conn, [change, *_person_changes(conn, affected, before, actor)], now)
+
+
+def _person_changes(
+    conn: Connection, person_ids: set[int], before: dict[int, list[str]], actor: str
+) -> list[Change]:
+    after = _group_names(conn, person_ids)
+    ids = _public_ids(conn, person_ids)
+    return [
+        Change(actor, "person", ids[p], "groups", {"groups": (before[p], after[p])}, p, Event.EDITED)
+        for p in sorted(person_ids)
+        if before[p] != after[p]
+    ]
+
+
+def _group_names(conn: Connection, person_ids: set[int]) -> dict[int, list[str]]:
+    found = groups_of(conn, person_ids)
+    return {p: [name for _, name in found.get(p, [])] for p in person_ids}
+
+
+def _name(value: Any) -> str:
+    name = bounded_text("display_name", value, _NAME_LIMIT)
+    if name is None:
+        raise Invalid("display_name", Reason.REQUIRED, "display_name is required")
+    return name
+
+
+def _external_id(value: Any) -> str | None:
+    return bounded_text("external_id", value, _EXTERNAL_ID_LIMIT) if value is not None else None
+
+
+def _require_free_name(conn: Connection, name: str, own_id: int | None) -> None:
+    holder = conn.execute(select(groups.c.id).where(groups.c.name_key == name.casefold())).scalar()
+    if holder is not None and holder != own_id:
+        raise Conflict("display_name", f"display_name {name!r} is already taken by another group")
+
+
+def _row(conn: Connection, public_id: str) -> Any:
+    row = conn.execute(select(groups).where(groups.c.public_id == public_id)).mappings().first()
+    if row is None:
+        raise NotFound(f"no group has the id {public_id!r}")
+    return row
+
+
+def _member_ids(conn: Connection, group_id: int) -> list[int]:
+    return list(conn.execute(select(members.c.person_id).where(members.c.group_id == group_id)).scalars())
+
+
+def _people(conn: Connection, public_ids: Sequence[str], *, only_existing: bool = True) -> dict[str, int]:
+    """The row ids of these people, by public id. only_existing: an id of nobody (or of a deleted
+    person) is Invalid; otherwise such ids are left out (removing who is not there changes nothing)."""
+    for value in public_ids:
+        if not isinstance(value, str):
+            raise Invalid("members", Reason.INVALID, "members are people's ids, as text")
+    wanted = sorted(set(public_ids))
+    found: dict[str, int] = {}
+    for start in range(0, len(wanted), 500):
+        rows = conn.execute(
+            select(people.c.public_id, people.c.id).where(
+                people.c.public_id.in_(wanted[start : start + 500]), people.c.status != Status.DELETED.value
+            )
+        )
+        found.update((public_id, person_id) for public_id, person_id in rows)
+    missing = [public_id for public_id in wanted if public_id not in found]
+    if missing and only_existing:
+        raise Invalid("members", Reason.UNKNOWN, f"members: no person has the id {missing[0]!r}")
+    return found
+
+
+def _public_ids(conn: Connection, person_ids: set[int]) -> dict[int, str]:
+    wanted = sorted(person_ids)
+    found: dict[int, str] = {}
+    for start in range(0, len(wanted), 500):
+        rows = conn.execute(
+            select(people.c.id, people.c.public_id).where(people.c.id.in_(wanted[start : start + 500]))
+        )
+        found.update((person_id, public_id) for person_id, public_id in rows)
+    return found

@@ -101,13 +101,19 @@ async def credential(request: Request, database: Database) -> Credential:
             return Credential(token=value) if value.startswith(TOKEN_PREFIX) else Credential(key=value)
         case "basic" if value:
             username, password = _basic(value)
-            holder = await database.read(lambda conn: holder_by_username(conn, username))
-            stored = holder.password_hash if holder is not None else None
-            # verify_or_waste takes as long for nobody as for a wrong password: no probing for usernames.
-            if not await anyio.to_thread.run_sync(verify_or_waste, stored, password) or holder is None:
-                raise Unauthenticated(INVALID_PASSWORD)
-            return Credential(person_id=holder.id)
+            return Credential(person_id=(await verified(database, username, password, INVALID_PASSWORD)).id)
     raise Unauthenticated(NOT_PROVIDED)
+
+
+async def verified(database: Database, username: str, password: str, refusal: str) -> Holder:
+    """The person with this username, if the password is theirs; Unauthenticated(refusal) if not.
+    The check runs on a worker thread, and takes as long for nobody as for a wrong password: no
+    probing for usernames."""
+    holder = await database.read(lambda conn: holder_by_username(conn, username))
+    stored = holder.password_hash if holder is not None else None
+    if not await anyio.to_thread.run_sync(verify_or_waste, stored, password) or holder is None:
+        raise Unauthenticated(refusal)
+    return holder
 
 
 def _basic(value: str) -> tuple[str, str]:

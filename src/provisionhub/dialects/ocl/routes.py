@@ -15,11 +15,11 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response
 from sqlalchemy import Connection
 
-from provisionhub.auth.passwords import hash_password, verify_or_waste
+from provisionhub.auth.passwords import hash_password
 from provisionhub.auth.permissions import Permission
-from provisionhub.auth.person_keys import holder_by_id, holder_by_username, issue_key, revoke_keys
+from provisionhub.auth.person_keys import holder_by_id, issue_key, revoke_keys
 from provisionhub.dialects.ocl import errors, wire
-from provisionhub.dialects.ocl.access import Caller, Credential, caller, credential
+from provisionhub.dialects.ocl.access import Caller, Credential, caller, credential, verified
 from provisionhub.directory.errors import Forbidden, NotFound, Unauthenticated
 from provisionhub.directory.ids import new_public_id
 from provisionhub.directory.people import (
@@ -114,15 +114,11 @@ def _router(directory: Directory, max_body_bytes: int) -> APIRouter:
             problems["hashed_password"] = ["Signing in with a password hash is not accepted: send password."]
         if problems:
             raise wire.FieldErrors(problems)
-        username, password = str(body["username"]), str(body["password"])
-        holder = await database.read(lambda conn: holder_by_username(conn, username))
-        stored = holder.password_hash if holder is not None else None
-        if not await anyio.to_thread.run_sync(verify_or_waste, stored, password) or holder is None:
-            raise Unauthenticated(WRONG_SIGN_IN)
+        holder = await verified(database, str(body["username"]), str(body["password"]), WRONG_SIGN_IN)
 
         def sign_in(conn: Connection) -> str:
             current = holder_by_id(conn, holder.id)  # as it is now, not as it was before the hash check
-            if current is None or current.password_hash != stored:
+            if current is None or current.password_hash != holder.password_hash:
                 raise Unauthenticated(WRONG_SIGN_IN)
             if not current.active:
                 raise Unauthenticated("User inactive or deleted.")

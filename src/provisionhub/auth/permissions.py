@@ -16,6 +16,8 @@ class Permission(StrEnum):
     ORG_READ = "org-read"
     ORG_WRITE = "org-write"
     ENTITLEMENT_WRITE = "entitlement-write"
+    GROUP_READ = "group-read"
+    GROUP_WRITE = "group-write"
     ADMIN = "admin"  # every permission
 
 

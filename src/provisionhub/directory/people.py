@@ -58,6 +58,8 @@ TEXT_FIELDS: tuple[str, ...] = (
     "alt_postal_code",
     "employee_number",
     "employee_phone",
+    "department",
+    "manager_id",
     "student_number",
     "student_phone",
     "user_type_id",

@@ -81,6 +81,9 @@ people = Table(
     Column("alt_region", String(50)),
     Column("alt_postal_code", String(20)),
     Column("employee_number", String(50)),
+    # SCIM's enterprise extension: the department, and the manager (their id, as the source gives it).
+    Column("department", String(255)),
+    Column("manager_id", String(255)),
     Column("employee_phone", String(50)),
     Column("student_number", String(50)),
     Column("student_phone", String(50)),

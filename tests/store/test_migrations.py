@@ -49,7 +49,12 @@ def test_upgrade_seeds_the_login_sources_of_opscom_myon_ocl_and_scim(empty_datab
         rows = conn.execute(
             select(tables.login_sources.c.code, tables.login_sources.c.requires_username)
         ).all()
-    assert sorted(tuple(row) for row in rows) == [("MYON", True), ("OCL", True), ("OPSCOM", True), ("SCIM", True)]
+    assert sorted(tuple(row) for row in rows) == [
+        ("MYON", True),
+        ("OCL", True),
+        ("OPSCOM", True),
+        ("SCIM", True),
+    ]
 
 
 def test_upgrade_twice_is_harmless(empty_database: Database) -> None:
@@ -57,4 +62,6 @@ def test_upgrade_twice_is_harmless(empty_database: Database) -> None:
     upgrade(empty_database.engine)
 
     with empty_database.snapshot() as conn:
-        assert len(conn.execute(select(tables.login_sources)).all()) == 4  # OPSCOM, MYON, OCL and SCIM, once each
+        assert (
+            len(conn.execute(select(tables.login_sources)).all()) == 4
+        )  # OPSCOM, MYON, OCL and SCIM, once each

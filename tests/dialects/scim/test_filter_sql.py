@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import case, literal, select, update
 from sqlalchemy.dialects import sqlite
 
-from provisionhub.dialects.scim.filter_sql import Attribute, ScimType, sql_condition
+from provisionhub.dialects.scim.filter_sql import ScimType, SqlAttribute, sql_condition
 from provisionhub.dialects.scim.filters import AttributePath, FilterError, Present, ValuePath, parse_filter
 from provisionhub.directory.people import ACTIVE_STATUSES, SetStatus, Status, UpsertPerson
 from provisionhub.directory.service import Directory
@@ -21,22 +21,22 @@ people = tables.people
 USER = "urn:ietf:params:scim:schemas:core:2.0:user"
 ENTERPRISE = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:user"
 
-RESOLVER: dict[str, Attribute] = {
-    "externalid": Attribute(people.c.unique_id, case_exact=True),
-    "username": Attribute(people.c.username, folded_column=people.c.username_key),
-    "name.givenname": Attribute(people.c.given_name),
-    "name.familyname": Attribute(people.c.family_name),
-    "emails": Attribute(people.c.email, folded_column=people.c.email_key),
-    "emails.value": Attribute(people.c.email, folded_column=people.c.email_key),
-    "emails.type": Attribute(case((people.c.email.is_not(None), literal("work")))),
-    "emails.primary": Attribute(people.c.email.is_not(None), ScimType.BOOLEAN),
-    "title": Attribute(people.c.title),
-    "employeenumber": Attribute(people.c.employee_number),
-    "active": Attribute(people.c.status.in_(sorted(ACTIVE_STATUSES)), ScimType.BOOLEAN),
-    "meta.created": Attribute(people.c.created_at, ScimType.DATETIME),
-    "meta.lastmodified": Attribute(people.c.updated_at, ScimType.DATETIME),
-    "x-version": Attribute(people.c.version, ScimType.INTEGER),
-    "x-binary": Attribute(people.c.drivers_licence_number, ScimType.BINARY),
+RESOLVER: dict[str, SqlAttribute] = {
+    "externalid": SqlAttribute(people.c.unique_id, case_exact=True),
+    "username": SqlAttribute(people.c.username, folded_column=people.c.username_key),
+    "name.givenname": SqlAttribute(people.c.given_name),
+    "name.familyname": SqlAttribute(people.c.family_name),
+    "emails": SqlAttribute(people.c.email, folded_column=people.c.email_key),
+    "emails.value": SqlAttribute(people.c.email, folded_column=people.c.email_key),
+    "emails.type": SqlAttribute(case((people.c.email.is_not(None), literal("work")))),
+    "emails.primary": SqlAttribute(people.c.email.is_not(None), ScimType.BOOLEAN),
+    "title": SqlAttribute(people.c.title),
+    "employeenumber": SqlAttribute(people.c.employee_number),
+    "active": SqlAttribute(people.c.status.in_(sorted(ACTIVE_STATUSES)), ScimType.BOOLEAN),
+    "meta.created": SqlAttribute(people.c.created_at, ScimType.DATETIME),
+    "meta.lastmodified": SqlAttribute(people.c.updated_at, ScimType.DATETIME),
+    "x-version": SqlAttribute(people.c.version, ScimType.INTEGER),
+    "x-binary": SqlAttribute(people.c.drivers_licence_number, ScimType.BINARY),
 }
 
 ALL = {"bjensen", "JSmith", "ada_l", "adaxl", "ÖDÖN"}
@@ -323,7 +323,7 @@ def test_a_mapping_resolver_ignores_schema_urns(database: Database) -> None:
 
 
 def test_a_callable_resolver_sees_the_whole_path(database: Database) -> None:
-    def resolve(path: AttributePath) -> Attribute | None:
+    def resolve(path: AttributePath) -> SqlAttribute | None:
         return RESOLVER.get(path.key) if path.schema in (None, USER) else None
 
     assert_selects(

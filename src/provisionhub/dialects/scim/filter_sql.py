@@ -49,7 +49,7 @@ class ScimType(StrEnum):
 
 
 @dataclass(frozen=True, slots=True)
-class Attribute:
+class SqlAttribute:
     """Where an attribute lives in SQL and how it compares.
 
     column: a column or any SQL expression (`literal("work")` for a value every row has).
@@ -67,7 +67,7 @@ class Attribute:
 
 #: Which attribute a path names, or None for one the resolver does not know. A mapping is looked up by
 #: path.key (`name.familyname`), ignoring any schema URN; a callable sees the whole path and may check it.
-Resolver = Mapping[str, Attribute] | Callable[[AttributePath], Attribute | None]
+Resolver = Mapping[str, SqlAttribute] | Callable[[AttributePath], SqlAttribute | None]
 
 
 def sql_condition(node: Filter, resolver: Resolver) -> ColumnElement[bool]:
@@ -91,7 +91,7 @@ def sql_condition(node: Filter, resolver: Resolver) -> ColumnElement[bool]:
 
 
 class _Translator:
-    def __init__(self, resolve: Callable[[AttributePath], Attribute | None]) -> None:
+    def __init__(self, resolve: Callable[[AttributePath], SqlAttribute | None]) -> None:
         self.resolve = resolve
 
     def condition(self, node: Filter, negated: bool = False, scope: AttributePath | None = None) -> Any:
@@ -125,7 +125,7 @@ class _Translator:
         # Where subject is not NULL, positive is true or false: its negation needs only the NULL case.
         return or_(subject.is_(None), not_(positive)) if negated else positive
 
-    def attribute(self, path: AttributePath, scope: AttributePath | None) -> tuple[str, Attribute]:
+    def attribute(self, path: AttributePath, scope: AttributePath | None) -> tuple[str, SqlAttribute]:
         if scope is not None:
             path = AttributePath(scope.name, path.name, scope.schema)
         attribute = self.resolve(path)
@@ -146,7 +146,7 @@ _ORDERINGS: dict[Operator, Callable[[Any, Any], Any]] = {
 _SUBSTRINGS = frozenset({Operator.CO, Operator.SW, Operator.EW})
 
 
-def _present(attribute: Attribute) -> ColumnElement[bool]:
+def _present(attribute: SqlAttribute) -> ColumnElement[bool]:
     column = attribute.column
     if attribute.type in _STRINGS:
         return and_(column.is_not(None), column != "")
@@ -154,7 +154,7 @@ def _present(attribute: Attribute) -> ColumnElement[bool]:
 
 
 def _compared(
-    name: str, attribute: Attribute, op: Operator, value: Value
+    name: str, attribute: SqlAttribute, op: Operator, value: Value
 ) -> tuple[ColumnElement[Any], ColumnElement[bool]]:
     """The expression compared (its NULLs make the comparison NULL), and the comparison."""
     if value is None:
@@ -175,7 +175,7 @@ def _compared(
 
 
 def _compared_text(
-    name: str, attribute: Attribute, op: Operator, value: Value
+    name: str, attribute: SqlAttribute, op: Operator, value: Value
 ) -> tuple[ColumnElement[Any], ColumnElement[bool]]:
     if not isinstance(value, str):
         raise FilterError(f"{name} is a string: compare it with a string, not {_json(value)}")

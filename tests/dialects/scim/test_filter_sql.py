@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import case, literal, select, update
 from sqlalchemy.dialects import sqlite
 
-from provisionhub.dialects.scim.filter_sql import ScimType, SqlAttribute, sql_condition
+from provisionhub.dialects.scim.filter_sql import DataType, SqlAttribute, sql_condition
 from provisionhub.dialects.scim.filters import AttributePath, FilterError, Present, ValuePath, parse_filter
 from provisionhub.directory.people import ACTIVE_STATUSES, SetStatus, Status, UpsertPerson
 from provisionhub.directory.service import Directory
@@ -29,14 +29,14 @@ RESOLVER: dict[str, SqlAttribute] = {
     "emails": SqlAttribute(people.c.email, folded_column=people.c.email_key),
     "emails.value": SqlAttribute(people.c.email, folded_column=people.c.email_key),
     "emails.type": SqlAttribute(case((people.c.email.is_not(None), literal("work")))),
-    "emails.primary": SqlAttribute(people.c.email.is_not(None), ScimType.BOOLEAN),
+    "emails.primary": SqlAttribute(people.c.email.is_not(None), DataType.BOOLEAN),
     "title": SqlAttribute(people.c.title),
     "employeenumber": SqlAttribute(people.c.employee_number),
-    "active": SqlAttribute(people.c.status.in_(sorted(ACTIVE_STATUSES)), ScimType.BOOLEAN),
-    "meta.created": SqlAttribute(people.c.created_at, ScimType.DATETIME),
-    "meta.lastmodified": SqlAttribute(people.c.updated_at, ScimType.DATETIME),
-    "x-version": SqlAttribute(people.c.version, ScimType.INTEGER),
-    "x-binary": SqlAttribute(people.c.drivers_licence_number, ScimType.BINARY),
+    "active": SqlAttribute(people.c.status.in_(sorted(ACTIVE_STATUSES)), DataType.BOOLEAN),
+    "meta.created": SqlAttribute(people.c.created_at, DataType.DATETIME),
+    "meta.lastmodified": SqlAttribute(people.c.updated_at, DataType.DATETIME),
+    "x-version": SqlAttribute(people.c.version, DataType.INTEGER),
+    "x-binary": SqlAttribute(people.c.drivers_licence_number, DataType.BINARY),
 }
 
 ALL = {"bjensen", "JSmith", "ada_l", "adaxl", "ÖDÖN"}

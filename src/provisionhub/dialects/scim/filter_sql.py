@@ -36,7 +36,7 @@ from provisionhub.dialects.scim.filters import (
 )
 
 
-class ScimType(StrEnum):
+class DataType(StrEnum):
     """An attribute's data type (RFC 7643 2.3)."""
 
     STRING = "string"
@@ -60,7 +60,7 @@ class SqlAttribute:
     """
 
     column: ColumnElement[Any]
-    type: ScimType = ScimType.STRING
+    type: DataType = DataType.STRING
     case_exact: bool = False
     folded_column: ColumnElement[Any] | None = None
 
@@ -134,8 +134,8 @@ class _Translator:
         return str(path), attribute
 
 
-_STRINGS = frozenset({ScimType.STRING, ScimType.REFERENCE, ScimType.BINARY})
-_NUMBERS = frozenset({ScimType.INTEGER, ScimType.DECIMAL})
+_STRINGS = frozenset({DataType.STRING, DataType.REFERENCE, DataType.BINARY})
+_NUMBERS = frozenset({DataType.INTEGER, DataType.DECIMAL})
 _ORDERINGS: dict[Operator, Callable[[Any, Any], Any]] = {
     Operator.EQ: operator.eq,
     Operator.GT: operator.gt,
@@ -161,7 +161,7 @@ def _compared(
         raise FilterError(f"{name} {op} null: only eq and ne compare with null")
     if attribute.type in _STRINGS:
         return _compared_text(name, attribute, op, value)
-    if attribute.type is ScimType.BOOLEAN:
+    if attribute.type is DataType.BOOLEAN:
         if op is not Operator.EQ:
             raise FilterError(f"{name} is a boolean: {op} does not apply (only eq, ne and pr)")
         return attribute.column, attribute.column.is_(_boolean(name, value))
@@ -179,9 +179,9 @@ def _compared_text(
 ) -> tuple[ColumnElement[Any], ColumnElement[bool]]:
     if not isinstance(value, str):
         raise FilterError(f"{name} is a string: compare it with a string, not {_json(value)}")
-    if attribute.type is ScimType.BINARY and op is not Operator.EQ:
+    if attribute.type is DataType.BINARY and op is not Operator.EQ:
         raise FilterError(f"{name} is binary: {op} does not apply (only eq, ne and pr)")
-    if attribute.case_exact or attribute.type is not ScimType.STRING:
+    if attribute.case_exact or attribute.type is not DataType.STRING:
         column = attribute.column
         return column, _exact_substring(column, op, value) if op in _SUBSTRINGS else _ORDERINGS[op](
             column, value

@@ -12,6 +12,7 @@ from provisionhub import __version__
 from provisionhub.dialects.myon.routes import myon_dialect
 from provisionhub.dialects.ocl.routes import ocl_dialect
 from provisionhub.dialects.opscom.routes import opscom_dialect
+from provisionhub.dialects.scim.routes import scim_dialect
 from provisionhub.directory.service import Directory
 from provisionhub.http.dialects import serve_dialects
 from provisionhub.settings import Settings
@@ -57,6 +58,7 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
             opscom_dialect(directory, settings.max_body_bytes),
             myon_dialect(directory, settings.bulk_max_body_bytes),
             ocl_dialect(directory, settings.max_body_bytes),
+            scim_dialect(directory, settings.max_body_bytes),
         ],
     )
     return app

@@ -11,7 +11,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection, func, select
 
 from provisionhub.directory.people import MASK, SENSITIVE_FIELDS
 from provisionhub.store import tables
@@ -108,3 +108,21 @@ def list_changes(
     if entity_id is not None:
         query = query.where(tables.changes.c.entity_id == entity_id)
     return [LoggedChange(**row) for row in conn.execute(query).mappings()]
+
+
+def latest_seqs(conn: Connection, entity_type: str, entity_ids: Sequence[str]) -> dict[str, int]:
+    """The newest sequence number logged for each of these entities (an index search each): a version
+    that changes with every change to the entity, whatever changed it."""
+    wanted = sorted(set(entity_ids))
+    found: dict[str, int] = {}
+    for start in range(0, len(wanted), 500):
+        rows = conn.execute(
+            select(tables.changes.c.entity_id, func.max(tables.changes.c.seq))
+            .where(
+                tables.changes.c.entity_type == entity_type,
+                tables.changes.c.entity_id.in_(wanted[start : start + 500]),
+            )
+            .group_by(tables.changes.c.entity_id)
+        )
+        found.update((entity_id, seq) for entity_id, seq in rows)
+    return found

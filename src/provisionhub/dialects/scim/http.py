@@ -1,0 +1,156 @@
+"""What every SCIM endpoint shares: the media type, credentials, paging parameters, list answers."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.responses import JSONResponse, Response
+from sqlalchemy import ColumnElement, Connection, func
+
+from provisionhub.auth.permissions import Permission, Principal
+from provisionhub.dialects.scim import access, errors, schemas
+from provisionhub.dialects.scim.errors import invalid_value
+from provisionhub.dialects.scim.filter_sql import DataType, SqlAttribute
+from provisionhub.dialects.scim.projection import Projection, projection
+from provisionhub.store.database import Database
+
+PREFIX = "/scim/v2"
+#: The most resources one list answer carries (advertised as filter.maxResults).
+MAX_RESULTS = 1000
+DEFAULT_COUNT = 100
+
+
+class ScimResponse(JSONResponse):
+    media_type = errors.MEDIA_TYPE
+
+
+def base_url(request: Request) -> str:
+    return str(request.base_url).rstrip("/") + PREFIX
+
+
+def requested(request: Request) -> Projection:
+    """The attributes a request's query asks for (attributes, excludedAttributes)."""
+    return projection(request.query_params.get("attributes"), request.query_params.get("excludedAttributes"))
+
+
+async def authorised(database: Database, request: Request, permission: Permission) -> tuple[str, Principal]:
+    """The request's bearer token and its principal, which must have permission."""
+    token = access.bearer(request)
+    return token, await database.read(lambda conn: again(conn, token, permission))
+
+
+def again(conn: Connection, token: str, permission: Permission) -> Principal:
+    """The token's principal, which must have permission (a write checks it inside its transaction)."""
+    who = access.principal(conn, token)
+    who.require(permission)
+    return who
+
+
+def list_response(resources: list[dict[str, Any]], total: int | None = None, start: int = 1) -> JSONResponse:
+    return ScimResponse(
+        {
+            "schemas": [schemas.LIST_RESPONSE],
+            "totalResults": len(resources) if total is None else total,
+            "startIndex": start,
+            "itemsPerPage": len(resources),
+            "Resources": resources,
+        }
+    )
+
+
+def text(params: dict[str, Any], name: str) -> str | None:
+    value = params.get(name)
+    if value is not None and not isinstance(value, str):
+        raise invalid_value(f"{name} must be a string")
+    return value
+
+
+def number(params: dict[str, Any], name: str, default: int) -> int:
+    value = params.get(name)
+    if value is None or value == "":
+        return default
+    if isinstance(value, bool):
+        raise invalid_value(f"{name} must be an integer")
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        raise invalid_value(f"{name} must be an integer") from None
+
+
+def paging(params: dict[str, Any]) -> tuple[int, int]:
+    """startIndex (1-based; below 1 counts as 1) and count (negative counts as 0; at most MAX_RESULTS),
+    as RFC 7644 3.4.2.4 says."""
+    start = max(number(params, "startIndex", 1), 1)
+    count = min(max(number(params, "count", DEFAULT_COUNT), 0), MAX_RESULTS)
+    return start, count
+
+
+def sort_descending(params: dict[str, Any]) -> bool:
+    order = text(params, "sortOrder")
+    if order is None or order.lower() == "ascending":
+        return False
+    if order.lower() == "descending":
+        return True
+    raise invalid_value("sortOrder must be ascending or descending")
+
+
+def resource_response(document: dict[str, Any], shown: dict[str, Any], status: int = 200) -> JSONResponse:
+    """One resource (shown: the document as projected), with its ETag (and Location, when created)."""
+    headers = {"ETag": document["meta"]["version"]}
+    if status == 201:
+        headers["Location"] = document["meta"]["location"]
+    return ScimResponse(shown, status_code=status, headers=headers)
+
+
+def read_response(request: Request, document: dict[str, Any], shown: dict[str, Any]) -> Response:
+    """A GET's answer: 304 if the client's If-None-Match holds the current version, else the resource."""
+    if access.not_modified(request, document["meta"]["version"]):
+        return Response(status_code=304, headers={"ETag": document["meta"]["version"]})
+    return resource_response(document, shown)
+
+
+def sort_key(
+    sort_by: str | None, resolver: Mapping[str, SqlAttribute], default: ColumnElement[Any], what: str
+) -> ColumnElement[Any]:
+    """The expression a sortBy names (default when none): strings that are not case-exact sort as
+    lower-cased (RFC 7644 3.4.2.3)."""
+    if not sort_by:
+        return default
+    path = sort_by.strip()
+    found = resolver.get((path.rpartition(":")[2] if path.lower().startswith("urn:") else path).lower())
+    if found is None:
+        raise invalid_value(f"sortBy: {sort_by} is not an attribute {what} can be sorted by")
+    if found.folded_column is not None:
+        return found.folded_column
+    if found.type is DataType.STRING and not found.case_exact:
+        return func.lower(found.column)
+    return found.column
+
+
+Endpoint = Callable[..., Any]
+
+
+def add_resource_routes(
+    router: APIRouter,
+    endpoint: str,
+    resource: str,
+    *,
+    create: Endpoint,
+    listing: Endpoint,
+    search: Endpoint,
+    read: Endpoint,
+    replace: Endpoint,
+    change: Endpoint,
+    delete: Endpoint,
+) -> None:
+    """A resource type's routes: endpoint (/Users), and endpoint/{id} for one resource."""
+    one = endpoint + "/{resource_id}"
+    router.add_api_route(endpoint, create, methods=["POST"], status_code=201, summary=f"Create a {resource}")
+    router.add_api_route(endpoint, listing, methods=["GET"], summary=f"List {resource}s (filter, sort, page)")
+    router.add_api_route(endpoint + "/.search", search, methods=["POST"], summary=f"Search {resource}s")
+    router.add_api_route(one, read, methods=["GET"], summary=f"One {resource}")
+    router.add_api_route(one, replace, methods=["PUT"], summary=f"Replace a {resource}")
+    router.add_api_route(one, change, methods=["PATCH"], summary=f"Change a {resource}")
+    router.add_api_route(one, delete, methods=["DELETE"], status_code=204, summary=f"Delete a {resource}")

@@ -1,0 +1,118 @@
+"""SCIM Users over the people table: the filter resolver, sorting, and the pages of a list.
+
+Filters and sorting become SQL against the people table's columns (and its lower-cased username and
+email keys, so that `userName eq` and `emails eq` are index searches); no list loads people to filter
+them in Python. Deleted people are not Users any more: no list or read finds them.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import ColumnElement, Connection, case, func, literal, select, true
+
+from provisionhub.dialects.scim.filter_sql import DataType, SqlAttribute, sql_condition
+from provisionhub.dialects.scim.filters import AttributePath, parse_filter
+from provisionhub.dialects.scim.http import sort_key
+from provisionhub.dialects.scim.schemas import ENTERPRISE, PROVISIONHUB, USER
+from provisionhub.dialects.scim.users import (
+    CORE_FIELDS,
+    ENTERPRISE_FIELDS,
+    NAME_FIELDS,
+    PROVISIONHUB_FIELDS,
+    PROVISIONHUB_MOMENTS,
+)
+from provisionhub.directory.people import ACTIVE_STATUSES, Person, Status
+from provisionhub.store import tables
+
+people = tables.people
+_ACTIVE = sorted(status.value for status in ACTIVE_STATUSES)
+NOT_DELETED = people.c.status != Status.DELETED.value
+
+
+def resolver(bound_source: str) -> dict[str, SqlAttribute]:
+    """What each attribute path (lower-cased, without its schema) is in SQL, for a token bound to
+    bound_source (its externalId is the unique_id of that source's people only)."""
+    c = people.c
+    mapped: dict[str, SqlAttribute] = {
+        "id": SqlAttribute(c.public_id, case_exact=True),
+        "externalid": SqlAttribute(case((c.login_source == bound_source, c.unique_id)), case_exact=True),
+        "username": SqlAttribute(c.username, folded_column=c.username_key),
+        "active": SqlAttribute(c.status.in_(_ACTIVE), DataType.BOOLEAN),
+        "emails": SqlAttribute(c.email, folded_column=c.email_key),
+        "emails.value": SqlAttribute(c.email, folded_column=c.email_key),
+        "emails.type": SqlAttribute(case((c.email.is_not(None), literal("work")))),
+        "emails.primary": SqlAttribute(c.email.is_not(None), DataType.BOOLEAN),
+        "meta.created": SqlAttribute(c.created_at, DataType.DATETIME),
+        "meta.lastmodified": SqlAttribute(c.updated_at, DataType.DATETIME),
+        "meta.resourcetype": SqlAttribute(literal("User"), case_exact=True),
+        "manager.value": SqlAttribute(c.manager_id, case_exact=True),
+        "loginsource": SqlAttribute(c.login_source, case_exact=True),
+    }
+    for names in (CORE_FIELDS, ENTERPRISE_FIELDS, PROVISIONHUB_FIELDS):
+        for name, column in names.items():
+            mapped.setdefault(name.lower(), SqlAttribute(c[column]))
+    for name, column in NAME_FIELDS.items():
+        mapped[f"name.{name.lower()}"] = SqlAttribute(c[column])
+    for name, column in PROVISIONHUB_MOMENTS.items():
+        mapped[name.lower()] = SqlAttribute(c[column], DataType.DATETIME)
+    return mapped
+
+
+_SCHEMAS = {USER.casefold(), ENTERPRISE.casefold(), PROVISIONHUB.casefold()}
+
+
+def condition(text: str | None, bound_source: str) -> ColumnElement[bool]:
+    """The SQL condition of a filter (none: every User)."""
+    if not text:
+        return true()
+    mapped = resolver(bound_source)
+
+    def resolve(path: AttributePath) -> SqlAttribute | None:
+        if path.schema is not None and path.schema not in _SCHEMAS:
+            return None
+        return mapped.get(path.key)
+
+    return sql_condition(parse_filter(text), resolve)
+
+
+def sort_column(sort_by: str | None, bound_source: str) -> ColumnElement[Any]:
+    """The column a sortBy names; by creation when none."""
+    return sort_key(sort_by, resolver(bound_source), people.c.id, "Users")
+
+
+def page(
+    conn: Connection,
+    where: ColumnElement[bool],
+    order: ColumnElement[Any],
+    descending: bool,
+    offset: int,
+    limit: int,
+) -> tuple[int, list[Person]]:
+    """The total of Users matching where, and the page of them from offset."""
+    total = conn.execute(select(func.count()).select_from(people).where(NOT_DELETED, where)).scalar_one()
+    if limit == 0:
+        return total, []
+    ordering = (order.desc(), people.c.id.desc()) if descending else (order.asc(), people.c.id.asc())
+    rows = conn.execute(
+        select(people)
+        .where(NOT_DELETED, where)
+        .order_by(ordering[0].nulls_last(), ordering[1])
+        .offset(offset)
+        .limit(limit)
+    ).mappings()
+    return total, [Person.from_row(row) for row in rows]
+
+
+def find(conn: Connection, public_id: str) -> Person | None:
+    """The User with this id (None: nobody, or a deleted person)."""
+    row = conn.execute(select(people).where(people.c.public_id == public_id, NOT_DELETED)).mappings().first()
+    return Person.from_row(row) if row is not None else None
+
+
+def identity_taken(conn: Connection, login_source: str, unique_id: str) -> bool:
+    """Whether someone (deleted or not) has this source identity."""
+    statement = select(people.c.id).where(
+        people.c.login_source == login_source, people.c.unique_id == unique_id
+    )
+    return conn.execute(statement).first() is not None

@@ -1,0 +1,382 @@
+"""A person as a SCIM User, and a SCIM User document as the person's fields.
+
+What maps where (README, SCIM): the core schema's names, emails (one kept), phone numbers (mobile and
+work), addresses (work and home); the enterprise extension's employeeNumber, organization (company),
+department and manager; provisionhub's extension for the fields the other dialects carry. `externalId` is
+the person's unique_id when their login source is the one the calling token is bound to.
+
+Reading a document has PUT's meaning: each attribute of the core schema that it leaves out is cleared, and
+so is each attribute of an extension whose URN it carries; an extension it does not carry is left as it is
+(a client that does not know provisionhub's extension does not wipe what the other dialects wrote).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import Any
+
+from provisionhub.dialects.scim import schemas
+from provisionhub.dialects.scim.errors import ScimError, ScimType, invalid_value
+from provisionhub.directory.people import ACTIVE_STATUSES, Person
+
+#: Simple attributes of each schema and the person field each one is.
+CORE_FIELDS = {
+    "userName": "username",
+    "displayName": "display_name",
+    "title": "title",
+    "preferredLanguage": "preferred_locale",
+    "locale": "locale",
+}
+NAME_FIELDS = {
+    "givenName": "given_name",
+    "familyName": "family_name",
+    "middleName": "middle_name",
+    "honorificPrefix": "name_prefix",
+    "honorificSuffix": "name_suffix",
+}
+ENTERPRISE_FIELDS = {
+    "employeeNumber": "employee_number",
+    "organization": "company",
+    "department": "department",
+}
+PROVISIONHUB_FIELDS = {
+    "location": "location",
+    "studentNumber": "student_number",
+    "studentPhone": "student_phone",
+    "userType": "user_type_id",
+    "lockerUserType": "locker_user_type_id",
+    "driversLicenceNumber": "drivers_licence_number",
+    "driversLicenceRegion": "drivers_licence_region",
+}
+#: The provisionhub extension's attributes that are dates (dateOfBirth) or times, by person field.
+PROVISIONHUB_MOMENTS = {
+    "dateOfBirth": "date_of_birth",
+    "validFrom": "valid_from",
+    "validThrough": "valid_through",
+}
+PHONES = {"mobile": "mobile_phone", "work": "employee_phone"}
+ADDRESSES: dict[str, dict[str, str]] = {
+    "work": {
+        "streetAddress": "street",
+        "locality": "city",
+        "region": "region",
+        "postalCode": "postal_code",
+        "country": "country",
+    },
+    "home": {
+        "streetAddress": "alt_street",
+        "locality": "alt_city",
+        "region": "alt_region",
+        "postalCode": "alt_postal_code",
+    },
+}
+#: Each person field by the SCIM attribute it is, for messages about it.
+SCIM_NAMES: dict[str, str] = {
+    **{column: name for name, column in CORE_FIELDS.items()},
+    **{column: f"name.{name}" for name, column in NAME_FIELDS.items()},
+    **{column: name for name, column in ENTERPRISE_FIELDS.items()},
+    **{column: name for name, column in PROVISIONHUB_FIELDS.items()},
+    **{column: name for name, column in PROVISIONHUB_MOMENTS.items()},
+    **{column: "phoneNumbers.value" for column in PHONES.values()},
+    **{column: f"addresses.{name}" for parts in ADDRESSES.values() for name, column in parts.items()},
+    "email": "emails.value",
+    "manager_id": "manager.value",
+    "password_hash": "password",
+    "unique_id": "externalId",
+}
+
+#: What a document may carry that is the server's to say: ignored when sent (RFC 7643 2.2).
+_READ_ONLY = frozenset({"id", "meta", "groups", "schemas"})
+
+
+def version_tag(seq: int) -> str:
+    """The weak ETag of a resource whose newest change-log entry is seq."""
+    return f'W/"{seq}"'
+
+
+def user_out(
+    person: Person,
+    groups: Sequence[tuple[str, str]],
+    seq: int,
+    base_url: str,
+    bound_source: str,
+) -> dict[str, Any]:
+    """The User document of a person (every attribute with a value; sensitive ones too: the caller
+    projects it with the `returned` rules)."""
+    f = person.fields
+    location = f"{base_url}/Users/{person.public_id}"
+    document: dict[str, Any] = {"schemas": [schemas.USER], "id": person.public_id}
+    if person.login_source == bound_source:
+        document["externalId"] = person.unique_id
+    for name, column in CORE_FIELDS.items():
+        if f[column] is not None:
+            document[name] = f[column]
+    name_parts = {name: f[column] for name, column in NAME_FIELDS.items() if f[column] is not None}
+    if name_parts:
+        formatted = " ".join(
+            f[c] for c in ("name_prefix", "given_name", "middle_name", "family_name", "name_suffix") if f[c]
+        )
+        document["name"] = {"formatted": formatted, **name_parts}
+    document["active"] = person.status in ACTIVE_STATUSES
+    if f["email"] is not None:
+        document["emails"] = [{"value": f["email"], "type": "work", "primary": True}]
+    phones = [{"value": f[column], "type": kind} for kind, column in PHONES.items() if f[column] is not None]
+    if phones:
+        document["phoneNumbers"] = phones
+    addresses = []
+    for kind, parts in ADDRESSES.items():
+        values = {name: f[column] for name, column in parts.items() if f[column] is not None}
+        if values:
+            addresses.append({"type": kind, **values})
+    if addresses:
+        document["addresses"] = addresses
+    if groups:
+        document["groups"] = [
+            {"value": gid, "$ref": f"{base_url}/Groups/{gid}", "display": name, "type": "direct"}
+            for gid, name in groups
+        ]
+    enterprise: dict[str, Any] = {n: f[c] for n, c in ENTERPRISE_FIELDS.items() if f[c] is not None}
+    if f["manager_id"] is not None:
+        enterprise["manager"] = {"value": f["manager_id"], "$ref": f"{base_url}/Users/{f['manager_id']}"}
+    extension: dict[str, Any] = {"loginSource": person.login_source}
+    extension.update({n: f[c] for n, c in PROVISIONHUB_FIELDS.items() if f[c] is not None})
+    for name, column in PROVISIONHUB_MOMENTS.items():
+        if f[column] is not None:
+            extension[name] = _moment_out(f[column])
+    if enterprise:
+        document["schemas"].append(schemas.ENTERPRISE)
+        document[schemas.ENTERPRISE] = enterprise
+    document["schemas"].append(schemas.PROVISIONHUB)
+    document[schemas.PROVISIONHUB] = extension
+    document["meta"] = {
+        "resourceType": "User",
+        "created": _moment_out(person.created_at),
+        "lastModified": _moment_out(person.updated_at),
+        "location": location,
+        "version": version_tag(seq),
+    }
+    return document
+
+
+def _moment_out(value: date | datetime) -> str:
+    if isinstance(value, datetime):
+        return value.strftime("%Y-%m-%dT%H:%M:%S.") + f"{value.microsecond // 1000:03d}Z"
+    return value.isoformat()
+
+
+@dataclass(slots=True)
+class UserIn:
+    """A User document, read: the person's fields to set, the externalId, active and password if sent."""
+
+    fields: dict[str, Any] = field(default_factory=dict)
+    external_id: str | None = None
+    active: bool | None = None
+    password: str | None = field(default=None, repr=False)
+
+
+def user_in(document: Any) -> UserIn:
+    """Read a User document (POST, PUT, or a PATCH's result); ScimError names what is wrong."""
+    if not isinstance(document, dict):
+        raise ScimError(400, "the body must be a JSON object: a User", ScimType.INVALID_SYNTAX)
+    _require_schemas(document, schemas.USER)
+    read = UserIn()
+    keys = {key.casefold(): key for key in document}
+    extensions = {s.id.casefold(): s for s in schemas.USER_EXTENSIONS}
+    for folded, key in keys.items():
+        if folded in extensions or folded in _READ_ONLY or folded in ("externalid", "active", "password"):
+            continue
+        attribute = schemas.USER_SCHEMA.attribute(key)
+        if attribute is None:
+            raise invalid_value(f"{key} is not an attribute of a User (schema {schemas.USER})")
+    value = _get(document, keys, "externalId")
+    read.external_id = _string("externalId", value) if value is not None else None
+    value = _get(document, keys, "active")
+    read.active = boolean("active", value) if value is not None else None
+    value = _get(document, keys, "password")
+    read.password = _string("password", value) if value is not None else None
+    for name, column in CORE_FIELDS.items():
+        read.fields[column] = _string(name, _get(document, keys, name))
+    read.fields.update(_name(_get(document, keys, "name")))
+    read.fields["email"] = _email(_get(document, keys, "emails"))
+    read.fields.update(_typed_values("phoneNumbers", _get(document, keys, "phoneNumbers"), PHONES))
+    read.fields.update(_addresses(_get(document, keys, "addresses")))
+    sent = {folded: document[key] for folded, key in keys.items() if folded in extensions}
+    if schemas.ENTERPRISE.casefold() in sent:
+        read.fields.update(_enterprise(sent[schemas.ENTERPRISE.casefold()]))
+    if schemas.PROVISIONHUB.casefold() in sent:
+        read.fields.update(_provisionhub(sent[schemas.PROVISIONHUB.casefold()]))
+    return read
+
+
+def _require_schemas(document: Mapping[str, Any], core: str) -> None:
+    listed = document.get("schemas")
+    if listed is None:
+        return  # lenient: the body's attributes say what it is
+    if not isinstance(listed, list) or not all(isinstance(s, str) for s in listed):
+        raise invalid_value("schemas must be a list of schema URNs")
+    known = (
+        {core.casefold(), *(s.id.casefold() for s in schemas.USER_EXTENSIONS)}
+        if core == schemas.USER
+        else {core.casefold()}
+    )
+    for urn in listed:
+        if urn.casefold() not in known:
+            raise invalid_value(f"schemas: {urn} is not a schema of this resource")
+    if core.casefold() not in {s.casefold() for s in listed}:
+        raise invalid_value(f"schemas must include {core}")
+
+
+def _get(document: Mapping[str, Any], keys: Mapping[str, str], name: str) -> Any:
+    key = keys.get(name.casefold())
+    return document[key] if key is not None else None
+
+
+def _string(name: str, value: Any) -> str | None:
+    if value is None or isinstance(value, str):
+        return value
+    raise invalid_value(f"{name} must be a string")
+
+
+def boolean(name: str, value: Any) -> bool:
+    """A boolean, or the strings "true" and "false" in any case (Microsoft Entra ID sends "True")."""
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, str) and value.strip().lower() in ("true", "false"):
+        return value.strip().lower() == "true"
+    raise invalid_value(f"{name} must be a boolean")
+
+
+def _object(name: str, value: Any) -> dict[str, Any]:
+    if not isinstance(value, dict):
+        raise invalid_value(f"{name} must be an object")
+    return value
+
+
+def _sub_values(name: str, value: Any, attribute: schemas.Attribute) -> dict[str, Any]:
+    """A complex value's sub-attributes by canonical name; an unknown one is refused."""
+    found: dict[str, Any] = {}
+    for key, sub in _object(name, value).items():
+        known = attribute.sub_attribute(key)
+        if known is None:
+            raise invalid_value(f"{name}.{key} is not an attribute of a User")
+        found[known.name] = sub
+    return found
+
+
+def _values(name: str, value: Any) -> list[Any]:
+    if value is None:
+        return []
+    if not isinstance(value, list):
+        raise invalid_value(f"{name} must be a list")
+    return value
+
+
+def _name(value: Any) -> dict[str, Any]:
+    parts = _sub_values("name", value, _attribute("name")) if value is not None else {}
+    return {column: _string(f"name.{name}", parts.get(name)) for name, column in NAME_FIELDS.items()}
+
+
+def _primary_first(name: str, values: list[Any]) -> list[dict[str, Any]]:
+    attribute = _attribute(name)
+    read = [_sub_values(f"{name}[{i}]", v, attribute) for i, v in enumerate(values)]
+    for i, item in enumerate(read):
+        if "primary" in item:
+            item["primary"] = boolean(f"{name}[{i}].primary", item["primary"])
+    return sorted(read, key=lambda item: not item.get("primary", False))
+
+
+def _email(value: Any) -> str | None:
+    """The one email kept: the primary, or else the first (work before others when none is primary)."""
+    items = _primary_first("emails", _values("emails", value))
+    if not items:
+        return None
+    if not items[0].get("primary"):
+        items.sort(key=lambda item: item.get("type") != "work")
+    return _string("emails.value", items[0].get("value"))
+
+
+def _kind(name: str, index: int, item: Mapping[str, Any], kinds: Mapping[str, Any]) -> str:
+    kind = item.get("type")
+    if not isinstance(kind, str) or kind.casefold() not in kinds:
+        listed = " and ".join(kinds)
+        raise invalid_value(f"{name}[{index}].type must be {listed}: provisionhub keeps no other {name}")
+    return kind.casefold()
+
+
+def _typed_values(name: str, value: Any, columns: Mapping[str, str]) -> dict[str, Any]:
+    fields: dict[str, Any] = dict.fromkeys(columns.values())
+    for index, item in enumerate(_primary_first(name, _values(name, value))):
+        column = columns[_kind(name, index, item, columns)]
+        if fields[column] is None:
+            fields[column] = _string(f"{name}.value", item.get("value"))
+    return fields
+
+
+def _addresses(value: Any) -> dict[str, Any]:
+    fields: dict[str, Any] = {column: None for parts in ADDRESSES.values() for column in parts.values()}
+    taken: set[str] = set()
+    for index, item in enumerate(_primary_first("addresses", _values("addresses", value))):
+        kind = _kind("addresses", index, item, ADDRESSES)
+        if kind in taken:
+            continue
+        taken.add(kind)
+        for name, column in ADDRESSES[kind].items():
+            fields[column] = _string(f"addresses.{name}", item.get(name))
+        if kind == "home" and item.get("country") is not None:
+            raise invalid_value("addresses.country: provisionhub keeps no country for the home address")
+    return fields
+
+
+def _attribute(name: str) -> schemas.Attribute:
+    attribute = schemas.USER_SCHEMA.attribute(name)
+    assert attribute is not None
+    return attribute
+
+
+def _extension_values(urn: str, value: Any, schema: schemas.Schema) -> dict[str, Any]:
+    found: dict[str, Any] = {}
+    for key, sub in _object(urn, value).items():
+        attribute = schema.attribute(key)
+        if attribute is None:
+            raise invalid_value(f"{key} is not an attribute of {urn}")
+        found[attribute.name] = sub
+    return found
+
+
+def _enterprise(value: Any) -> dict[str, Any]:
+    sent = _extension_values(schemas.ENTERPRISE, value, schemas.ENTERPRISE_SCHEMA)
+    fields = {column: _string(name, sent.get(name)) for name, column in ENTERPRISE_FIELDS.items()}
+    manager = sent.get("manager")
+    if manager is None or isinstance(manager, str):  # some clients send the id alone
+        fields["manager_id"] = manager
+    else:
+        fields["manager_id"] = _string("manager.value", _object("manager", manager).get("value"))
+    return fields
+
+
+def _provisionhub(value: Any) -> dict[str, Any]:
+    sent = _extension_values(schemas.PROVISIONHUB, value, schemas.PROVISIONHUB_SCHEMA)
+    fields: dict[str, Any] = {
+        column: _string(name, sent.get(name)) for name, column in PROVISIONHUB_FIELDS.items()
+    }
+    for name, column in PROVISIONHUB_MOMENTS.items():
+        fields[column] = _moment_in(name, sent.get(name), date_only=column == "date_of_birth")
+    return fields
+
+
+def _moment_in(name: str, value: Any, *, date_only: bool) -> date | datetime | None:
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise invalid_value(f"{name} must be a string")
+    try:
+        if date_only:
+            return date.fromisoformat(value[:10]) if len(value) >= 10 else date.fromisoformat(value)
+        moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        raise invalid_value(f"{name} is not a valid {'date' if date_only else 'date and time'}") from None
+    if moment.tzinfo is None:
+        raise invalid_value(f"{name} must give its time zone (Z for UTC)")
+    return moment

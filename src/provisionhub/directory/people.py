@@ -56,6 +56,7 @@ TEXT_FIELDS: tuple[str, ...] = (
     "alt_city",
     "alt_region",
     "alt_postal_code",
+    "alt_country",
     "employee_number",
     "employee_phone",
     "department",
@@ -68,8 +69,10 @@ TEXT_FIELDS: tuple[str, ...] = (
     "drivers_licence_region",
 )
 DATE_FIELDS: tuple[str, ...] = ("date_of_birth",)
+#: Structured values a dialect keeps for itself, as a JSON object (SCIM's multi-valued attributes).
+JSON_FIELDS: tuple[str, ...] = ("scim_values",)
 TIME_FIELDS: tuple[str, ...] = ("valid_from", "valid_through")
-PERSON_FIELDS: tuple[str, ...] = TEXT_FIELDS + DATE_FIELDS + TIME_FIELDS
+PERSON_FIELDS: tuple[str, ...] = TEXT_FIELDS + DATE_FIELDS + TIME_FIELDS + JSON_FIELDS
 #: Fields a command may set that a Person never shows: the Argon2id hash of the person's password
 #: (auth/passwords.py makes it; the core only stores it).
 SECRET_FIELDS: tuple[str, ...] = ("password_hash",)
@@ -96,6 +99,7 @@ MAX_LENGTHS: dict[str, int] = {name: max_length(people.c[name]) for name in TEXT
 _TEXT = frozenset(TEXT_FIELDS)
 _DATES = frozenset(DATE_FIELDS)
 _SECRETS = frozenset(SECRET_FIELDS)
+_JSON = frozenset(JSON_FIELDS)
 _KNOWN = frozenset(PERSON_FIELDS + SECRET_FIELDS)
 _PASSWORD_HASH_LIMIT = max_length(people.c.password_hash)
 
@@ -150,10 +154,12 @@ class UpsertPerson:
 
 @dataclass(frozen=True, slots=True)
 class UpdatePerson:
-    """Change the fields given on the person with this public id."""
+    """Change the fields given on the person with this public id; and, if unique_id is given, the
+    unique_id of their source identity (their login source stays)."""
 
     public_id: str
     fields: Mapping[str, Any]
+    unique_id: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -203,6 +209,10 @@ def normalise_fields(values: Mapping[str, Any]) -> dict[str, Any]:
                 or len(value) > _PASSWORD_HASH_LIMIT
             ):
                 raise Invalid(name, Reason.INVALID, f"{name} must be an Argon2id hash")
+            clean[name] = value
+        elif name in _JSON:
+            if not isinstance(value, dict):
+                raise Invalid(name, Reason.INVALID, f"{name} must be an object")
             clean[name] = value
         else:
             clean[name] = _moment(name, value)

@@ -142,8 +142,27 @@ class Directory:
     def update_person(self, conn: Connection, command: UpdatePerson, actor: str) -> PersonResult:
         """Change the fields given on the person with this public id (their source identity is kept)."""
         existing = _person_row(conn, command.public_id)
-        by_identity = UpsertPerson(existing["login_source"], existing["unique_id"], command.fields)
-        return self.upsert_person(conn, by_identity, actor)
+        unique_id, extra = existing["unique_id"], None
+        if command.unique_id is not None:
+            wanted = upserts.identity_part("unique_id", command.unique_id)
+            if wanted != unique_id:
+                table = tables.people
+                taken = conn.execute(
+                    select(table.c.id).where(
+                        table.c.login_source == existing["login_source"], table.c.unique_id == wanted
+                    )
+                ).first()
+                if taken is not None:
+                    raise Conflict("unique_id", f"unique_id {wanted!r} is already taken")
+                conn.execute(table.update().where(table.c.id == existing["id"]).values(unique_id=wanted))
+                unique_id, extra = wanted, {"unique_id": (existing["unique_id"], wanted)}
+        by_identity = UpsertPerson(existing["login_source"], unique_id, command.fields)
+        [outcome] = upserts.upsert(
+            conn, self._known, [(by_identity, actor)], self._clock(), isolate=True, extras=[extra]
+        )
+        if isinstance(outcome, DirectoryError):
+            raise outcome
+        return outcome
 
     def set_status(self, conn: Connection, command: SetStatus, actor: str) -> PersonResult:
         existing = _person_row(conn, command.public_id)

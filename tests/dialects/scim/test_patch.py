@@ -538,10 +538,7 @@ def test_two_primary_values_are_refused() -> None:
         ({"op": "replace", "path": "meta.version", "value": 'W/"1"'}, "meta"),
         ({"op": "add", "path": "groups", "value": [{"value": "g2"}]}, "groups"),
         ({"op": "remove", "path": "groups"}, "groups"),
-        ({"op": "replace", "path": "name.formatted", "value": "Babs"}, "name.formatted"),
-        ({"op": "replace", "value": {"name": {"formatted": "Babs"}}}, "name.formatted"),
         ({"op": "replace", "path": f"{PROVISIONHUB}:loginSource", "value": "guest"}, "loginSource"),
-        ({"op": "replace", "path": f"{ENTERPRISE}:manager.displayName", "value": "X"}, "manager.displayName"),
     ],
 )
 def test_changing_a_read_only_attribute_is_a_mutability_error(operation: dict[str, Any], name: str) -> None:

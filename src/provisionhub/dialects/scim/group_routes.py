@@ -17,29 +17,26 @@ from provisionhub.dialects.scim.errors import ScimError, ScimType, invalid_value
 from provisionhub.dialects.scim.filter_sql import DataType, SqlAttribute, sql_condition
 from provisionhub.dialects.scim.filters import parse_filter
 from provisionhub.dialects.scim.http import (
+    Listing,
     ScimResponse,
     add_resource_routes,
     again,
     authorised,
     base_url,
-    list_response,
-    paging,
+    list_answer,
     read_response,
     requested,
     resource_response,
-    sort_descending,
     sort_key,
-    text,
 )
 from provisionhub.dialects.scim.patch import apply_patch
-from provisionhub.dialects.scim.projection import Projection, project, projection
+from provisionhub.dialects.scim.projection import Projection, project
 from provisionhub.dialects.scim.users import version_tag
 from provisionhub.directory.changes import latest_seqs
 from provisionhub.directory.entitlements import UNSET, Unset
 from provisionhub.directory.errors import Conflict, Invalid, NotFound
 from provisionhub.directory.groups import ChangeGroup, CreateGroup, DeleteGroup, Group, find_groups
 from provisionhub.directory.people import Status
-from provisionhub.directory.people_search import NAME
 from provisionhub.directory.service import Directory
 from provisionhub.http.bodies import read_json
 from provisionhub.store import tables
@@ -78,15 +75,15 @@ def _moment(value: datetime) -> str:
 def _documents(conn: Connection, found: list[Group], url: str) -> list[dict[str, Any]]:
     seqs = latest_seqs(conn, "group", [g.public_id for g in found])
     member_ids = sorted({m for g in found for m in g.members})
-    names: dict[str, str | None] = {}
+    shown: set[str] = set()  # deleted people are members no more, for SCIM
     for start in range(0, len(member_ids), 500):
         rows = conn.execute(
-            select(people.c.public_id, NAME, people.c.username).where(
+            select(people.c.public_id).where(
                 people.c.public_id.in_(member_ids[start : start + 500]),
                 people.c.status != Status.DELETED.value,
             )
         )
-        names.update((public_id, name or username) for public_id, name, username in rows)
+        shown.update(rows.scalars())
     documents = []
     for group in found:
         document: dict[str, Any] = {"schemas": [schemas.GROUP], "id": group.public_id}
@@ -94,9 +91,7 @@ def _documents(conn: Connection, found: list[Group], url: str) -> list[dict[str,
             document["externalId"] = group.external_id
         document["displayName"] = group.display_name
         document["members"] = [
-            {"value": m, "$ref": f"{url}/Users/{m}", "display": names[m], "type": "User"}
-            for m in group.members
-            if m in names
+            {"value": m, "$ref": f"{url}/Users/{m}", "type": "User"} for m in group.members if m in shown
         ]
         document["meta"] = {
             "resourceType": "Group",
@@ -211,9 +206,9 @@ def add_group_routes(router: APIRouter, directory: Directory, max_body_bytes: in
                 apply_patch(document_of(conn, current, url), sent, schemas.GROUP_SCHEMA) if patch else sent
             )
             name, external_id, members = group_in(document)
-            command = ChangeGroup(resource_id, display_name=name, external_id=external_id, members=members)
-            if not patch and isinstance(external_id, Unset):
-                command = ChangeGroup(resource_id, display_name=name, external_id=None, members=members)
+            # The document is the Group entire (PUT replaces; a PATCH's result is whole): what it lacks goes.
+            kept = None if isinstance(external_id, Unset) else external_id
+            command = ChangeGroup(resource_id, display_name=name, external_id=kept, members=members)
             with _group_errors():
                 group = directory.execute(conn, command, who.actor)
             return document_of(conn, group, url)
@@ -248,30 +243,8 @@ def add_group_routes(router: APIRouter, directory: Directory, max_body_bytes: in
             raise ScimError(400, "the body must be a SearchRequest object", ScimType.INVALID_SYNTAX)
         return await search(request, params)
 
-    async def search(request: Request, params: dict[str, Any]) -> ScimResponse:
-        start, count = paging(params)
-        filter_text = text(params, "filter")
-        where: ColumnElement[bool] = (
-            sql_condition(parse_filter(filter_text), _RESOLVER) if filter_text else true()
-        )
-        order = sort_key(text(params, "sortBy"), _RESOLVER, groups.c.id, "Groups")
-        descending = sort_descending(params)
-        wanted = projection(params.get("attributes"), params.get("excludedAttributes"))
-        url = base_url(request)
-
-        def work(conn: Connection) -> tuple[int, list[dict[str, Any]]]:
-            total = conn.execute(select(func.count()).select_from(groups).where(where)).scalar_one()
-            ordering = (order.desc(), groups.c.id.desc()) if descending else (order.asc(), groups.c.id.asc())
-            ids = list(
-                conn.execute(
-                    select(groups.c.public_id).where(where).order_by(*ordering).offset(start - 1).limit(count)
-                ).scalars()
-            ) if count else []  # fmt: skip
-            found = find_groups(conn, ids)
-            return total, _documents(conn, [found[i] for i in ids], url)
-
-        total, documents = await database.read(work)
-        return list_response([_shown(d, wanted) for d in documents], total, start)
+    async def search(request: Request, params: dict[str, Any]) -> JSONResponse:
+        return await list_answer(database, params, [group_listing(base_url(request))])
 
     add_resource_routes(
         router,
@@ -284,4 +257,36 @@ def add_group_routes(router: APIRouter, directory: Directory, max_body_bytes: in
         replace=replace_group,
         change=patch_group,
         delete=delete_group,
+    )
+
+
+def _condition(filter_text: str | None) -> ColumnElement[bool]:
+    return sql_condition(parse_filter(filter_text), _RESOLVER) if filter_text else true()
+
+
+def group_listing(url: str) -> Listing:
+    """Groups as lists show them (url: the base URL of their locations)."""
+
+    def page(
+        conn: Connection,
+        where: ColumnElement[bool],
+        order: ColumnElement[Any],
+        descending: bool,
+        offset: int,
+        limit: int,
+    ) -> tuple[int, list[dict[str, Any]]]:
+        total = conn.execute(select(func.count()).select_from(groups).where(where)).scalar_one()
+        if limit <= 0:
+            return total, []
+        ordering = (order.desc(), groups.c.id.desc()) if descending else (order.asc(), groups.c.id.asc())
+        statement = select(groups.c.public_id).where(where).order_by(*ordering).offset(offset).limit(limit)
+        ids = list(conn.execute(statement).scalars())
+        found = find_groups(conn, ids)
+        return total, _documents(conn, [found[i] for i in ids], url)
+
+    return Listing(
+        condition=_condition,
+        sort=lambda sort_by: sort_key(sort_by, _RESOLVER, groups.c.id, "Groups"),
+        page=page,
+        shown=_shown,
     )

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from fastapi import APIRouter, Request
@@ -11,9 +12,11 @@ from sqlalchemy import ColumnElement, Connection, func
 
 from provisionhub.auth.permissions import Permission, Principal
 from provisionhub.dialects.scim import access, errors, schemas
-from provisionhub.dialects.scim.errors import invalid_value
+from provisionhub.dialects.scim.errors import ScimError, ScimType, invalid_value
 from provisionhub.dialects.scim.filter_sql import DataType, SqlAttribute
+from provisionhub.dialects.scim.filters import FilterError
 from provisionhub.dialects.scim.projection import Projection, projection
+from provisionhub.http.bodies import read_json
 from provisionhub.store.database import Database
 
 PREFIX = "/scim/v2"
@@ -154,3 +157,60 @@ def add_resource_routes(
     router.add_api_route(one, replace, methods=["PUT"], summary=f"Replace a {resource}")
     router.add_api_route(one, change, methods=["PATCH"], summary=f"Change a {resource}")
     router.add_api_route(one, delete, methods=["DELETE"], status_code=204, summary=f"Delete a {resource}")
+
+
+Document = dict[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class Listing:
+    """One resource type's lists: the condition of a filter, the key of a sortBy, a page of documents
+    (with the total matching), and a document as a request's attributes show it."""
+
+    condition: Callable[[str | None], ColumnElement[bool]]
+    sort: Callable[[str | None], ColumnElement[Any]]
+    page: Callable[
+        [Connection, ColumnElement[bool], ColumnElement[Any], bool, int, int], tuple[int, list[Document]]
+    ]
+    shown: Callable[[Document, Projection], Document]
+
+
+async def list_answer(
+    database: Database, params: Mapping[str, Any], listings: Sequence[Listing]
+) -> JSONResponse:
+    """A ListResponse of the resources of listings (several: a search at the root, RFC 7644 3.4.3, one
+    type after another). A filter naming an attribute one type lacks matches none of that type."""
+    start, count = paging(params)
+    filter_text, sort_by = text(params, "filter"), text(params, "sortBy")
+    descending = sort_descending(params)
+    wanted = projection(params.get("attributes"), params.get("excludedAttributes"))
+    plans = []
+    for listing in listings:
+        try:
+            plans.append((listing, listing.condition(filter_text), listing.sort(sort_by)))
+        except (FilterError, ScimError):
+            if len(listings) == 1:
+                raise
+    if not plans:
+        listings[0].condition(filter_text)  # raises the first type's error
+        listings[0].sort(sort_by)
+
+    def work(conn: Connection) -> tuple[int, list[Document]]:
+        total, offset, shown = 0, start - 1, []
+        for listing, where, order in plans:
+            found, documents = listing.page(conn, where, order, descending, offset, count - len(shown))
+            shown += [listing.shown(d, wanted) for d in documents]
+            total += found
+            offset = max(offset - found, 0)
+        return total, shown
+
+    total, resources = await database.read(work)
+    return list_response(resources, total, start)
+
+
+async def search_request(request: Request, max_body_bytes: int) -> dict[str, Any]:
+    """A POST .search body: a SearchRequest object."""
+    body = await read_json(request, max_body_bytes)
+    if not isinstance(body, dict):
+        raise ScimError(400, "the body must be a SearchRequest object", ScimType.INVALID_SYNTAX)
+    return body

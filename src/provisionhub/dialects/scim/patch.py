@@ -253,7 +253,10 @@ class _Patcher:
             if not isinstance(value, dict):
                 raise invalid_value(f"{target.schema.id} must be an object of its attributes")
             for key, item in value.items():
-                self.write(f"{target.schema.id}:{key}", item, replacing)
+                if str(key).casefold() == "schemas":  # some clients list the extension in its own object
+                    self.check_schemas(item)
+                else:
+                    self.write(f"{target.schema.id}:{key}", item, replacing)
         elif target.selects is not None or (attribute.multi_valued and target.sub is not None):
             self.write_selected(target, value, replacing)
         elif attribute.multi_valued:

@@ -14,32 +14,32 @@ from typing import Any
 import anyio.to_thread
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response
-from sqlalchemy import Connection
+from sqlalchemy import ColumnElement, Connection
 
 from provisionhub.auth.passwords import check_password, hash_password
 from provisionhub.auth.permissions import Permission, Principal
 from provisionhub.dialects.scim import access, errors, people, schemas
 from provisionhub.dialects.scim.errors import ScimError, ScimType, invalid_value
 from provisionhub.dialects.scim.filters import FilterError
-from provisionhub.dialects.scim.group_routes import add_group_routes
+from provisionhub.dialects.scim.group_routes import add_group_routes, group_listing
 from provisionhub.dialects.scim.http import (
     MAX_RESULTS,
     PREFIX,
+    Listing,
     ScimResponse,
     add_resource_routes,
     again,
     authorised,
     base_url,
+    list_answer,
     list_response,
-    paging,
     read_response,
     requested,
     resource_response,
-    sort_descending,
-    text,
+    search_request,
 )
 from provisionhub.dialects.scim.patch import apply_patch
-from provisionhub.dialects.scim.projection import Projection, project, projection
+from provisionhub.dialects.scim.projection import Projection, project
 from provisionhub.dialects.scim.users import SCIM_NAMES, UserIn, user_in, user_out, version_tag
 from provisionhub.directory.changes import latest_seqs
 from provisionhub.directory.errors import Conflict, Invalid, NotFound, worded_as
@@ -53,9 +53,11 @@ from provisionhub.directory.people import (
     UpdatePerson,
     UpsertPerson,
 )
+from provisionhub.directory.reference_data import list_user_types
 from provisionhub.directory.service import Directory
 from provisionhub.http.bodies import read_json
 from provisionhub.http.dialects import Dialect
+from provisionhub.store.database import Database
 
 
 def scim_dialect(directory: Directory, max_body_bytes: int) -> Dialect:
@@ -124,15 +126,11 @@ def _router(directory: Directory, max_body_bytes: int) -> APIRouter:
                 person = directory.upsert_person(conn, command, who.actor).person
             else:
                 who.require_login_source(existing.login_source)
-                if (
-                    read.external_id is not None
-                    and existing.login_source == bound
-                    and read.external_id != existing.unique_id
-                ):
-                    raise ScimError(400, "externalId cannot change", ScimType.MUTABILITY)
-                person = directory.update_person(
-                    conn, UpdatePerson(existing.public_id, fields), who.actor
-                ).person
+                unique_id = None
+                if existing.login_source == bound:  # externalId is theirs: set, changed or cleared
+                    unique_id = read.external_id or existing.public_id
+                command = UpdatePerson(existing.public_id, fields, unique_id)
+                person = directory.update_person(conn, command, who.actor).person
         if read.active is not None and read.active != (person.status in ACTIVE_STATUSES):
             status = Status.ACTIVE if read.active else Status.SUSPENDED
             person = directory.set_status(conn, SetStatus(person.public_id, status), who.actor).person
@@ -199,7 +197,9 @@ def _router(directory: Directory, max_body_bytes: int) -> APIRouter:
         current = await database.read(
             lambda conn: user_document(conn, existing_user(conn, resource_id), url, bound)
         )
-        read = user_in(apply_patch(current, operations, schemas.USER_SCHEMA, schemas.USER_EXTENSIONS))
+        read = user_in(
+            apply_patch(current, operations, schemas.USER_SCHEMA, schemas.USER_EXTENSIONS), whole=True
+        )
         hashed = await password_hash(read)
 
         def work(conn: Connection) -> dict[str, Any]:
@@ -207,7 +207,9 @@ def _router(directory: Directory, max_body_bytes: int) -> APIRouter:
             existing = existing_user(conn, resource_id, request)
             # Patched again as the User is now, in case it changed while the password was hashed.
             document = user_document(conn, existing, url, bound)
-            now = user_in(apply_patch(document, operations, schemas.USER_SCHEMA, schemas.USER_EXTENSIONS))
+            now = user_in(
+                apply_patch(document, operations, schemas.USER_SCHEMA, schemas.USER_EXTENSIONS), whole=True
+            )
             if now.password != read.password:
                 raise ScimError(
                     409, "the User changed while its password was being set: send the PATCH again"
@@ -229,32 +231,48 @@ def _router(directory: Directory, max_body_bytes: int) -> APIRouter:
         await database.write(work)
         return Response(status_code=204)
 
-    async def list_users(request: Request) -> ScimResponse:
-        _, who = await authorised(database, request, Permission.USER_READ)
-        return await search_users(request, dict(request.query_params), who)
-
-    async def search_users_post(request: Request) -> ScimResponse:
-        _, who = await authorised(database, request, Permission.USER_READ)
-        search = await read_json(request, max_body_bytes)
-        if not isinstance(search, dict):
-            raise ScimError(400, "the body must be a SearchRequest object", ScimType.INVALID_SYNTAX)
-        return await search_users(request, search, who)
-
-    async def search_users(request: Request, params: dict[str, Any], who: Principal) -> ScimResponse:
-        bound = access.bound_source(who)
-        start, count = paging(params)
-        where = people.condition(text(params, "filter"), bound)
-        order = people.sort_column(text(params, "sortBy"), bound)
-        descending = sort_descending(params)
-        wanted = projection(params.get("attributes"), params.get("excludedAttributes"))
-        url = base_url(request)
-
-        def work(conn: Connection) -> tuple[int, list[dict[str, Any]]]:
-            total, found = people.page(conn, where, order, descending, start - 1, count)
+    def user_listing(url: str, bound: str) -> Listing:
+        def page(
+            conn: Connection,
+            where: ColumnElement[bool],
+            order: ColumnElement[Any],
+            descending: bool,
+            offset: int,
+            limit: int,
+        ) -> tuple[int, list[dict[str, Any]]]:
+            total, found = people.page(conn, where, order, descending, offset, limit)
             return total, user_documents(conn, found, url, bound)
 
-        total, documents = await database.read(work)
-        return list_response([shown(d, wanted) for d in documents], total, start)
+        return Listing(
+            condition=lambda text: people.condition(text, bound),
+            sort=lambda sort_by: people.sort_column(sort_by, bound),
+            page=page,
+            shown=shown,
+        )
+
+    async def list_users(request: Request) -> JSONResponse:
+        _, who = await authorised(database, request, Permission.USER_READ)
+        listing = user_listing(base_url(request), access.bound_source(who))
+        return await list_answer(database, request.query_params, [listing])
+
+    async def search_users_post(request: Request) -> JSONResponse:
+        _, who = await authorised(database, request, Permission.USER_READ)
+        listing = user_listing(base_url(request), access.bound_source(who))
+        return await list_answer(database, await search_request(request, max_body_bytes), [listing])
+
+    async def search_everything(request: Request) -> JSONResponse:
+        """A search at the root: Users, then Groups, of the types the token may read."""
+        token = access.bearer(request)
+        who = await database.read(lambda conn: access.principal(conn, token))
+        url = base_url(request)
+        listings = []
+        if who.can(Permission.USER_READ):
+            listings.append(user_listing(url, access.bound_source(who)))
+        if who.can(Permission.GROUP_READ):
+            listings.append(group_listing(url))
+        if not listings:
+            who.require_any(Permission.USER_READ, Permission.GROUP_READ)
+        return await list_answer(database, await search_request(request, max_body_bytes), listings)
 
     add_resource_routes(
         router,
@@ -269,11 +287,12 @@ def _router(directory: Directory, max_body_bytes: int) -> APIRouter:
         delete=delete_user,
     )
     add_group_routes(router, directory, max_body_bytes)
-    _discovery(router)
+    router.add_api_route("/.search", search_everything, methods=["POST"], summary="Search Users and Groups")
+    _discovery(router, database)
     return router
 
 
-def _discovery(router: APIRouter) -> None:
+def _discovery(router: APIRouter, database: Database) -> None:
     def service_provider_config(request: Request) -> ScimResponse:
         url = base_url(request)
         return ScimResponse(
@@ -307,16 +326,22 @@ def _discovery(router: APIRouter) -> None:
             raise ScimError(404, f"no resource type {name}")
         return ScimResponse(found[0])
 
-    def all_schemas(request: Request) -> ScimResponse:
-        return list_response([s.to_scim(base_url(request)) for s in schemas.SCHEMAS.values()])
+    async def suggestions() -> dict[str, list[str]]:
+        """userType's canonical values: the user types this install has."""
+        types = await database.read(list_user_types)
+        return {"userType": [t.id for t in types]}
 
-    def one_schema(schema_id: str, request: Request) -> ScimResponse:
+    async def all_schemas(request: Request) -> JSONResponse:
+        known = await suggestions()
+        return list_response([s.to_scim(base_url(request), known) for s in schemas.SCHEMAS.values()])
+
+    async def one_schema(schema_id: str, request: Request) -> ScimResponse:
         found = schemas.SCHEMAS.get(schema_id)
         if found is None:
             raise ScimError(404, f"no schema {schema_id}")
-        return ScimResponse(found.to_scim(base_url(request)))
+        return ScimResponse(found.to_scim(base_url(request), await suggestions()))
 
-    endpoints: list[tuple[str, Callable[..., ScimResponse], str]] = [
+    endpoints: list[tuple[str, Callable[..., Any], str]] = [
         ("/ServiceProviderConfig", service_provider_config, "What this service provider supports"),
         ("/ResourceTypes", resource_types, "The resource types"),
         ("/ResourceTypes/{name}", resource_type, "One resource type"),

@@ -7,7 +7,7 @@ attributes provisionhub keeps are declared: a client learns from `/Schemas` exac
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -88,13 +88,21 @@ class Schema:
     def __iter__(self) -> Iterator[Attribute]:
         return iter(self.attributes)
 
-    def to_scim(self, base_url: str) -> dict[str, Any]:
+    def to_scim(
+        self, base_url: str, suggestions: Mapping[str, Sequence[str]] | None = None
+    ) -> dict[str, Any]:
+        """The Schema document; suggestions: canonical values known only at run time (the user
+        types an install has), by attribute name."""
+        attributes = [a.to_scim() for a in self.attributes]
+        for attribute in attributes:
+            if suggestions and attribute["name"] in suggestions:
+                attribute["canonicalValues"] = list(suggestions[attribute["name"]])
         return {
             "schemas": [SCHEMA],
             "id": self.id,
             "name": self.name,
             "description": self.description,
-            "attributes": [a.to_scim() for a in self.attributes],
+            "attributes": attributes,
             "meta": {"resourceType": "Schema", "location": f"{base_url}/Schemas/{self.id}"},
         }
 
@@ -116,12 +124,17 @@ def _multi(
     )
 
 
+#: The extension's dates and times are strings of a fixed form (a date of birth has no time of day, and
+#: SCIM has no date type). canonicalValues are suggestions (RFC 7643 7): here, an example of the form,
+#: which clients that fill attributes from their schema (scim2-tester) use rather than any text.
+_DATE_EXAMPLE = ("2000-01-01",)
+_MOMENT_EXAMPLE = ("2000-01-01T00:00:00Z",)
+
 _NAME = Attribute(
     "name",
     "The components of the user's name.",
     type="complex",
     sub_attributes=(
-        _text("formatted", "The full name, made of the parts below.", mutability="readOnly"),
         _text("familyName", "The family name (last name)."),
         _text("givenName", "The given name (first name)."),
         _text("middleName", "The middle name(s)."),
@@ -167,7 +180,10 @@ USER_SCHEMA = Schema(
         _text("title", "The user's title, such as Vice President."),
         _text("preferredLanguage", "Preferred languages, as HTTP Accept-Language lists them (en-US, fr)."),
         _text("locale", "The default location for localizing, such as en-US."),
-        Attribute("active", "Whether the user may sign in; false suspends the user.", type="boolean"),
+        # Required: a user is active or not, never neither. A create without it makes an active user.
+        Attribute(
+            "active", "Whether the user may sign in; false suspends the user.", type="boolean", required=True
+        ),
         _text(
             "password",
             "The user's password: stored as an Argon2id hash, never returned.",
@@ -189,12 +205,11 @@ USER_SCHEMA = Schema(
         _multi(
             "addresses",
             "Postal addresses: provisionhub keeps a work and a home address.",
-            _text("formatted", "The full address, made of the parts below.", mutability="readOnly"),
             _text("streetAddress", "The street address."),
             _text("locality", "The city or locality."),
             _text("region", "The state or region."),
             _text("postalCode", "The ZIP or postal code."),
-            _text("country", "The country (the home address has none in provisionhub)."),
+            _text("country", "The country."),
             types=("work", "home"),
         ),
         _GROUP_REFERENCE,
@@ -213,17 +228,7 @@ ENTERPRISE_SCHEMA = Schema(
             "manager",
             "The user's manager.",
             type="complex",
-            sub_attributes=(
-                _text("value", "The id of the manager's SCIM resource."),
-                Attribute(
-                    "$ref",
-                    "The manager's URI.",
-                    type="reference",
-                    mutability="readOnly",
-                    reference_types=("User",),
-                ),
-                _text("displayName", "The manager's displayName.", mutability="readOnly"),
-            ),
+            sub_attributes=(_text("value", "The id of the manager's SCIM resource."),),
         ),
     ),
 )
@@ -235,32 +240,32 @@ PROVISIONHUB_SCHEMA = Schema(
     (
         _text(
             "loginSource",
-            "How the user signs in: the login source of their source identity.",
+            "How the user signs in: the login source of their source identity (returned when asked for).",
             mutability="readOnly",
+            returned="request",
         ),
         _text("location", "The user's location (as OCL shows it)."),
         _text("studentNumber", "The student number."),
         _text("studentPhone", "The phone number the student record gives."),
         _text("userType", "The user type's id (provisionhub user-type list)."),
         _text("lockerUserType", "The locker user type."),
-        Attribute(
+        _text(
             "dateOfBirth",
-            "The date of birth, YYYY-MM-DD. Sensitive: returned only when asked for.",
-            type="dateTime",
-            returned="request",
+            "The date of birth, YYYY-MM-DD. Sensitive: never logged; returned to tokens that may read Users.",
+            canonical_values=_DATE_EXAMPLE,
+        ),
+        _text("driversLicenceNumber", "The driver's licence number. Sensitive: never logged."),
+        _text("driversLicenceRegion", "Where the driver's licence was issued."),
+        _text(
+            "validFrom",
+            "When the user's access begins: YYYY-MM-DDTHH:MM:SSZ.",
+            canonical_values=_MOMENT_EXAMPLE,
         ),
         _text(
-            "driversLicenceNumber",
-            "The driver's licence number. Sensitive: returned only when asked for.",
-            returned="request",
+            "validThrough",
+            "When the user's access ends: YYYY-MM-DDTHH:MM:SSZ.",
+            canonical_values=_MOMENT_EXAMPLE,
         ),
-        _text(
-            "driversLicenceRegion",
-            "Where the driver's licence was issued. Sensitive: returned only when asked for.",
-            returned="request",
-        ),
-        Attribute("validFrom", "When the user's access begins.", type="dateTime"),
-        Attribute("validThrough", "When the user's access ends.", type="dateTime"),
     ),
 )
 
@@ -286,7 +291,6 @@ GROUP_SCHEMA = Schema(
                     mutability="immutable",
                     reference_types=("User",),
                 ),
-                _text("display", "The member's displayName.", mutability="readOnly"),
                 _text("type", "User: members are users.", mutability="immutable", canonical_values=("User",)),
             ),
         ),

@@ -70,6 +70,7 @@ ADDRESSES: dict[str, dict[str, str]] = {
         "locality": "alt_city",
         "region": "alt_region",
         "postalCode": "alt_postal_code",
+        "country": "alt_country",
     },
 }
 #: Each person field by the SCIM attribute it is, for messages about it.
@@ -108,30 +109,16 @@ def user_out(
     f = person.fields
     location = f"{base_url}/Users/{person.public_id}"
     document: dict[str, Any] = {"schemas": [schemas.USER], "id": person.public_id}
-    if person.login_source == bound_source:
-        document["externalId"] = person.unique_id
+    if person.login_source == bound_source and person.unique_id != person.public_id:
+        document["externalId"] = person.unique_id  # a person created without one has their id as unique_id
     for name, column in CORE_FIELDS.items():
         if f[column] is not None:
             document[name] = f[column]
     name_parts = {name: f[column] for name, column in NAME_FIELDS.items() if f[column] is not None}
     if name_parts:
-        formatted = " ".join(
-            f[c] for c in ("name_prefix", "given_name", "middle_name", "family_name", "name_suffix") if f[c]
-        )
-        document["name"] = {"formatted": formatted, **name_parts}
+        document["name"] = name_parts
     document["active"] = person.status in ACTIVE_STATUSES
-    if f["email"] is not None:
-        document["emails"] = [{"value": f["email"], "type": "work", "primary": True}]
-    phones = [{"value": f[column], "type": kind} for kind, column in PHONES.items() if f[column] is not None]
-    if phones:
-        document["phoneNumbers"] = phones
-    addresses = []
-    for kind, parts in ADDRESSES.items():
-        values = {name: f[column] for name, column in parts.items() if f[column] is not None}
-        if values:
-            addresses.append({"type": kind, **values})
-    if addresses:
-        document["addresses"] = addresses
+    document.update(_multi_valued_out(f))
     if groups:
         document["groups"] = [
             {"value": gid, "$ref": f"{base_url}/Groups/{gid}", "display": name, "type": "direct"}
@@ -139,12 +126,12 @@ def user_out(
         ]
     enterprise: dict[str, Any] = {n: f[c] for n, c in ENTERPRISE_FIELDS.items() if f[c] is not None}
     if f["manager_id"] is not None:
-        enterprise["manager"] = {"value": f["manager_id"], "$ref": f"{base_url}/Users/{f['manager_id']}"}
+        enterprise["manager"] = {"value": f["manager_id"]}
     extension: dict[str, Any] = {"loginSource": person.login_source}
     extension.update({n: f[c] for n, c in PROVISIONHUB_FIELDS.items() if f[c] is not None})
     for name, column in PROVISIONHUB_MOMENTS.items():
         if f[column] is not None:
-            extension[name] = _moment_out(f[column])
+            extension[name] = _day_or_second(f[column])
     if enterprise:
         document["schemas"].append(schemas.ENTERPRISE)
         document[schemas.ENTERPRISE] = enterprise
@@ -160,10 +147,55 @@ def user_out(
     return document
 
 
-def _moment_out(value: date | datetime) -> str:
+def _moment_out(value: datetime) -> str:
+    """A SCIM dateTime (xsd:dateTime, in UTC, to the millisecond)."""
+    return value.strftime("%Y-%m-%dT%H:%M:%S.") + f"{value.microsecond // 1000:03d}Z"
+
+
+def _day_or_second(value: date | datetime) -> str:
+    """The provisionhub extension's dates (YYYY-MM-DD) and times (YYYY-MM-DDTHH:MM:SSZ), as strings."""
     if isinstance(value, datetime):
-        return value.strftime("%Y-%m-%dT%H:%M:%S.") + f"{value.microsecond // 1000:03d}Z"
+        return value.strftime("%Y-%m-%dT%H:%M:%SZ")
     return value.isoformat()
+
+
+#: The multi-valued attributes provisionhub keeps as their columns and, as sent, in scim_values.
+_MULTI_VALUED = ("emails", "phoneNumbers", "addresses")
+
+
+def _multi_valued_out(f: Mapping[str, Any]) -> dict[str, list[dict[str, Any]]]:
+    """emails, phoneNumbers and addresses: as a SCIM client last wrote them, while they still say what
+    the columns hold (no other dialect changed them since); else made from the columns."""
+    made: dict[str, list[dict[str, Any]]] = {}
+    if f["email"] is not None:
+        made["emails"] = [{"value": f["email"], "type": "work", "primary": True}]
+    phones = [{"value": f[column], "type": kind} for kind, column in PHONES.items() if f[column] is not None]
+    if phones:
+        made["phoneNumbers"] = phones
+    addresses = []
+    for kind, parts in ADDRESSES.items():
+        values = {name: f[column] for name, column in parts.items() if f[column] is not None}
+        if values:
+            addresses.append({"type": kind, **values})
+    if addresses:
+        made["addresses"] = addresses
+    sent = f["scim_values"] or {}
+    for name in _MULTI_VALUED:
+        if name in sent and _columns_of(name, sent[name]).items() <= f.items():
+            if sent[name]:
+                made[name] = sent[name]
+            else:
+                made.pop(name, None)
+    return made
+
+
+def _columns_of(name: str, values: Any) -> dict[str, Any]:
+    """The columns a multi-valued attribute's values set."""
+    if name == "emails":
+        return {"email": _email(values)}
+    if name == "phoneNumbers":
+        return _typed_values(name, values, PHONES)
+    return _addresses(values)
 
 
 @dataclass(slots=True)
@@ -176,8 +208,12 @@ class UserIn:
     password: str | None = field(default=None, repr=False)
 
 
-def user_in(document: Any) -> UserIn:
-    """Read a User document (POST, PUT, or a PATCH's result); ScimError names what is wrong."""
+def user_in(document: Any, *, whole: bool = False) -> UserIn:
+    """Read a User document (POST, PUT, or a PATCH's result); ScimError names what is wrong.
+
+    whole: the document is the User entire (a PATCH's result), so an extension it lacks was removed;
+    otherwise (a client's PUT) an extension it lacks is left as it is.
+    """
     if not isinstance(document, dict):
         raise ScimError(400, "the body must be a JSON object: a User", ScimType.INVALID_SYNTAX)
     _require_schemas(document, schemas.USER)
@@ -199,14 +235,18 @@ def user_in(document: Any) -> UserIn:
     for name, column in CORE_FIELDS.items():
         read.fields[column] = _string(name, _get(document, keys, name))
     read.fields.update(_name(_get(document, keys, "name")))
-    read.fields["email"] = _email(_get(document, keys, "emails"))
-    read.fields.update(_typed_values("phoneNumbers", _get(document, keys, "phoneNumbers"), PHONES))
-    read.fields.update(_addresses(_get(document, keys, "addresses")))
+    kept: dict[str, Any] = {}
+    for name in _MULTI_VALUED:
+        values = _get(document, keys, name)
+        read.fields.update(_columns_of(name, values))
+        if values:
+            kept[name] = [_sub_values(f"{name}[{i}]", v, _attribute(name)) for i, v in enumerate(values)]
+    read.fields["scim_values"] = kept or None
     sent = {folded: document[key] for folded, key in keys.items() if folded in extensions}
-    if schemas.ENTERPRISE.casefold() in sent:
-        read.fields.update(_enterprise(sent[schemas.ENTERPRISE.casefold()]))
-    if schemas.PROVISIONHUB.casefold() in sent:
-        read.fields.update(_provisionhub(sent[schemas.PROVISIONHUB.casefold()]))
+    if schemas.ENTERPRISE.casefold() in sent or whole:
+        read.fields.update(_enterprise(sent.get(schemas.ENTERPRISE.casefold(), {})))
+    if schemas.PROVISIONHUB.casefold() in sent or whole:
+        read.fields.update(_provisionhub(sent.get(schemas.PROVISIONHUB.casefold(), {})))
     return read
 
 
@@ -324,8 +364,6 @@ def _addresses(value: Any) -> dict[str, Any]:
         taken.add(kind)
         for name, column in ADDRESSES[kind].items():
             fields[column] = _string(f"addresses.{name}", item.get(name))
-        if kind == "home" and item.get("country") is not None:
-            raise invalid_value("addresses.country: provisionhub keeps no country for the home address")
     return fields
 
 
@@ -338,6 +376,8 @@ def _attribute(name: str) -> schemas.Attribute:
 def _extension_values(urn: str, value: Any, schema: schemas.Schema) -> dict[str, Any]:
     found: dict[str, Any] = {}
     for key, sub in _object(urn, value).items():
+        if key.casefold() == "schemas":  # some clients list the extension in its own object
+            continue
         attribute = schema.attribute(key)
         if attribute is None:
             raise invalid_value(f"{key} is not an attribute of {urn}")
@@ -367,13 +407,14 @@ def _provisionhub(value: Any) -> dict[str, Any]:
 
 
 def _moment_in(name: str, value: Any, *, date_only: bool) -> date | datetime | None:
+    """A date (YYYY-MM-DD; a dateTime's date part is taken) or a time with its zone."""
     if value is None:
         return None
     if not isinstance(value, str):
         raise invalid_value(f"{name} must be a string")
     try:
         if date_only:
-            return date.fromisoformat(value[:10]) if len(value) >= 10 else date.fromisoformat(value)
+            return date.fromisoformat(value[:10])
         moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
     except ValueError:
         raise invalid_value(f"{name} is not a valid {'date' if date_only else 'date and time'}") from None

@@ -35,9 +35,9 @@ def bound_source(who: Principal) -> str:
     return DEFAULT_SOURCE
 
 
-def check_precondition(request: Request, current: str) -> None:
-    """If-Match on a write: 412 unless it names the resource's current version (or *)."""
-    wanted = request.headers.get("if-match")
+def check_precondition(wanted: str | None, current: str) -> None:
+    """If-Match on a write (or a Bulk operation's version): 412 unless it names the resource's current
+    version (or *)."""
     if wanted is not None and not _matches(wanted, current):
         raise ScimError(412, f"the resource's version is {current}, not {wanted.strip()}")
 

@@ -1,10 +1,7 @@
-"""SCIM Groups: the directory's groups, their members Users (deleted people are not shown)."""
+"""SCIM Groups: the endpoints, and the SQL of their lists."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
-from datetime import datetime
 from typing import Any
 
 from fastapi import APIRouter, Request
@@ -13,30 +10,23 @@ from sqlalchemy import ColumnElement, Connection, func, select, true
 
 from provisionhub.auth.permissions import Permission
 from provisionhub.dialects.scim import access, schemas
-from provisionhub.dialects.scim.errors import ScimError, ScimType, invalid_value
 from provisionhub.dialects.scim.filter_sql import DataType, SqlAttribute, sql_condition
 from provisionhub.dialects.scim.filters import parse_filter
 from provisionhub.dialects.scim.http import (
     Listing,
-    ScimResponse,
     add_resource_routes,
-    again,
     authorised,
     base_url,
     list_answer,
     read_response,
     requested,
     resource_response,
+    search_request,
     sort_key,
 )
-from provisionhub.dialects.scim.patch import apply_patch
 from provisionhub.dialects.scim.projection import Projection, project
-from provisionhub.dialects.scim.users import version_tag
-from provisionhub.directory.changes import latest_seqs
-from provisionhub.directory.entitlements import UNSET, Unset
-from provisionhub.directory.errors import Conflict, Invalid, NotFound
-from provisionhub.directory.groups import ChangeGroup, CreateGroup, DeleteGroup, Group, find_groups
-from provisionhub.directory.people import Status
+from provisionhub.dialects.scim.resources import Resources
+from provisionhub.directory.groups import find_groups
 from provisionhub.directory.service import Directory
 from provisionhub.http.bodies import read_json
 from provisionhub.store import tables
@@ -53,57 +43,6 @@ _RESOLVER = {
 }
 
 
-@contextmanager
-def _group_errors() -> Iterator[None]:
-    """The core's refusals about a group, in SCIM's terms and attribute names."""
-    try:
-        yield
-    except Conflict as exc:
-        raise ScimError(
-            409, exc.message.replace("display_name", "displayName"), ScimType.UNIQUENESS
-        ) from None
-    except Invalid as exc:
-        raise invalid_value(
-            exc.message.replace("display_name", "displayName").replace("external_id", "externalId")
-        ) from None
-
-
-def _moment(value: datetime) -> str:
-    return value.strftime("%Y-%m-%dT%H:%M:%S.") + f"{value.microsecond // 1000:03d}Z"
-
-
-def _documents(conn: Connection, found: list[Group], url: str) -> list[dict[str, Any]]:
-    seqs = latest_seqs(conn, "group", [g.public_id for g in found])
-    member_ids = sorted({m for g in found for m in g.members})
-    shown: set[str] = set()  # deleted people are members no more, for SCIM
-    for start in range(0, len(member_ids), 500):
-        rows = conn.execute(
-            select(people.c.public_id).where(
-                people.c.public_id.in_(member_ids[start : start + 500]),
-                people.c.status != Status.DELETED.value,
-            )
-        )
-        shown.update(rows.scalars())
-    documents = []
-    for group in found:
-        document: dict[str, Any] = {"schemas": [schemas.GROUP], "id": group.public_id}
-        if group.external_id is not None:
-            document["externalId"] = group.external_id
-        document["displayName"] = group.display_name
-        document["members"] = [
-            {"value": m, "$ref": f"{url}/Users/{m}", "type": "User"} for m in group.members if m in shown
-        ]
-        document["meta"] = {
-            "resourceType": "Group",
-            "created": _moment(group.created_at),
-            "lastModified": _moment(group.updated_at),
-            "location": f"{url}/Groups/{group.public_id}",
-            "version": version_tag(seqs.get(group.public_id, 0)),
-        }
-        documents.append(document)
-    return documents
-
-
 def _shown(document: dict[str, Any], wanted: Projection) -> dict[str, Any]:
     return project(document, wanted, schemas.GROUP_SCHEMA, ())
 
@@ -112,139 +51,62 @@ def _one(document: dict[str, Any], wanted: Projection, status: int = 200) -> JSO
     return resource_response(document, _shown(document, wanted), status)
 
 
-def group_in(document: Any) -> tuple[str, str | Unset | None, list[str]]:
-    """A Group document, read: displayName, externalId (UNSET when absent) and the members' ids."""
-    if not isinstance(document, dict):
-        raise ScimError(400, "the body must be a JSON object: a Group", ScimType.INVALID_SYNTAX)
-    listed = document.get("schemas")
-    if listed is not None and (not isinstance(listed, list) or schemas.GROUP not in listed):
-        raise invalid_value(f"schemas must include {schemas.GROUP}")
-    name: Any = None
-    external_id: str | Unset | None = UNSET
-    members: list[str] = []
-    for key, value in document.items():
-        folded = key.casefold()
-        if folded in ("schemas", "id", "meta"):
-            continue
-        if folded == "displayname":
-            name = value
-        elif folded == "externalid":
-            if value is not None and not isinstance(value, str):
-                raise invalid_value("externalId must be a string")
-            external_id = value
-        elif folded == "members":
-            members = _members(value)
-        else:
-            raise invalid_value(f"{key} is not an attribute of a Group (schema {schemas.GROUP})")
-    if not isinstance(name, str) or not name.strip():
-        raise invalid_value("displayName is required, as a string")
-    return name, external_id, members
-
-
-def _members(value: Any) -> list[str]:
-    if value is None:
-        return []
-    if not isinstance(value, list):
-        raise invalid_value("members must be a list")
-    ids = []
-    for index, member in enumerate(value):
-        if not isinstance(member, dict) or not isinstance(member.get("value"), str):
-            raise invalid_value(f"members[{index}].value must be a User's id")
-        kind = member.get("type")
-        if kind is not None and kind != "User":
-            raise invalid_value(
-                f"members[{index}].type: members are Users (provisionhub has no nested groups)"
-            )
-        ids.append(member["value"])
-    return ids
-
-
 def add_group_routes(router: APIRouter, directory: Directory, max_body_bytes: int) -> None:
     database = directory.database
 
-    def existing(conn: Connection, resource_id: str, request: Request | None = None) -> Group:
-        found = find_groups(conn, [resource_id]).get(resource_id)
-        if found is None:
-            raise NotFound(f"no Group has the id {resource_id}")
-        if request is not None:
-            seq = latest_seqs(conn, "group", [resource_id]).get(resource_id, 0)
-            access.check_precondition(request, version_tag(seq))
-        return found
+    async def resources(request: Request, permission: Permission) -> tuple[str, Resources]:
+        token, who = await authorised(database, request, permission)
+        return token, Resources(directory, base_url(request), who)
 
-    def document_of(conn: Connection, group: Group, url: str) -> dict[str, Any]:
-        return _documents(conn, [group], url)[0]
+    def again(conn: Connection, token: str, seen: Resources) -> Resources:
+        return Resources(directory, seen.url, access.principal(conn, token))
 
-    async def create_group(request: Request) -> ScimResponse:
-        token, _ = await authorised(database, request, Permission.GROUP_WRITE)
-        name, external_id, members = group_in(await read_json(request, max_body_bytes))
-        url = base_url(request)
-
-        def work(conn: Connection) -> dict[str, Any]:
-            who = again(conn, token, Permission.GROUP_WRITE)
-            with _group_errors():
-                command = CreateGroup(name, members, external_id if isinstance(external_id, str) else None)
-                group = directory.execute(conn, command, who.actor)
-            return document_of(conn, group, url)
-
-        return _one(await database.write(work), requested(request), 201)
+    async def create_group(request: Request) -> JSONResponse:
+        token, seen = await resources(request, Permission.GROUP_WRITE)
+        sent = await read_json(request, max_body_bytes)
+        document = await database.write(lambda conn: again(conn, token, seen).create_group(conn, sent))
+        return _one(document, requested(request), 201)
 
     async def get_group(resource_id: str, request: Request) -> Response:
-        await authorised(database, request, Permission.GROUP_READ)
-        url = base_url(request)
-        document = await database.read(lambda conn: document_of(conn, existing(conn, resource_id), url))
+        _, seen = await resources(request, Permission.GROUP_READ)
+        document = await database.read(
+            lambda conn: seen.group_document(conn, seen.existing_group(conn, resource_id))
+        )
         return read_response(request, document, _shown(document, requested(request)))
 
-    async def change(resource_id: str, request: Request, patch: bool) -> ScimResponse:
-        token, _ = await authorised(database, request, Permission.GROUP_WRITE)
+    async def change(resource_id: str, request: Request, patch: bool) -> JSONResponse:
+        token, seen = await resources(request, Permission.GROUP_WRITE)
         sent = await read_json(request, max_body_bytes)
-        url = base_url(request)
+        if_match = request.headers.get("if-match")
 
         def work(conn: Connection) -> dict[str, Any]:
-            who = again(conn, token, Permission.GROUP_WRITE)
-            current = existing(conn, resource_id, request)
-            document = (
-                apply_patch(document_of(conn, current, url), sent, schemas.GROUP_SCHEMA) if patch else sent
+            return again(conn, token, seen).change_group(
+                conn, resource_id, sent, patch=patch, if_match=if_match
             )
-            name, external_id, members = group_in(document)
-            # The document is the Group entire (PUT replaces; a PATCH's result is whole): what it lacks goes.
-            kept = None if isinstance(external_id, Unset) else external_id
-            command = ChangeGroup(resource_id, display_name=name, external_id=kept, members=members)
-            with _group_errors():
-                group = directory.execute(conn, command, who.actor)
-            return document_of(conn, group, url)
 
         return _one(await database.write(work), requested(request))
 
-    async def replace_group(resource_id: str, request: Request) -> ScimResponse:
+    async def replace_group(resource_id: str, request: Request) -> JSONResponse:
         return await change(resource_id, request, patch=False)
 
-    async def patch_group(resource_id: str, request: Request) -> ScimResponse:
+    async def patch_group(resource_id: str, request: Request) -> JSONResponse:
         return await change(resource_id, request, patch=True)
 
     async def delete_group(resource_id: str, request: Request) -> Response:
-        token, _ = await authorised(database, request, Permission.GROUP_WRITE)
-
-        def work(conn: Connection) -> None:
-            who = again(conn, token, Permission.GROUP_WRITE)
-            existing(conn, resource_id, request)
-            directory.execute(conn, DeleteGroup(resource_id), who.actor)
-
-        await database.write(work)
+        token, seen = await resources(request, Permission.GROUP_WRITE)
+        if_match = request.headers.get("if-match")
+        await database.write(lambda conn: again(conn, token, seen).delete_group(conn, resource_id, if_match))
         return Response(status_code=204)
 
-    async def list_groups(request: Request) -> ScimResponse:
-        await authorised(database, request, Permission.GROUP_READ)
-        return await search(request, dict(request.query_params))
+    async def list_groups(request: Request) -> JSONResponse:
+        _, seen = await resources(request, Permission.GROUP_READ)
+        return await list_answer(database, request.query_params, [group_listing(seen)])
 
-    async def search_post(request: Request) -> ScimResponse:
-        await authorised(database, request, Permission.GROUP_READ)
-        params = await read_json(request, max_body_bytes)
-        if not isinstance(params, dict):
-            raise ScimError(400, "the body must be a SearchRequest object", ScimType.INVALID_SYNTAX)
-        return await search(request, params)
-
-    async def search(request: Request, params: dict[str, Any]) -> JSONResponse:
-        return await list_answer(database, params, [group_listing(base_url(request))])
+    async def search_post(request: Request) -> JSONResponse:
+        _, seen = await resources(request, Permission.GROUP_READ)
+        return await list_answer(
+            database, await search_request(request, max_body_bytes), [group_listing(seen)]
+        )
 
     add_resource_routes(
         router,
@@ -264,8 +126,8 @@ def _condition(filter_text: str | None) -> ColumnElement[bool]:
     return sql_condition(parse_filter(filter_text), _RESOLVER) if filter_text else true()
 
 
-def group_listing(url: str) -> Listing:
-    """Groups as lists show them (url: the base URL of their locations)."""
+def group_listing(seen: Resources) -> Listing:
+    """Groups as lists show them."""
 
     def page(
         conn: Connection,
@@ -282,7 +144,7 @@ def group_listing(url: str) -> Listing:
         statement = select(groups.c.public_id).where(where).order_by(*ordering).offset(offset).limit(limit)
         ids = list(conn.execute(statement).scalars())
         found = find_groups(conn, ids)
-        return total, _documents(conn, [found[i] for i in ids], url)
+        return total, seen.group_documents(conn, [found[i] for i in ids])
 
     return Listing(
         condition=_condition,

@@ -9,14 +9,12 @@ from fastapi.responses import JSONResponse, Response
 from sqlalchemy import ColumnElement, Connection, func, select, true
 
 from provisionhub.auth.permissions import Permission
-from provisionhub.dialects.scim import access, schemas
+from provisionhub.dialects.scim import schemas
 from provisionhub.dialects.scim.filter_sql import DataType, SqlAttribute, sql_condition
 from provisionhub.dialects.scim.filters import parse_filter
 from provisionhub.dialects.scim.http import (
     Listing,
     add_resource_routes,
-    authorised,
-    base_url,
     list_answer,
     read_response,
     requested,
@@ -25,7 +23,7 @@ from provisionhub.dialects.scim.http import (
     sort_key,
 )
 from provisionhub.dialects.scim.projection import Projection, project
-from provisionhub.dialects.scim.resources import Resources
+from provisionhub.dialects.scim.resources import Resources, rechecked, resources_for
 from provisionhub.directory.groups import find_groups
 from provisionhub.directory.service import Directory
 from provisionhub.http.bodies import read_json
@@ -54,33 +52,26 @@ def _one(document: dict[str, Any], wanted: Projection, status: int = 200) -> JSO
 def add_group_routes(router: APIRouter, directory: Directory, max_body_bytes: int) -> None:
     database = directory.database
 
-    async def resources(request: Request, permission: Permission) -> tuple[str, Resources]:
-        token, who = await authorised(database, request, permission)
-        return token, Resources(directory, base_url(request), who)
-
-    def again(conn: Connection, token: str, seen: Resources) -> Resources:
-        return Resources(directory, seen.url, access.principal(conn, token))
-
     async def create_group(request: Request) -> JSONResponse:
-        token, seen = await resources(request, Permission.GROUP_WRITE)
+        token, seen = await resources_for(directory, request, Permission.GROUP_WRITE)
         sent = await read_json(request, max_body_bytes)
-        document = await database.write(lambda conn: again(conn, token, seen).create_group(conn, sent))
+        document = await database.write(lambda conn: rechecked(conn, token, seen).create_group(conn, sent))
         return _one(document, requested(request), 201)
 
     async def get_group(resource_id: str, request: Request) -> Response:
-        _, seen = await resources(request, Permission.GROUP_READ)
+        _, seen = await resources_for(directory, request, Permission.GROUP_READ)
         document = await database.read(
             lambda conn: seen.group_document(conn, seen.existing_group(conn, resource_id))
         )
         return read_response(request, document, _shown(document, requested(request)))
 
     async def change(resource_id: str, request: Request, patch: bool) -> JSONResponse:
-        token, seen = await resources(request, Permission.GROUP_WRITE)
+        token, seen = await resources_for(directory, request, Permission.GROUP_WRITE)
         sent = await read_json(request, max_body_bytes)
         if_match = request.headers.get("if-match")
 
         def work(conn: Connection) -> dict[str, Any]:
-            return again(conn, token, seen).change_group(
+            return rechecked(conn, token, seen).change_group(
                 conn, resource_id, sent, patch=patch, if_match=if_match
             )
 
@@ -93,17 +84,19 @@ def add_group_routes(router: APIRouter, directory: Directory, max_body_bytes: in
         return await change(resource_id, request, patch=True)
 
     async def delete_group(resource_id: str, request: Request) -> Response:
-        token, seen = await resources(request, Permission.GROUP_WRITE)
+        token, seen = await resources_for(directory, request, Permission.GROUP_WRITE)
         if_match = request.headers.get("if-match")
-        await database.write(lambda conn: again(conn, token, seen).delete_group(conn, resource_id, if_match))
+        await database.write(
+            lambda conn: rechecked(conn, token, seen).delete_group(conn, resource_id, if_match)
+        )
         return Response(status_code=204)
 
     async def list_groups(request: Request) -> JSONResponse:
-        _, seen = await resources(request, Permission.GROUP_READ)
+        _, seen = await resources_for(directory, request, Permission.GROUP_READ)
         return await list_answer(database, request.query_params, [group_listing(seen)])
 
     async def search_post(request: Request) -> JSONResponse:
-        _, seen = await resources(request, Permission.GROUP_READ)
+        _, seen = await resources_for(directory, request, Permission.GROUP_READ)
         return await list_answer(
             database, await search_request(request, max_body_bytes), [group_listing(seen)]
         )

@@ -13,11 +13,13 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Connection, select
+from starlette.requests import Request
 
 from provisionhub.auth.passwords import check_password, hash_password
 from provisionhub.auth.permissions import Permission, Principal
 from provisionhub.dialects.scim import access, people, schemas
 from provisionhub.dialects.scim.errors import ScimError, ScimType, invalid_value
+from provisionhub.dialects.scim.http import authorised, base_url
 from provisionhub.dialects.scim.patch import apply_patch
 from provisionhub.dialects.scim.users import SCIM_NAMES, UserIn, user_in, user_out, version_tag
 from provisionhub.directory.changes import latest_seqs
@@ -290,3 +292,17 @@ def _members(value: Any) -> list[str]:
             )
         ids.append(member["value"])
     return ids
+
+
+async def resources_for(
+    directory: Directory, request: Request, permission: Permission
+) -> tuple[str, Resources]:
+    """The request's token, and the resources as it sees them: its permission is checked before any body
+    is read or password hashed, and each write checks the token again in its own transaction (rechecked)."""
+    token, who = await authorised(directory.database, request, permission)
+    return token, Resources(directory, base_url(request), who)
+
+
+def rechecked(conn: Connection, token: str, seen: Resources) -> Resources:
+    """seen, its token checked again in this transaction (it may have been revoked meanwhile)."""
+    return Resources(seen.directory, seen.url, access.principal(conn, token))

@@ -26,7 +26,6 @@ from provisionhub.dialects.scim.http import (
     Listing,
     ScimResponse,
     add_resource_routes,
-    authorised,
     base_url,
     list_answer,
     list_response,
@@ -36,7 +35,7 @@ from provisionhub.dialects.scim.http import (
     search_request,
 )
 from provisionhub.dialects.scim.projection import Projection, project
-from provisionhub.dialects.scim.resources import Resources, checked_password
+from provisionhub.dialects.scim.resources import Resources, checked_password, rechecked, resources_for
 from provisionhub.dialects.scim.users import UserIn, user_in
 from provisionhub.directory.reference_data import list_user_types
 from provisionhub.directory.service import Directory
@@ -61,42 +60,35 @@ def _router(directory: Directory, max_body_bytes: int) -> APIRouter:
     def one(document: dict[str, Any], wanted: Projection, status: int = 200) -> JSONResponse:
         return resource_response(document, shown(document, wanted), status)
 
-    async def resources(request: Request, permission: Permission) -> tuple[str, Resources]:
-        """The request's token and the resources as it sees them (checked for permission before any body
-        is read or password hashed; each write checks it again in its transaction)."""
-        token, who = await authorised(database, request, permission)
-        return token, Resources(directory, base_url(request), who)
-
-    def again(conn: Connection, token: str, seen: Resources) -> Resources:
-        return Resources(directory, seen.url, access.principal(conn, token))
-
     async def create_user(request: Request) -> JSONResponse:
-        token, seen = await resources(request, Permission.USER_CREATE)
+        token, seen = await resources_for(directory, request, Permission.USER_CREATE)
         read = user_in(await read_json(request, max_body_bytes))
         hashes = await hashes_for([read])
-        document = await database.write(lambda conn: again(conn, token, seen).create_user(conn, read, hashes))
+        document = await database.write(
+            lambda conn: rechecked(conn, token, seen).create_user(conn, read, hashes)
+        )
         return one(document, requested(request), 201)
 
     async def get_user(resource_id: str, request: Request) -> Response:
-        _, seen = await resources(request, Permission.USER_READ)
+        _, seen = await resources_for(directory, request, Permission.USER_READ)
         document = await database.read(
             lambda conn: seen.user_document(conn, seen.existing_user(conn, resource_id))
         )
         return read_response(request, document, shown(document, requested(request)))
 
     async def replace_user(resource_id: str, request: Request) -> JSONResponse:
-        token, seen = await resources(request, Permission.USER_UPDATE)
+        token, seen = await resources_for(directory, request, Permission.USER_UPDATE)
         read = user_in(await read_json(request, max_body_bytes))
         hashes = await hashes_for([read])
         if_match = request.headers.get("if-match")
 
         def work(conn: Connection) -> dict[str, Any]:
-            return again(conn, token, seen).replace_user(conn, resource_id, read, hashes, if_match)
+            return rechecked(conn, token, seen).replace_user(conn, resource_id, read, hashes, if_match)
 
         return one(await database.write(work), requested(request))
 
     async def patch_user(resource_id: str, request: Request) -> JSONResponse:
-        token, seen = await resources(request, Permission.USER_UPDATE)
+        token, seen = await resources_for(directory, request, Permission.USER_UPDATE)
         operations = await read_json(request, max_body_bytes)
         # A password the patch sets is hashed before the transaction: patched once on a snapshot to find it.
         hashes = await hashes_for(
@@ -105,14 +97,16 @@ def _router(directory: Directory, max_body_bytes: int) -> APIRouter:
         if_match = request.headers.get("if-match")
 
         def work(conn: Connection) -> dict[str, Any]:
-            return again(conn, token, seen).patch_user(conn, resource_id, operations, hashes, if_match)
+            return rechecked(conn, token, seen).patch_user(conn, resource_id, operations, hashes, if_match)
 
         return one(await database.write(work), requested(request))
 
     async def delete_user(resource_id: str, request: Request) -> Response:
-        token, seen = await resources(request, Permission.USER_DELETE)
+        token, seen = await resources_for(directory, request, Permission.USER_DELETE)
         if_match = request.headers.get("if-match")
-        await database.write(lambda conn: again(conn, token, seen).delete_user(conn, resource_id, if_match))
+        await database.write(
+            lambda conn: rechecked(conn, token, seen).delete_user(conn, resource_id, if_match)
+        )
         return Response(status_code=204)
 
     def user_listing(seen: Resources) -> Listing:
@@ -135,11 +129,11 @@ def _router(directory: Directory, max_body_bytes: int) -> APIRouter:
         )
 
     async def list_users(request: Request) -> JSONResponse:
-        _, seen = await resources(request, Permission.USER_READ)
+        _, seen = await resources_for(directory, request, Permission.USER_READ)
         return await list_answer(database, request.query_params, [user_listing(seen)])
 
     async def search_users_post(request: Request) -> JSONResponse:
-        _, seen = await resources(request, Permission.USER_READ)
+        _, seen = await resources_for(directory, request, Permission.USER_READ)
         return await list_answer(
             database, await search_request(request, max_body_bytes), [user_listing(seen)]
         )

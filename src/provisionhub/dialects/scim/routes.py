@@ -16,7 +16,7 @@ from sqlalchemy import ColumnElement, Connection
 
 from provisionhub.auth.passwords import hashes_for as password_hashes
 from provisionhub.auth.permissions import Permission
-from provisionhub.dialects.scim import access, errors, people, schemas
+from provisionhub.dialects.scim import access, bulk, errors, people, schemas
 from provisionhub.dialects.scim.errors import ScimError
 from provisionhub.dialects.scim.filters import FilterError
 from provisionhub.dialects.scim.group_routes import add_group_routes, group_listing
@@ -164,9 +164,23 @@ def _router(directory: Directory, max_body_bytes: int) -> APIRouter:
         change=patch_user,
         delete=delete_user,
     )
+
+    async def bulk_request(request: Request) -> JSONResponse:
+        token = access.bearer(request)
+        who = await database.read(lambda conn: access.principal(conn, token))
+        operations, fail_on_errors = bulk.read_request(await read_json(request, max_body_bytes))
+        hashes = await bulk.password_hashes(operations)
+        seen = Resources(directory, base_url(request), who)
+
+        def work(conn: Connection) -> list[dict[str, Any]]:
+            return bulk.run(conn, rechecked(conn, token, seen), operations, fail_on_errors, hashes)
+
+        return ScimResponse(bulk.response(await database.write(work)))
+
     add_group_routes(router, directory, max_body_bytes)
     router.add_api_route("/.search", search_everything, methods=["POST"], summary="Search Users and Groups")
-    _discovery(router, database)
+    router.add_api_route("/Bulk", bulk_request, methods=["POST"], summary="Many operations in one request")
+    _discovery(router, database, max_body_bytes)
     return router
 
 
@@ -177,7 +191,7 @@ async def hashes_for(reads: list[UserIn]) -> dict[str, str]:
     return dict(zip(passwords, hashed, strict=True))
 
 
-def _discovery(router: APIRouter, database: Database) -> None:
+def _discovery(router: APIRouter, database: Database, max_body_bytes: int) -> None:
     def service_provider_config(request: Request) -> ScimResponse:
         url = base_url(request)
         return ScimResponse(
@@ -185,7 +199,11 @@ def _discovery(router: APIRouter, database: Database) -> None:
                 "schemas": [schemas.SERVICE_PROVIDER_CONFIG],
                 "documentationUri": "https://github.com/provisionhub/provisionhub#scim-20",
                 "patch": {"supported": True},
-                "bulk": {"supported": False, "maxOperations": 0, "maxPayloadSize": 0},
+                "bulk": {
+                    "supported": True,
+                    "maxOperations": bulk.MAX_OPERATIONS,
+                    "maxPayloadSize": max_body_bytes,
+                },
                 "filter": {"supported": True, "maxResults": MAX_RESULTS},
                 "changePassword": {"supported": True},
                 "sort": {"supported": True},

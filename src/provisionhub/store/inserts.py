@@ -103,22 +103,33 @@ def append_many(conn: Connection, table: Table, rows: Sequence[dict[str, Any]]) 
         _insert(conn, table, rows, keys=False)
 
 
-def insert_many(conn: Connection, table: Table, rows: Sequence[dict[str, Any]]) -> list[int]:
+def insert_many(
+    conn: Connection, table: Table, rows: Sequence[dict[str, Any]], columns: Sequence[str] | None = None
+) -> list[int]:
     """Insert rows (each with the same keys); return their new primary keys, in the order of rows.
+
+    columns: the columns to write, if not every key of the rows (those left out take their default).
 
     PostgreSQL: the keys come back from the INSERT, ascending in the order the rows went in. SQLite:
     writers hold the database lock for the whole transaction (BEGIN IMMEDIATE) and our tables use
     AUTOINCREMENT, so the keys of rows inserted one after another are consecutive and end at
     last_insert_rowid().
     """
-    return _insert(conn, table, rows, keys=True) if rows else []
+    return _insert(conn, table, rows, columns, keys=True) if rows else []
 
 
-def _insert(conn: Connection, table: Table, rows: Sequence[dict[str, Any]], *, keys: bool) -> list[int]:
+def _insert(
+    conn: Connection,
+    table: Table,
+    rows: Sequence[dict[str, Any]],
+    columns: Sequence[str] | None = None,
+    *,
+    keys: bool,
+) -> list[int]:
     """Run the INSERT on the driver's cursor, inside the SQLAlchemy transaction; the keys if asked."""
     (key,) = table.primary_key.columns
-    columns = tuple(name for name in rows[0] if name != key.name)
-    compiled = _compiled(table, conn.dialect, columns)
+    names = tuple(name for name in (rows[0] if columns is None else columns) if name != key.name)
+    compiled = _compiled(table, conn.dialect, names)
     values = []
     for row in rows:
         row_values = list(compiled.values(row))

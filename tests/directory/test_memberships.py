@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from provisionhub.directory.errors import Rejected
-from provisionhub.directory.memberships import Role, UpsertMember
+from provisionhub.directory.memberships import Role, UpsertMember, find_members
 from provisionhub.directory.organisations import OrgKind
 from provisionhub.directory.service import Directory
 from provisionhub.store import tables
@@ -45,3 +45,19 @@ def test_a_password_hash_must_be_an_argon2id_hash(
     assert error.error.field == "password_hash"
     assert count_rows(database, tables.people) == 0
     assert count_rows(database, tables.memberships) == 0
+
+
+def test_a_members_result_shows_the_member_as_stored(directory: Directory, database: Database) -> None:
+    account = new_organisation(directory, OrgKind.ACCOUNT)
+    command = UpsertMember(
+        person=person_fields(given_name="Edna"), membership={"account": account, "role": Role.DISTRICT_ADMIN}
+    )
+
+    with database.transaction() as conn:
+        [result] = directory.upsert_members(conn, [command], "test")
+        [found] = find_members(conn, [result.person.public_id]).values()
+
+    assert result.created
+    assert result.member == found
+    assert result.member.person["given_name"] == "Edna"
+    assert (result.membership.account, result.membership.role) == (account, Role.DISTRICT_ADMIN)

@@ -26,7 +26,7 @@ from provisionhub.directory.organisations import (
     organisations_by_id,
     require_kind,
 )
-from provisionhub.directory.people import Person, UpsertPerson
+from provisionhub.directory.people import Person, PersonResult, UpsertPerson
 from provisionhub.directory.reference_data import KnownCodes
 from provisionhub.store import tables
 from provisionhub.store.inserts import insert_many
@@ -81,9 +81,23 @@ class UpsertMember:
 
 @dataclass(frozen=True, slots=True)
 class MemberResult:
-    member: Member
-    created: bool
-    changed: tuple[str, ...]
+    """What a member command did: the person's result, and where the member belongs afterwards."""
+
+    person: PersonResult
+    membership: Membership
+
+    @property
+    def member(self) -> Member:
+        """The member afterwards, built when asked for (a bulk answer needs only ids)."""
+        return Member(self.person.person, self.membership)
+
+    @property
+    def created(self) -> bool:
+        return self.person.created
+
+    @property
+    def changed(self) -> tuple[str, ...]:
+        return self.person.changed
 
 
 _BY_PUBLIC_ID = select(people).where(AnyOf(people.c.public_id, "ids"))
@@ -183,10 +197,7 @@ def upsert_members(
     placed = [plan for plan in plans if plan is not None]
     assert len(results) == len(placed) == len(commands)
     _write_memberships(conn, results, placed, now)
-    return [
-        MemberResult(Member(result.person, plan.after), result.created, result.changed)
-        for result, plan in zip(results, placed, strict=True)
-    ]
+    return [MemberResult(result, plan.after) for result, plan in zip(results, placed, strict=True)]
 
 
 @dataclass(frozen=True, slots=True)
@@ -267,7 +278,7 @@ def _organisation(
 
 
 def _write_memberships(
-    conn: Connection, results: list[upserts.PersonResult], plans: list[_Plan], now: datetime
+    conn: Connection, results: list[PersonResult], plans: list[_Plan], now: datetime
 ) -> None:
     """Insert the new members' memberships and update the ones that change."""
     creates: list[dict[str, Any]] = []
@@ -279,7 +290,7 @@ def _write_memberships(
             "role": plan.role.value,
         }
         if plan.row is None:
-            creates.append({"person_id": result.person.id, **values, "created_at": now, "updated_at": now})
+            creates.append({"person_id": result.id, **values, "created_at": now, "updated_at": now})
         elif plan.before != plan.after:
             updates.append({"_id": plan.row["id"], **values, "updated_at": now})
     insert_many(conn, memberships, creates)

@@ -21,7 +21,6 @@ from provisionhub.directory.ids import new_public_id
 from provisionhub.directory.people import (
     PERSON_FIELDS,
     SECRET_FIELDS,
-    Person,
     PersonResult,
     Status,
     UpsertPerson,
@@ -192,9 +191,7 @@ def _write(
     for item in planned:
         assert item.row is not None
         assert item.diff is not None
-        outcomes[item.index] = PersonResult(
-            Person.from_row(item.row), item.existing is None, tuple(item.diff)
-        )
+        outcomes[item.index] = PersonResult(item.row, item.existing is None, tuple(item.diff))
     return outcomes  # type: ignore[return-value]
 
 

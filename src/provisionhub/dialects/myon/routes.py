@@ -185,7 +185,7 @@ def _router(directory: Directory, max_body_bytes: int) -> APIRouter:
                 wire.Parsed(commands, parsed.errors),
                 lambda valid: directory.upsert_members(conn, valid, principal.actor, principal.account),
             )
-            return [wire.result_out(r.member.person.public_id, r.created, r.changed) for r in results]
+            return [wire.result_out(r.person.public_id, r.created, r.changed) for r in results]
 
         return _post_answer(await database.write(work))
 

@@ -18,7 +18,7 @@ from sqlalchemy import Connection, bindparam, select
 
 from provisionhub.directory import upserts
 from provisionhub.directory.errors import Conflict, Invalid, ItemError, NotFound, Reason, Rejected
-from provisionhub.directory.ids import new_public_id
+from provisionhub.directory.ids import new_public_ids
 from provisionhub.directory.organisations import (
     Organisation,
     OrgKind,
@@ -151,6 +151,7 @@ def upsert_members(
     requests: list[tuple[UpsertPerson, str]] = []
     plans: list[_Plan | None] = []
     seen: set[str] = set()
+    fresh_ids = iter(new_public_ids(sum(command.public_id not in rows for command in commands)))
     for index, command in enumerate(commands):
         existing = rows.get(command.public_id) if command.public_id else None
         held_row = held.get(existing["id"]) if existing is not None else None
@@ -174,7 +175,7 @@ def upsert_members(
                 existing["login_source"], existing["unique_id"], command.person, command.required_on_create
             )
         else:  # a new member's source identity is (MYON, the public id it gets)
-            public_id = new_public_id()
+            public_id = next(fresh_ids)
             request = UpsertPerson(
                 LOGIN_SOURCE, public_id, command.person, command.required_on_create, public_id
             )

@@ -17,7 +17,7 @@ from sqlalchemy import Connection, and_, bindparam, or_, select
 
 from provisionhub.directory.changes import Change, Event, record
 from provisionhub.directory.errors import Conflict, DirectoryError, Invalid, Reason
-from provisionhub.directory.ids import new_public_id
+from provisionhub.directory.ids import new_public_id, new_public_ids
 from provisionhub.directory.people import (
     PERSON_FIELDS,
     SECRET_FIELDS,
@@ -163,6 +163,9 @@ def _write(
     holds each username and email the items ask for."""
     wanted_types = {item.fields["user_type_id"] for item in items if item.fields.get("user_type_id")}
     missing_types = known.missing_user_types(conn, wanted_types)
+    unnamed = [item for item in items if item.existing is None and item.public_id is None]
+    for item, public_id in zip(unnamed, new_public_ids(len(unnamed)), strict=True):
+        item.public_id = public_id  # the ids of a batch's new people, drawn at once
     planned: list[Item] = []
     for item in items:
         try:

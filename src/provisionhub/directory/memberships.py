@@ -151,6 +151,8 @@ def upsert_members(
     requests: list[tuple[UpsertPerson, str]] = []
     plans: list[_Plan | None] = []
     seen: set[str] = set()
+    # People placed from nowhere alike (most of a bulk request) share one plan: where they go is the same.
+    unplaced: dict[tuple[tuple[str, Any], ...], _Plan] = {}
     fresh_ids = iter(new_public_ids(sum(command.public_id not in rows for command in commands)))
     for index, command in enumerate(commands):
         existing = rows.get(command.public_id) if command.public_id else None
@@ -166,7 +168,15 @@ def upsert_members(
                 existing is None or (scope is not None and (current is None or current.account != scope))
             ):
                 raise NotFound(f"no user has the id {command.public_id}")
-            plans.append(_Plan(held_row, current, *_placed(command.membership, current, visible, known)))
+            _check_parts(command.membership)
+            if held_row is None:
+                key = tuple(command.membership.items())
+                plan = unplaced.get(key)
+                if plan is None:
+                    plan = unplaced[key] = _plan(None, None, command.membership, visible, known)
+            else:
+                plan = _plan(held_row, current, command.membership, visible, known)
+            plans.append(plan)
         except (Invalid, NotFound) as exc:
             errors.append(ItemError(index, exc))
             plans.append(None)
@@ -203,32 +213,43 @@ def upsert_members(
 
 @dataclass(frozen=True, slots=True)
 class _Plan:
-    """Where a member belongs now (row and membership; None: nowhere yet) and will belong."""
+    """Where a member belongs now (row and membership; None: nowhere yet) and will belong, and what
+    changes, {part: (old, new)} by public ids and role names (shared by the people of a plan: never
+    changed)."""
 
     row: Mapping[str, Any] | None
     before: Membership | None
     account: Organisation
     building: Organisation | None
     role: Role
+    after: Membership
+    diff: Mapping[str, tuple[Any, Any]]
 
-    @property
-    def after(self) -> Membership:
-        return Membership(
-            self.account.public_id, self.building.public_id if self.building else None, self.role
-        )
 
-    @property
-    def diff(self) -> dict[str, tuple[Any, Any]]:
-        """What changes, {part: (old, new)}, by public ids and role names."""
-        old = _parts(self.before)
-        new = _parts(self.after)
-        return {name: (old[name], new[name]) for name in MEMBERSHIP_FIELDS if old[name] != new[name]}
+def _plan(
+    row: Mapping[str, Any] | None,
+    before: Membership | None,
+    sent: Mapping[str, Any],
+    visible: Mapping[str, Organisation],
+    known_places: Mapping[str, Organisation],
+) -> _Plan:
+    account, building, role = _placed(sent, before, visible, known_places)
+    after = Membership(account.public_id, building.public_id if building else None, role)
+    old, new = _parts(before), _parts(after)
+    diff = {name: (old[name], new[name]) for name in MEMBERSHIP_FIELDS if old[name] != new[name]}
+    return _Plan(row, before, account, building, role, after, diff)
 
 
 def _parts(membership: Membership | None) -> dict[str, str | None]:
     if membership is None:
         return dict.fromkeys(MEMBERSHIP_FIELDS)
     return {"account": membership.account, "building": membership.building, "role": membership.role.value}
+
+
+def _check_parts(sent: Mapping[str, Any]) -> None:
+    for name in sent:
+        if name not in MEMBERSHIP_FIELDS:
+            raise Invalid(name, Reason.UNKNOWN, f"{name} is not a part of a membership")
 
 
 def _placed(
@@ -238,9 +259,6 @@ def _placed(
     known_places: Mapping[str, Organisation],
 ) -> tuple[Organisation, Organisation | None, Role]:
     """The account, building and role a member will have: what was sent over what they have now."""
-    for name in sent:
-        if name not in MEMBERSHIP_FIELDS:
-            raise Invalid(name, Reason.UNKNOWN, f"{name} is not a part of a membership")
     account_id = sent.get("account") or (current.account if current else None)
     if account_id is None:
         raise Invalid("account", Reason.REQUIRED, "account is required: a new member belongs to an account")

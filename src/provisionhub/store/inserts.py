@@ -34,11 +34,15 @@ _ROWS_PER_STATEMENT = 100
 _MOST_PARAMETERS = 999
 
 
+#: Turns a column's values into what the driver gets (None stays None).
+Converter = Callable[[Sequence[Any]], list[Any]]
+
+
 @dataclass(frozen=True, slots=True)
 class _Compiled:
     sql: str
     values: Callable[[dict[str, Any]], tuple[Any, ...]]  # a row's values, in the statement's order
-    processors: tuple[tuple[int, Callable[[Any], Any]], ...]  # (position, bind processor), where one exists
+    converters: tuple[tuple[int, Converter], ...]  # (position, converter), where the column's type has one
     rows_per_statement: int = 1
     sql_of_many: str = ""  # SQLite: the INSERT of rows_per_statement rows
 
@@ -56,7 +60,7 @@ def _compiled(table: Table, dialect: Dialect, columns: tuple[str, ...]) -> _Comp
     assert sql.endswith(f" VALUES {row}"), sql
     count = max(1, min(_ROWS_PER_STATEMENT, _MOST_PARAMETERS // len(order)))
     return _Compiled(
-        sql, _getter(order), _processors(table, dialect, order), count, sql + f", {row}" * (count - 1)
+        sql, _getter(order), _converters(table, dialect, order), count, sql + f", {row}" * (count - 1)
     )
 
 
@@ -73,7 +77,7 @@ def _unnest_insert(table: Table, dialect: Dialect, columns: tuple[str, ...]) -> 
         f"SELECT {', '.join(names)} FROM unnest({arrays}) WITH ORDINALITY AS rows({', '.join(names)}, n) "
         f"ORDER BY n RETURNING {quote(key.name)}"
     )
-    return _Compiled(sql, _getter(columns), _processors(table, dialect, columns))
+    return _Compiled(sql, _getter(columns), _converters(table, dialect, columns))
 
 
 def _getter(order: tuple[str, ...]) -> Callable[[dict[str, Any]], tuple[Any, ...]]:
@@ -81,13 +85,11 @@ def _getter(order: tuple[str, ...]) -> Callable[[dict[str, Any]], tuple[Any, ...
     return getter if len(order) > 1 else lambda row: (getter(row),)
 
 
-def _processors(
-    table: Table, dialect: Dialect, order: tuple[str, ...]
-) -> tuple[tuple[int, Callable[[Any], Any]], ...]:
+def _converters(table: Table, dialect: Dialect, order: tuple[str, ...]) -> tuple[tuple[int, Converter], ...]:
     # The dialect's own processors, as SQLAlchemy's execution uses them: the generic type's would hand
     # the driver datetime objects, stored in another text form than SQLAlchemy's.
     return tuple(
-        (position, _remembering(processor) if _is_time(table, name) else processor)
+        (position, _each_distinct(processor) if _is_time(table, name) else _each(processor))
         for position, name in enumerate(order)
         if (processor := table.c[name].type.dialect_impl(dialect).bind_processor(dialect)) is not None
     )
@@ -98,20 +100,22 @@ def _is_time(table: Table, name: str) -> bool:
     return isinstance(getattr(column_type, "impl", column_type), DateTime | Date)
 
 
-def _remembering(processor: Callable[[Any], Any]) -> Callable[[Any], Any]:
-    """processor, answering again at once for the same object as last time. The rows of a batch share
-    one timestamp object (its `now`), which then is converted once; timestamps are immutable."""
-    last: tuple[Any, Any] = (object(), None)
+def _each(processor: Callable[[Any], Any]) -> Converter:
+    def convert(values: Sequence[Any]) -> list[Any]:
+        return [None if value is None else processor(value) for value in values]
 
-    def process(value: Any) -> Any:
-        nonlocal last
-        seen, converted = last  # one tuple, swapped whole: safe if two threads share the statement
-        if value is not seen:
-            converted = processor(value)
-            last = (value, converted)
-        return converted
+    return convert
 
-    return process
+
+def _each_distinct(processor: Callable[[Any], Any]) -> Converter:
+    """For timestamps and dates: each distinct value converted once. The rows of a batch share one
+    timestamp (its `now`), so a column of a thousand is one conversion, and the rest lookups in C."""
+
+    def convert(values: Sequence[Any]) -> list[Any]:
+        converted = {value: processor(value) for value in set(values) if value is not None}
+        return list(map(converted.get, values))
+
+    return convert
 
 
 def append_many(conn: Connection, table: Table, rows: Sequence[dict[str, Any]]) -> None:
@@ -147,17 +151,15 @@ def _insert(
     (key,) = table.primary_key.columns
     names = tuple(name for name in (rows[0] if columns is None else columns) if name != key.name)
     compiled = _compiled(table, conn.dialect, names)
-    values = []
-    for row in rows:
-        row_values = list(compiled.values(row))
-        for position, processor in compiled.processors:
-            if row_values[position] is not None:
-                row_values[position] = processor(row_values[position])
-        values.append(row_values)
+    # Column by column (a transposition in C): each column's values converted in one call.
+    by_column: list[Sequence[Any]] = list(zip(*map(compiled.values, rows), strict=True))
+    for position, convert in compiled.converters:
+        by_column[position] = convert(by_column[position])
     with driver_cursor(conn, compiled.sql) as cursor:
         if conn.dialect.name == "postgresql":
-            cursor.execute(compiled.sql, [list(column) for column in zip(*values, strict=True)])
+            cursor.execute(compiled.sql, [list(column) for column in by_column])
             return sorted(key for (key,) in cursor.fetchall()) if keys else []
+        values = list(zip(*by_column, strict=True))
         count = compiled.rows_per_statement
         whole = len(values) - len(values) % count if count > 1 else 0
         for start in range(0, whole, count):

@@ -20,6 +20,7 @@ from provisionhub.directory.errors import ItemError, NotFound, Rejected, Unauthe
 from provisionhub.directory.memberships import UpsertMember, find_members
 from provisionhub.directory.organisations import OrgKind, UpsertOrganisation, find_organisations
 from provisionhub.directory.service import Directory
+from provisionhub.http.answers import LargeJSONResponse
 from provisionhub.http.bodies import read_json
 from provisionhub.http.dialects import Dialect
 from provisionhub.store.database import Database
@@ -234,7 +235,7 @@ def _router(directory: Directory, max_body_bytes: int) -> APIRouter:
 def _post_answer(answer: list[dict[str, Any]]) -> JSONResponse:
     """A POST's answer: 201 if anything was created, else 200."""
     created = any(item["result"] == "created" for item in answer)
-    return JSONResponse(answer, status_code=201 if created else 200)
+    return LargeJSONResponse(answer, status_code=201 if created else 200)
 
 
 def _may_write_users(principal: Principal, items: Sequence[wire.UserCommand]) -> None:

@@ -175,8 +175,11 @@ def _router(directory: Directory, max_body_bytes: int) -> APIRouter:
         token = required_token(request)
         parsed = wire.user_commands(await read_items(request, max_body_bytes))
         accepted = [item for item in parsed.commands if item is not None]
-        # The token is checked before any password is hashed: hashing is the costly part.
-        _may_write_users(await database.read(lambda conn: authenticate(conn, token)), accepted)
+        if any(item.password is not None for item in accepted):
+            # The token is checked before any password is hashed: hashing is the costly part. Without
+            # passwords, the write's own check comes first anyway, and a read of its own would cost a
+            # trip to a worker thread (~0.8 ms of a 1,000-user request).
+            _may_write_users(await database.read(lambda conn: authenticate(conn, token)), accepted)
         commands = await _with_password_hashes(database, parsed.commands)
 
         def work(conn: Connection) -> list[dict[str, Any]]:

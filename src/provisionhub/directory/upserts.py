@@ -39,7 +39,8 @@ from provisionhub.store.sql import AnyOf
 CHUNK = 500
 
 _IDENTITY_LIMITS = {name: max_length(tables.people.c[name]) for name in ("login_source", "unique_id")}
-_UNIQUE = ("username", "email")
+#: The fields unique whatever their case, each with the column of its case-folded key.
+_UNIQUE = (("username", "username_key"), ("email", "email_key"))
 _WRITE_COLUMNS = (
     *PERSON_FIELDS,
     *SECRET_FIELDS,
@@ -265,27 +266,23 @@ def _unique(
     its values only if it gets all of them, so one refused on its email does not block a later one
     that wants the username it asked for.
     """
-    wanted = {
-        item.index: [
-            (name, item.row[f"{name}_key"])
-            for name in _UNIQUE
-            if name in item.diff and item.row[name] is not None
-        ]  # type: ignore[index, operator]
-        for item in items
-    }
     claimed: set[tuple[str, str]] = set()
     survivors: list[Item] = []
     for item in items:
+        row, diff = item.row, item.diff
+        assert row is not None
+        assert diff is not None
         own_id = item.existing["id"] if item.existing is not None else None
+        wanted = [(name, row[key]) for name, key in _UNIQUE if name in diff and row[name] is not None]
         taken = [
-            name for name, key in wanted[item.index]
+            name for name, key in wanted
             if (owners.get((name, key), own_id) != own_id) or (name, key) in claimed
         ]  # fmt: skip
         if taken:
-            value = item.row[taken[0]]  # type: ignore[index]
+            value = row[taken[0]]
             outcomes[item.index] = Conflict(taken[0], f"{taken[0]} {value!r} is already taken")
             continue
-        claimed.update(wanted[item.index])
+        claimed.update(wanted)
         survivors.append(item)
     return survivors
 

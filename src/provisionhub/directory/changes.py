@@ -30,7 +30,7 @@ class Event(StrEnum):
     REPROVISION = "reprovision"
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)  # not frozen: a batch makes one a person, and freezing costs 0.45 µs each
 class Change:
     """One changed entity: fields maps each changed field to (old, new); actor is who changed it."""
 

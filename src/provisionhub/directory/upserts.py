@@ -292,13 +292,13 @@ def change_of(item: Item) -> Change:
     assert item.diff is not None
     created = item.existing is None
     return Change(
-        actor=item.actor,
-        entity_type="person",
-        entity_id=item.row["public_id"],
-        action="create" if created else "update",
-        fields=item.diff,
-        person_id=item.row["id"],
-        event=Event.ADDED if created else Event.EDITED,
+        item.actor,
+        "person",
+        item.row["public_id"],
+        "create" if created else "update",
+        item.diff,
+        item.row["id"],
+        Event.ADDED if created else Event.EDITED,
     )
 
 

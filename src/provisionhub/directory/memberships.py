@@ -213,9 +213,9 @@ def upsert_members(
 
 @dataclass(frozen=True, slots=True)
 class _Plan:
-    """Where a member belongs now (row and membership; None: nowhere yet) and will belong, and what
-    changes, {part: (old, new)} by public ids and role names (shared by the people of a plan: never
-    changed)."""
+    """Where a member belongs now (row and membership; None: nowhere yet) and will belong, what changes,
+    {part: (old, new)} by public ids and role names, and the membership row's columns (shared by the
+    people of a plan: never changed)."""
 
     row: Mapping[str, Any] | None
     before: Membership | None
@@ -224,6 +224,7 @@ class _Plan:
     role: Role
     after: Membership
     diff: Mapping[str, tuple[Any, Any]]
+    columns: Mapping[str, Any]  # the membership row's account_id, building_id and role
 
 
 def _plan(
@@ -237,7 +238,8 @@ def _plan(
     after = Membership(account.public_id, building.public_id if building else None, role)
     old, new = _parts(before), _parts(after)
     diff = {name: (old[name], new[name]) for name in MEMBERSHIP_FIELDS if old[name] != new[name]}
-    return _Plan(row, before, account, building, role, after, diff)
+    columns = {"account_id": account.id, "building_id": building.id if building else None, "role": role.value}
+    return _Plan(row, before, account, building, role, after, diff, columns)
 
 
 def _parts(membership: Membership | None) -> dict[str, str | None]:
@@ -303,15 +305,10 @@ def _write_memberships(
     creates: list[dict[str, Any]] = []
     updates: list[dict[str, Any]] = []
     for result, plan in zip(results, plans, strict=True):
-        values = {
-            "account_id": plan.account.id,
-            "building_id": plan.building.id if plan.building else None,
-            "role": plan.role.value,
-        }
         if plan.row is None:
-            creates.append({"person_id": result.id, **values, "created_at": now, "updated_at": now})
+            creates.append({"person_id": result.id, **plan.columns, "created_at": now, "updated_at": now})
         elif plan.before != plan.after:
-            updates.append({"_id": plan.row["id"], **values, "updated_at": now})
+            updates.append({"_id": plan.row["id"], **plan.columns, "updated_at": now})
     insert_many(conn, memberships, creates)
     if updates:
         conn.execute(_UPDATE, updates)

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import pytest
 
+from provisionhub.directory.changes import list_changes
 from provisionhub.directory.errors import Rejected
-from provisionhub.directory.memberships import Role, UpsertMember
+from provisionhub.directory.memberships import Role, UpsertMember, find_members
 from provisionhub.directory.organisations import OrgKind
 from provisionhub.directory.service import Directory
 from provisionhub.store import tables
@@ -45,3 +46,47 @@ def test_a_password_hash_must_be_an_argon2id_hash(
     assert error.error.field == "password_hash"
     assert count_rows(database, tables.people) == 0
     assert count_rows(database, tables.memberships) == 0
+
+
+def test_a_members_result_shows_the_member_as_stored(directory: Directory, database: Database) -> None:
+    account = new_organisation(directory, OrgKind.ACCOUNT)
+    command = UpsertMember(
+        person=person_fields(given_name="Edna"), membership={"account": account, "role": Role.DISTRICT_ADMIN}
+    )
+
+    with database.transaction() as conn:
+        [result] = directory.upsert_members(conn, [command], "test")
+        [found] = find_members(conn, [result.person.public_id]).values()
+
+    assert result.created
+    assert result.member == found
+    assert result.member.person["given_name"] == "Edna"
+    assert (result.membership.account, result.membership.role) == (account, Role.DISTRICT_ADMIN)
+
+
+def test_members_placed_alike_and_apart_in_one_batch_each_belong_where_sent(
+    directory: Directory, database: Database
+) -> None:
+    """New members sent to the same place share where they go; each still has its own membership and
+    its own change, with the parts it was given."""
+    account = new_organisation(directory, OrgKind.ACCOUNT)
+    building = new_organisation(directory, OrgKind.BUILDING, parent=account)
+    district = {"account": account, "role": Role.DISTRICT_ADMIN}
+    in_building = {"account": account, "building": building, "role": Role.BUILDING_ADMIN}
+    places = [district, in_building, district, in_building, district]
+    commands = [UpsertMember(person=person_fields(), membership=place) for place in places]
+
+    with database.transaction() as conn:
+        results = directory.upsert_members(conn, commands, "test")
+        members = find_members(conn, [result.person.public_id for result in results])
+        changes = list_changes(conn)
+
+    buildings = [members[result.person.public_id].membership.building for result in results]
+    assert buildings == [None, building, None, building, None]
+    assert count_rows(database, tables.memberships) == 5
+    logged = {change.entity_id: change.fields for change in changes if change.entity_type == "person"}
+    for result, place in zip(results, places, strict=True):
+        fields = logged[result.person.public_id]
+        assert fields["account"] == [None, account]
+        assert fields["role"] == [None, place["role"].value]
+        assert fields.get("building") == ([None, building] if "building" in place else None)

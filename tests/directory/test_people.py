@@ -251,6 +251,23 @@ def test_a_batch_creates_and_updates_in_one_go(directory: Directory, database: D
     assert outbox_events(database).count("added") == 1201
 
 
+def test_new_people_of_a_batch_keep_each_their_own_fields(directory: Directory, database: Database) -> None:
+    """The batch's INSERT writes the fields some new person sets: the others stay empty for everyone."""
+    commands = [upsert("f1", city="Ottawa"), upsert("f2", middle_name="Byron"), upsert("f3")]
+
+    with database.transaction() as conn:
+        directory.upsert_people(conn, commands, ACTOR)
+
+    with database.snapshot() as conn:
+        columns = [tables.people.c[name] for name in ("unique_id", "city", "middle_name", "title")]
+        stored = conn.execute(select(*columns).order_by(tables.people.c.unique_id)).all()
+    assert [tuple(row) for row in stored] == [
+        ("f1", "Ottawa", None, None),
+        ("f2", None, "Byron", None),
+        ("f3", None, None, None),
+    ]
+
+
 def test_set_status_emits_the_lifecycle_event(directory: Directory, database: Database) -> None:
     person = directory.apply(upsert("s1"), ACTOR).person
 

@@ -79,3 +79,26 @@ def test_a_violated_constraint_is_sqlalchemys_integrity_error_without_the_values
         with pytest.raises(IntegrityError) as caught, database.transaction() as conn:
             write(conn, tables.api_tokens, [{**row, "permissions": ["user-read", "DOB 1987-06-05"]}])
         assert "1987-06-05" not in str(caught.value)
+
+
+def test_columns_left_out_take_their_default(database: Database) -> None:
+    row = {"name": "t", "secret_hash": "1" * 64, "permissions": ["admin"], "created_at": utcnow()}
+    columns = ("name", "secret_hash", "permissions", "created_at")
+    with database.transaction() as conn:
+        [key] = insert_many(conn, tables.api_tokens, [{**row, "revoked_at": utcnow()}], columns)
+    with database.snapshot() as conn:
+        stored = conn.execute(select(tables.api_tokens).where(tables.api_tokens.c.id == key)).one()
+    assert stored.name == "t"
+    assert stored.revoked_at is None  # in the row, but not among the columns written
+
+
+def test_each_row_keeps_its_own_time_when_a_batch_mixes_them(database: Database) -> None:
+    """A batch's rows mostly share one timestamp, converted once; the others are converted each."""
+    shared = datetime(2026, 9, 1, 8, 30, tzinfo=UTC)
+    times = [shared, datetime(2026, 9, 2, tzinfo=UTC), shared, datetime(2026, 9, 1, 8, 30, 0, 1, tzinfo=UTC)]
+    rows = [{**change_row(f"t{n}"), "occurred_at": moment} for n, moment in enumerate(times)]
+    with database.transaction() as conn:
+        keys = insert_many(conn, tables.changes, rows)
+    with database.snapshot() as conn:
+        stored = dict(conn.execute(select(tables.changes.c.seq, tables.changes.c.occurred_at)).all())
+    assert [stored[key] for key in keys] == times

@@ -182,13 +182,29 @@ class SetStaff:
     staff: bool
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)  # not frozen: a batch makes one a person, and freezing costs 0.2 µs each
 class PersonResult:
-    """What a person command did: the person afterwards, whether it was created, what changed."""
+    """What a person command did: the person's row afterwards, whether it was created, what changed.
 
-    person: Person
+    The Person is built from the row when asked for: answers that need only the ids (a bulk request's,
+    a push's) skip building one per person (~1 µs each).
+    """
+
+    row: Mapping[str, Any]
     created: bool
     changed: tuple[str, ...]
+
+    @property
+    def person(self) -> Person:
+        return Person.from_row(self.row)
+
+    @property
+    def id(self) -> int:
+        return int(self.row["id"])
+
+    @property
+    def public_id(self) -> str:
+        return str(self.row["public_id"])
 
 
 def normalise_fields(values: Mapping[str, Any]) -> dict[str, Any]:

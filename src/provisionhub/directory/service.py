@@ -169,7 +169,7 @@ class Directory:
         old = Status(existing["status"])
         new = Status(command.status)
         if old == new:
-            return PersonResult(Person.from_row(existing), created=False, changed=())
+            return PersonResult(existing, created=False, changed=())
         now = self._clock()
         row = {**existing, "status": new.value, "updated_at": now, "version": existing["version"] + 1}
         conn.execute(
@@ -183,7 +183,7 @@ class Directory:
             [Change(actor, "person", existing["public_id"], "status", fields, existing["id"], event)],
             now,
         )
-        return PersonResult(Person.from_row(row), created=False, changed=("status",))
+        return PersonResult(row, created=False, changed=("status",))
 
     def set_staff(self, conn: Connection, command: SetStaff, actor: str) -> bool:
         """Grant or revoke staff; whether anything changed. Logged, but no event: targets do not know

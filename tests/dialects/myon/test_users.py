@@ -11,6 +11,7 @@ import pytest
 from sqlalchemy import event, select
 
 from provisionhub.auth.passwords import verify_password
+from provisionhub.dialects.myon import routes
 from provisionhub.directory.changes import list_changes
 from provisionhub.directory.organisations import OrgKind
 from provisionhub.directory.service import Directory
@@ -466,6 +467,25 @@ async def test_creating_updating_and_reading_each_need_their_permission(
     assert "user-update" in update.json()["message"]
     assert "user-read" in read.json()["message"]
     assert anonymous.status_code == 401
+
+
+async def test_a_token_that_is_not_valid_is_refused_before_any_password_is_hashed(
+    client: httpx.AsyncClient, district: District, database: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    hashed: list[tuple[str, str | None]] = []
+
+    async def hashes_for(pairs: list[tuple[str, str | None]]) -> list[str]:
+        hashed.extend(pairs)
+        return ["$argon2id$never-stored"] * len(pairs)
+
+    monkeypatch.setattr(routes, "hashes_for", hashes_for)
+    before = written(database)
+    for users in ([user(district.account, password=PASSWORD)], [user(district.account)]):
+        response = await post_users(client, users, {"Authorization": "Bearer not-a-token"})
+        assert response.status_code == 401, response.text
+
+    assert hashed == []
+    assert written(database) == before
 
 
 async def test_a_token_scoped_to_an_account_sees_only_its_users(

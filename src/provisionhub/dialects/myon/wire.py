@@ -179,6 +179,8 @@ _USER_PERSON = {
     "email": "email",
 }
 _USER_FIELDS = frozenset({*_USER_PERSON, "myon_id", "account_id", "building_id", "user_role_id", "password"})
+#: The person fields a new user must have.
+_REQUIRED_ON_CREATE = frozenset({"username"})
 #: Fields that cannot be cleared (sent as null), and why.
 _NOT_NULL = {
     "account_id": "account_id cannot be cleared: a user belongs to an account",
@@ -206,9 +208,10 @@ def user_commands(items: list[Any]) -> Parsed[UserCommand]:
 
 def _user_command(item: Any) -> UserCommand:
     myon_id = _checked_item(item, _USER_FIELDS, "user", strings_except="user_role_id")
-    for name, message in _NOT_NULL.items():
-        if name in item and item[name] is None:
-            raise Invalid(name, Reason.INVALID, message)
+    if None in item.values():  # a field sent as null (most items have none): is it one that must not be?
+        for name, message in _NOT_NULL.items():
+            if name in item and item[name] is None:
+                raise Invalid(name, Reason.INVALID, message)
     person = {_USER_PERSON[name]: value for name, value in item.items() if name in _USER_PERSON}
     if "username" in item:
         person["username"] = normalise_email(item["username"].strip(), "username")
@@ -220,7 +223,7 @@ def _user_command(item: Any) -> UserCommand:
     if "user_role_id" in item:
         membership["role"] = _role(item["user_role_id"])
     password = check_password("password", item["password"]) if "password" in item else None
-    command = UpsertMember(myon_id, person, membership, required_on_create=frozenset({"username"}))
+    command = UpsertMember(myon_id, person, membership, required_on_create=_REQUIRED_ON_CREATE)
     return UserCommand(command, password)
 
 

@@ -132,7 +132,7 @@ def _push_handler(directory: Directory) -> BatchHandler:
             accepted.append(index)
             requests.append((push.command, principal.actor))
         for index, outcome in zip(accepted, directory.upsert_each(conn, requests), strict=True):
-            outcomes[index] = outcome if isinstance(outcome, DirectoryError) else outcome.person.id
+            outcomes[index] = outcome if isinstance(outcome, DirectoryError) else outcome.id
         return outcomes  # type: ignore[return-value]
 
     return push_batch

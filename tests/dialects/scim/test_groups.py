@@ -205,3 +205,28 @@ async def test_versions_and_permissions(
     assert stale.status_code == 412
     assert read.status_code == 200
     assert denied.status_code == 403
+
+
+async def test_members_filters_ask_whether_a_user_is_a_member_as_entra_does(
+    client: httpx.AsyncClient, scim: dict[str, str]
+) -> None:
+    ada, bob = await user(client, scim), await user(client, scim)
+    staff = (await client.post(GROUPS, headers=scim, json=group("Staff", ada["id"]))).json()
+    other = (await client.post(GROUPS, headers=scim, json=group("Other", ada["id"], bob["id"]))).json()
+    await client.post(GROUPS, headers=scim, json=group("Empty"))
+
+    async def names(text: str) -> list[str]:
+        answer = await client.get(
+            GROUPS, headers=scim, params={"filter": text, "excludedAttributes": "members"}
+        )
+        assert answer.status_code == 200, answer.text
+        return [g["displayName"] for g in answer.json()["Resources"]]
+
+    assert await names(f'id eq "{staff["id"]}" and members[value eq "{bob["id"]}"]') == []
+    assert await names(f'id eq "{other["id"]}" and members[value eq "{bob["id"]}"]') == ["Other"]
+    assert await names(f'members.value eq "{ada["id"]}"') == ["Staff", "Other"]
+    assert await names("members pr") == ["Staff", "Other"]
+    assert await names("not (members pr)") == ["Empty"]
+    assert await names(f'not (members[value eq "{bob["id"]}"])') == ["Staff", "Empty"]
+    await client.delete(f"/scim/v2/Users/{bob['id']}", headers=scim)
+    assert await names(f'members[value eq "{bob["id"]}"]') == []  # a deleted user is no member

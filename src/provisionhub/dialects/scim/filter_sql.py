@@ -10,12 +10,12 @@ from __future__ import annotations
 import json
 import operator
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, func, not_, or_
+from sqlalchemy import ColumnElement, and_, func, not_, or_, true
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.functions import FunctionElement
@@ -63,6 +63,10 @@ class SqlAttribute:
     type: DataType = DataType.STRING
     case_exact: bool = False
     folded_column: ColumnElement[Any] | None = None
+    #: For a multi-valued attribute whose values are rows of their own (a group's members): the
+    #: condition that some value satisfies a condition over those rows' columns (an EXISTS). Its
+    #: sub-attributes' columns are those rows'.
+    rows: Callable[[ColumnElement[bool]], ColumnElement[bool]] | None = None
 
 
 #: Which attribute a path names, or None for one the resolver does not know. A mapping is looked up by
@@ -83,8 +87,9 @@ def sql_condition(node: Filter, resolver: Resolver) -> ColumnElement[bool]:
     - `attr[f]` is f with each path inside prefixed by `attr.` (`attr[f].sub op v` was parsed as
       `attr[f and sub op v]`); if the resolver knows `attr` itself (as the column of its one value), it
       is `attr pr and f`, so that `attr[not (...)]` needs a value. The resolver maps each `attr.sub`.
-      This holds while a row has at most one value of a multi-valued attribute (one email column
-      today); values kept in rows of their own will need an EXISTS here.
+      This holds while a row has at most one value of a multi-valued attribute (one email column);
+      an attribute whose values are rows of their own (a group's members) says so with `rows`, and then
+      `attr[f]` (and `attr.sub op v`, and `attr pr`) is an EXISTS of a value that matches.
     """
     lookup = resolver.get if isinstance(resolver, Mapping) else None
     return _Translator(resolver if lookup is None else lambda path: lookup(path.key)).condition(node)
@@ -104,12 +109,24 @@ class _Translator:
             case ValuePath(attribute, inner):
                 if scope is not None:
                     raise FilterError("a value path cannot hold another value path")
+                container = self.resolve(attribute)
+                if container is not None and container.rows is not None:
+                    some = container.rows(self.condition(inner, False, attribute))
+                    return not_(some) if negated else some
                 matched = self.condition(inner, negated, attribute)
                 if self.resolve(attribute) is None:
                     return matched
                 # The row must hold a value of attribute for that value to match inner.
                 present = self.condition(Present(attribute), negated)
                 return or_(present, matched) if negated else and_(present, matched)
+            case Comparison(path) | Present(path) if scope is None and self.in_rows(path):
+                # `members.value eq "x"` is `members[value eq "x"]`: some member's value is x.
+                container = AttributePath(path.name, None, path.schema)
+                inner = replace(node, path=AttributePath(str(path.sub_attribute)))
+                return self.condition(ValuePath(container, inner), negated)
+            case Present(path) if scope is None and self.rows_of(path) is not None:
+                some = self.rows_of(path)(true())  # type: ignore[misc]
+                return not_(some) if negated else some
             case Comparison(path, Operator.NE, value):
                 return self.condition(Comparison(path, Operator.EQ, value), not negated, scope)
             case Comparison(path, Operator.EQ, None):
@@ -124,6 +141,18 @@ class _Translator:
                 raise TypeError(f"not a filter: {node!r}")
         # Where subject is not NULL, positive is true or false: its negation needs only the NULL case.
         return or_(subject.is_(None), not_(positive)) if negated else positive
+
+    def rows_of(self, path: AttributePath) -> Callable[[ColumnElement[bool]], ColumnElement[bool]] | None:
+        """The EXISTS builder of a multi-valued attribute kept in rows of its own (None: it is not)."""
+        found = self.resolve(path) if path.sub_attribute is None else None
+        return found.rows if found is not None else None
+
+    def in_rows(self, path: AttributePath) -> bool:
+        """Whether path is a sub-attribute of an attribute kept in rows of its own."""
+        return (
+            path.sub_attribute is not None
+            and self.rows_of(AttributePath(path.name, None, path.schema)) is not None
+        )
 
     def attribute(self, path: AttributePath, scope: AttributePath | None) -> tuple[str, SqlAttribute]:
         if scope is not None:

@@ -6,7 +6,7 @@ from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response
-from sqlalchemy import ColumnElement, Connection, func, select, true
+from sqlalchemy import ColumnElement, Connection, exists, func, literal, select, true
 
 from provisionhub.auth.permissions import Permission
 from provisionhub.dialects.scim import schemas
@@ -25,6 +25,7 @@ from provisionhub.dialects.scim.http import (
 from provisionhub.dialects.scim.projection import Projection, project
 from provisionhub.dialects.scim.resources import Resources, rechecked, resources_for
 from provisionhub.directory.groups import find_groups
+from provisionhub.directory.people import Status
 from provisionhub.directory.service import Directory
 from provisionhub.http.bodies import read_json
 from provisionhub.store import tables
@@ -32,12 +33,28 @@ from provisionhub.store import tables
 groups = tables.groups
 people = tables.people
 
+members = tables.group_members
+
+
+def _some_member(condition: ColumnElement[bool]) -> ColumnElement[bool]:
+    """Whether some member (a person not deleted) of the group in the outer query satisfies condition."""
+    return exists(
+        select(members.c.person_id)
+        .join_from(members, people, members.c.person_id == people.c.id)
+        .where(members.c.group_id == groups.c.id, people.c.status != Status.DELETED.value, condition)
+    )
+
+
 _RESOLVER = {
     "id": SqlAttribute(groups.c.public_id, case_exact=True),
     "externalid": SqlAttribute(groups.c.external_id, case_exact=True),
     "displayname": SqlAttribute(groups.c.display_name, folded_column=groups.c.name_key),
     "meta.created": SqlAttribute(groups.c.created_at, DataType.DATETIME),
     "meta.lastmodified": SqlAttribute(groups.c.updated_at, DataType.DATETIME),
+    # Entra asks whether a user is a member: `id eq "g" and members[value eq "u"]`.
+    "members": SqlAttribute(people.c.public_id, case_exact=True, rows=_some_member),
+    "members.value": SqlAttribute(people.c.public_id, case_exact=True),
+    "members.type": SqlAttribute(literal("User"), case_exact=True),
 }
 
 

@@ -227,6 +227,8 @@ async def test_malformed_requests_are_refused_whole(
 
     assert answer.status_code == status, answer.text
     assert answer.json()["schemas"] == ["urn:ietf:params:scim:api:messages:2.0:Error"]
+    if status == 413:
+        assert answer.json()["scimType"] == "tooMany"
     assert count_rows(database, tables.people) == 0
 
 

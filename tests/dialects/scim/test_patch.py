@@ -137,7 +137,7 @@ def test_more_operations_than_the_bound_are_refused() -> None:
     operation = {"op": "replace", "path": "title", "value": "x"}
     with pytest.raises(ScimError) as caught:
         patched_user(*[operation] * (MAX_OPERATIONS + 1))
-    assert caught.value.scim_type == ScimType.INVALID_SYNTAX
+    assert caught.value.scim_type == ScimType.TOO_MANY
     assert str(MAX_OPERATIONS) in caught.value.detail
     assert patched_user(*[operation] * MAX_OPERATIONS)["title"] == "x"
 

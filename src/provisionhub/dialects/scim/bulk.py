@@ -59,7 +59,8 @@ def read_request(body: Any) -> tuple[list[Operation], int | None]:
     if not isinstance(raw, list) or not raw:
         raise ScimError(400, "Operations must be a non-empty list", ScimType.INVALID_SYNTAX)
     if len(raw) > MAX_OPERATIONS:
-        raise ScimError(413, f"{len(raw)} operations: at most {MAX_OPERATIONS} are accepted in one request")
+        message = f"{len(raw)} operations: at most {MAX_OPERATIONS} (maxOperations) in one request"
+        raise ScimError(413, message, ScimType.TOO_MANY)
     operations = [_operation(index, item) for index, item in enumerate(raw)]
     bulk_ids = [op.bulk_id for op in operations if op.bulk_id is not None]
     if len(bulk_ids) != len(set(bulk_ids)):

@@ -101,7 +101,8 @@ def read_operations(request: Any) -> list[Operation]:
     if not isinstance(sent, list) or not sent:
         raise _syntax("Operations must be a non-empty list of operations")
     if len(sent) > MAX_OPERATIONS:
-        raise _syntax(f"a PATCH may hold at most {MAX_OPERATIONS} operations, not {len(sent)}")
+        message = f"a PATCH may hold at most {MAX_OPERATIONS} operations, not {len(sent)}"
+        raise ScimError(400, message, ScimType.TOO_MANY)
     return [_operation(index, item) for index, item in enumerate(sent)]
 
 

@@ -7,12 +7,15 @@ import sys
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 
-from bench import directory_bulk, http_push, myon_users, report
+from bench import directory_bulk, http_push, myon_users, report, scim
 
-BENCHMARKS: dict[str, Callable[[bool, str | None], report.Result]] = {
+#: Each runs with (quick, database_url) and returns its result, or several for a benchmark of several
+#: targets (scim: one a kind of request).
+BENCHMARKS: dict[str, Callable[[bool, str | None], report.Result | list[report.Result]]] = {
     "http_push": http_push.run,
     "directory_bulk": directory_bulk.run,
     "myon_users": myon_users.run,
+    "scim": scim.run,
 }
 
 
@@ -31,7 +34,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     for name in [args.only] if args.only else list(BENCHMARKS):
         print(f"bench: {name}{' (quick)' if args.quick else ''}", file=sys.stderr, flush=True)
         try:
-            results.append(BENCHMARKS[name](args.quick, args.database_url))
+            produced = BENCHMARKS[name](args.quick, args.database_url)
+            results.extend(produced if isinstance(produced, list) else [produced])
         except report.BenchError as exc:
             failures[name] = str(exc)
             print(f"bench: {name} FAILED: {exc}", file=sys.stderr, flush=True)

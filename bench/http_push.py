@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import http.client
 import json
 import secrets
 import statistics
@@ -11,15 +10,13 @@ import sys
 import tempfile
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any
-from urllib.parse import urlsplit
 
 from sqlalchemy import func, select
 from sqlalchemy.engine import make_url
 
 from bench.app import NOOP_PATH
 from bench.report import BenchError, Result
-from bench.server import serve
+from bench.server import request, serve
 from bench.wrk import CONNECTIONS, WrkRun, ensure_wrk, run_wrk
 from provisionhub.auth.permissions import Permission
 from provisionhub.auth.tokens import create_token
@@ -101,7 +98,7 @@ def run(quick: bool, database_url: str | None) -> Result:
                 before = server.cpu_seconds()
                 measured = run_wrk(wrk, server.base, path, seconds, nonce + label, HEAD, tail)
                 after = server.cpu_seconds()
-                _check(measured, log)
+                check_run(measured, log)
                 cpu = None if before is None or after is None else (after - before) * 1e6 / measured.requests
                 cpu_text = "" if cpu is None else f", server CPU {cpu:,.0f} µs/request"
                 print(
@@ -157,32 +154,23 @@ def prepare(url: str, token_name: str) -> str:
 
 def probe(base: str, path: str, body: bytes) -> None:
     """One request before the load: it must answer 200 with status success, or nothing is measured."""
-    parts = urlsplit(base)
-    connection = http.client.HTTPConnection(parts.hostname or "", parts.port, timeout=30)
-    try:
-        connection.request("POST", path, body, {"Content-Type": "application/json"})
-        response = connection.getresponse()
-        text = response.read().decode(errors="replace")
-    finally:
-        connection.close()
-    answer: Any = None
-    with contextlib.suppress(ValueError):
-        answer = json.loads(text)
-    if response.status != 200 or not isinstance(answer, dict) or answer.get("status") != "success":
-        raise BenchError(f"POST {path} answered {response.status}: {text}")
+    answer = request(base, "POST", path, body, {"Content-Type": "application/json"})
+    if answer.status != 200 or not isinstance(answer.json, dict) or answer.json.get("status") != "success":
+        raise BenchError(f"POST {path} answered {answer.status}: {answer.text}")
 
 
-def count_people(url: str, prefix: str) -> int:
+def count_people(url: str, prefix: str, column: str = "unique_id") -> int:
+    """People whose column (of the people table) starts with prefix."""
     database = Database(url)
     try:
         with database.snapshot() as conn:
-            query = select(func.count()).where(tables.people.c.unique_id.startswith(prefix, autoescape=True))
+            query = select(func.count()).where(tables.people.c[column].startswith(prefix, autoescape=True))
             return int(conn.execute(query).scalar_one())
     finally:
         database.dispose()
 
 
-def _check(measured: WrkRun, log: Path) -> None:
+def check_run(measured: WrkRun, log: Path) -> None:
     """Fail loudly on any non-2xx answer or socket error: the figure would not be of real pushes."""
     errors = {name: count for name, count in measured.socket_errors.items() if count}
     if measured.non_2xx or errors:

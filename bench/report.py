@@ -21,7 +21,11 @@ class BenchError(Exception):
 
 @dataclass(frozen=True, slots=True)
 class Result:
-    """One benchmark's figure, the reference measured beside it, and the ratio target (None: none)."""
+    """One benchmark's figure, the reference measured beside it, and the ratio target (None: none).
+
+    A ratio must reach the target, or, when lower_is_better (a latency), stay at or under it; a limit
+    is an absolute bound the figure must stay at or under as well.
+    """
 
     name: str
     unit: str
@@ -30,6 +34,8 @@ class Result:
     reference_name: str
     target: float | None = None
     details: dict[str, Any] = field(default_factory=dict)
+    lower_is_better: bool = False
+    limit: float | None = None
 
     @property
     def ratio(self) -> float:
@@ -37,7 +43,22 @@ class Result:
 
     @property
     def met(self) -> bool | None:
-        return None if self.target is None else self.ratio >= self.target
+        if self.target is None and self.limit is None:
+            return None
+        if self.target is not None and not (
+            self.ratio <= self.target if self.lower_is_better else self.ratio >= self.target
+        ):
+            return False
+        return self.limit is None or self.figure <= self.limit
+
+    def wanted(self) -> str:
+        """The target as text: "-" when there is none."""
+        parts = []
+        if self.target is not None:
+            parts.append(f"{'<=' if self.lower_is_better else '>='} {self.target:g}")
+        if self.limit is not None:
+            parts.append(f"{self.unit} <= {self.limit:g}")
+        return ", ".join(parts) or "-"
 
 
 def table(results: list[Result], failures: dict[str, str]) -> str:
@@ -46,10 +67,10 @@ def table(results: list[Result], failures: dict[str, str]) -> str:
     rows = [
         (
             r.name,
-            f"{r.figure:,.0f} {r.unit}",
-            f"{r.reference:,.0f} {r.unit} ({r.reference_name})",
+            f"{_number(r.figure)} {r.unit}",
+            f"{_number(r.reference)} {r.unit} ({r.reference_name})",
             f"{r.ratio:.3f}",
-            "-" if r.target is None else f">= {r.target:g}",
+            r.wanted(),
             {None: "-", True: "yes", False: "NO"}[r.met],
         )
         for r in results
@@ -61,6 +82,11 @@ def table(results: list[Result], failures: dict[str, str]) -> str:
         for row in [header, tuple("-" * width for width in widths), *rows]
     ]
     return "\n".join(lines)
+
+
+def _number(value: float) -> str:
+    """Thousands separated, or three significant digits for a small figure (a latency in ms)."""
+    return f"{value:,.0f}" if abs(value) >= 100 else f"{value:.3g}"
 
 
 def cpu_lines(results: list[Result]) -> list[str]:

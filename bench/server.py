@@ -1,18 +1,23 @@
-"""One uvicorn process (one worker, uvloop, httptools) serving bench.app on a free 127.0.0.1 port."""
+"""One uvicorn process (one worker, uvloop, httptools) serving an app factory on a free 127.0.0.1 port:
+bench.app (provisionhub) by default, or a reference peer."""
 
 from __future__ import annotations
 
+import contextlib
 import http.client
+import json
 import os
 import signal
 import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
 
 from bench.report import BenchError
 
@@ -20,6 +25,8 @@ REPO = Path(__file__).resolve().parent.parent
 HOST = "127.0.0.1"
 START_TIMEOUT = 30.0
 STOP_TIMEOUT = 20.0
+#: provisionhub under load: the product app plus the no-op route.
+BENCH_APP = "bench.app:create_bench_app"
 
 
 def free_port() -> int:
@@ -45,15 +52,25 @@ class Server:
 
 @contextmanager
 def serve(database_url: str, log_path: Path) -> Iterator[Server]:
-    """Start the server, wait until /healthz answers, yield it; always stop it afterwards."""
+    """Start provisionhub on database_url, wait until /healthz answers, yield it; always stop it."""
+    with serve_app(BENCH_APP, "/healthz", {"PROVISIONHUB_DATABASE_URL": database_url}, log_path) as server:
+        yield server
+
+
+@contextmanager
+def serve_app(
+    factory: str, ready_path: str, environment: Mapping[str, str], log_path: Path
+) -> Iterator[Server]:
+    """Start uvicorn on factory (module:function) with environment added to ours, wait until a GET of
+    ready_path answers 200, yield the server; always stop it afterwards."""
     port = free_port()
     env = os.environ.copy()
-    env["PROVISIONHUB_DATABASE_URL"] = database_url
+    env.update(environment)
     env["PYTHONPATH"] = os.pathsep.join(
         [str(REPO / "src"), str(REPO), *filter(None, [env.get("PYTHONPATH")])]
     )
     command = [
-        sys.executable, "-m", "uvicorn", "bench.app:create_bench_app", "--factory",
+        sys.executable, "-m", "uvicorn", factory, "--factory",
         "--host", HOST, "--port", str(port), "--workers", "1",
         "--loop", "uvloop", "--http", "httptools",
         "--no-access-log", "--log-level", "warning",
@@ -63,20 +80,47 @@ def serve(database_url: str, log_path: Path) -> Iterator[Server]:
             command, cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
         )
         try:
-            _wait_ready(process, port, log_path)
+            _wait_ready(process, port, ready_path, log_path)
             yield Server(f"http://{HOST}:{port}", process.pid)
         finally:
             _stop(process)
 
 
-def _wait_ready(process: subprocess.Popen[bytes], port: int, log_path: Path) -> None:
+@dataclass(frozen=True, slots=True)
+class Answer:
+    """A response's status, its body as text, and the body parsed as JSON (None: not JSON)."""
+
+    status: int
+    text: str
+    json: Any
+
+
+def request(
+    base: str, method: str, path: str, body: bytes | None = None, headers: Mapping[str, str] | None = None
+) -> Answer:
+    """One request on a new connection to a server under test (a loaded one may take its time)."""
+    parts = urlsplit(base)
+    connection = http.client.HTTPConnection(parts.hostname or "", parts.port, timeout=120)
+    try:
+        connection.request(method, path, body, dict(headers or {}))
+        response = connection.getresponse()
+        text = response.read().decode(errors="replace")
+    finally:
+        connection.close()
+    parsed: Any = None
+    with contextlib.suppress(ValueError):
+        parsed = json.loads(text)
+    return Answer(response.status, text, parsed)
+
+
+def _wait_ready(process: subprocess.Popen[bytes], port: int, ready_path: str, log_path: Path) -> None:
     deadline = time.monotonic() + START_TIMEOUT
     while time.monotonic() < deadline:
         if process.poll() is not None:
             raise BenchError(f"the server exited with {process.returncode} at start:\n{_tail(log_path)}")
         try:
             connection = http.client.HTTPConnection(HOST, port, timeout=1)
-            connection.request("GET", "/healthz")
+            connection.request("GET", ready_path)
             if connection.getresponse().status == 200:
                 connection.close()
                 return
@@ -84,7 +128,9 @@ def _wait_ready(process: subprocess.Popen[bytes], port: int, log_path: Path) -> 
         except OSError:
             pass
         time.sleep(0.1)
-    raise BenchError(f"the server did not answer /healthz within {START_TIMEOUT:.0f} s:\n{_tail(log_path)}")
+    raise BenchError(
+        f"the server did not answer {ready_path} within {START_TIMEOUT:.0f} s:\n{_tail(log_path)}"
+    )
 
 
 def _stop(process: subprocess.Popen[bytes]) -> None:

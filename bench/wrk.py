@@ -7,6 +7,7 @@ import re
 import shutil
 import subprocess
 import sys
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -50,19 +51,37 @@ def ensure_wrk() -> str:
     return found
 
 
-def run_wrk(wrk: str, base_url: str, path: str, seconds: float, tag: str, head: str, tail: str) -> WrkRun:
-    """Drive POST base_url+path for `seconds` with push.lua; each request's key starts with tag."""
+def run_wrk(
+    wrk: str,
+    base_url: str,
+    path: str,
+    seconds: float,
+    tag: str,
+    head: str,
+    tail: str,
+    authorization: str | None = None,
+) -> WrkRun:
+    """Drive POST base_url+path for `seconds` with push.lua; each request's key starts with tag, and
+    carries authorization (an Authorization header's value) when given."""
+    arguments = [path, tag, head, tail, *([authorization] if authorization else [])]
+    return run_script(wrk, base_url, SCRIPT, arguments, seconds, path)
+
+
+def run_script(
+    wrk: str, base_url: str, script: Path, arguments: Sequence[str], seconds: float, label: str
+) -> WrkRun:
+    """Drive base_url for `seconds` with a wrk lua script and its arguments; label names the run."""
     command = [
         wrk, f"-t{THREADS}", f"-c{CONNECTIONS}", f"-d{seconds:g}s", "--timeout", "10s", "--latency",
-        "-s", str(SCRIPT), base_url, "--", path, tag, head, tail,
+        "-s", str(script), base_url, "--", *arguments,
     ]  # fmt: skip
     try:
         done = subprocess.run(command, capture_output=True, text=True, timeout=seconds + 60, check=False)
     except subprocess.TimeoutExpired:
-        raise BenchError(f"wrk did not finish a {seconds:g} s run against {path}") from None
+        raise BenchError(f"wrk did not finish a {seconds:g} s run against {label}") from None
     if done.returncode != 0 or done.stderr.strip():
-        raise BenchError(f"wrk failed against {path} (exit {done.returncode}):\n{done.stderr}{done.stdout}")
-    return parse(done.stdout, path)
+        raise BenchError(f"wrk failed against {label} (exit {done.returncode}):\n{done.stderr}{done.stdout}")
+    return parse(done.stdout, label)
 
 
 def parse(output: str, path: str) -> WrkRun:

@@ -1,0 +1,61 @@
+"""The SCIM benchmark's reference peer: scim2-server's ASGI application over its in-memory storage, with
+the RFC 7643 schemas and resource types, accepting one static bearer token (BENCH_SCIM_PEER_TOKEN)."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from scim2_models import ScimProvider, UnauthorizedException
+from scim2_server.applications.asgi import ASGIApplication
+from scim2_server.memory import AsyncInMemoryStorage
+from scim2_server.requests import ScimRequest
+from scim2_server.service import ScimService
+from scim2_server.utils import (
+    load_default_resource_types,
+    load_default_schemas,
+    load_default_service_provider_config,
+)
+
+from bench.server import Server, serve_app
+
+TOKEN_ENV = "BENCH_SCIM_PEER_TOKEN"  # noqa: S105 (the variable that holds it, not a token)
+#: Where the peer serves SCIM (scim2-server's prefix), and its unauthenticated discovery document.
+PREFIX = "/v2"
+READY_PATH = f"{PREFIX}/ServiceProviderConfig"
+
+
+class BearerTokenASGIApplication(ASGIApplication):
+    """scim2-server's ASGI application, refusing requests without the one bearer token (as its own
+    `scim2-server --bearer-token` does over WSGI)."""
+
+    def __init__(self, storage: AsyncInMemoryStorage, provider: ScimProvider, token: str) -> None:
+        # The secret seals cursors, which the default configuration does not offer; drawn as the CLI does.
+        super().__init__(storage, provider, ScimService(provider, secret=secrets.token_urlsafe(32)))
+        self.token = token
+
+    def check_auth(self, request: ScimRequest) -> None:
+        """Refuse a request without the token."""
+        scheme, _, token = (request.header("Authorization") or "").partition(" ")
+        if scheme.lower() != "bearer" or not secrets.compare_digest(token, self.token):
+            raise UnauthorizedException
+
+
+def create_peer_app() -> BearerTokenASGIApplication:
+    """uvicorn --factory target: an empty in-memory peer, its token from the environment."""
+    provider = ScimProvider.from_discovery(
+        load_default_schemas().values(),
+        load_default_resource_types().values(),
+        config=load_default_service_provider_config(),
+    )
+    return BearerTokenASGIApplication(AsyncInMemoryStorage(), provider, os.environ[TOKEN_ENV])
+
+
+@contextmanager
+def serve_peer(token: str, log_path: Path) -> Iterator[Server]:
+    """Start the peer under uvicorn as provisionhub is started, accepting token; always stop it."""
+    with serve_app("bench.scim_peer:create_peer_app", READY_PATH, {TOKEN_ENV: token}, log_path) as server:
+        yield server

@@ -11,11 +11,13 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import Connection, func, select
+from sqlalchemy import Connection, bindparam, func, select
 
 from provisionhub.directory.people import MASK, SENSITIVE_FIELDS
 from provisionhub.store import tables
 from provisionhub.store.inserts import append_many, insert_many
+from provisionhub.store.selects import fetch_all
+from provisionhub.store.sql import AnyOf
 
 
 class Event(StrEnum):
@@ -113,19 +115,20 @@ def list_changes(
     return [LoggedChange(**row) for row in conn.execute(query).mappings()]
 
 
+#: The newest seq of each of a list of entities of one type (an index search each, on both databases).
+_LATEST = (
+    select(tables.changes.c.entity_id, func.max(tables.changes.c.seq).label("seq"))
+    .where(tables.changes.c.entity_type == bindparam("entity_type"), AnyOf(tables.changes.c.entity_id, "ids"))
+    .group_by(tables.changes.c.entity_id)
+)
+
+
 def latest_seqs(conn: Connection, entity_type: str, entity_ids: Sequence[str]) -> dict[str, int]:
-    """The newest sequence number logged for each of these entities (an index search each): a version
-    that changes with every change to the entity, whatever changed it."""
+    """The newest sequence number logged for each of these entities: a version that changes with every
+    change to the entity, whatever changed it. One statement built once (a SCIM read asks on every
+    request: building it each time cost ~0.15 ms)."""
     wanted = sorted(set(entity_ids))
-    found: dict[str, int] = {}
-    for start in range(0, len(wanted), 500):
-        rows = conn.execute(
-            select(tables.changes.c.entity_id, func.max(tables.changes.c.seq))
-            .where(
-                tables.changes.c.entity_type == entity_type,
-                tables.changes.c.entity_id.in_(wanted[start : start + 500]),
-            )
-            .group_by(tables.changes.c.entity_id)
-        )
-        found.update((entity_id, seq) for entity_id, seq in rows)
-    return found
+    if not wanted:
+        return {}
+    rows = fetch_all(conn, _LATEST, {"entity_type": entity_type, "ids": wanted})
+    return {row["entity_id"]: row["seq"] for row in rows}

@@ -22,6 +22,8 @@ from provisionhub.directory.errors import Conflict, Invalid, NotFound, Reason
 from provisionhub.directory.ids import new_public_id
 from provisionhub.directory.people import Status, bounded_text, max_length
 from provisionhub.store import tables
+from provisionhub.store.selects import fetch_all
+from provisionhub.store.sql import AnyOf
 
 groups = tables.groups
 members = tables.group_members
@@ -187,19 +189,22 @@ def find_groups(conn: Connection, public_ids: Iterable[str]) -> dict[str, Group]
     }
 
 
+#: The groups of a list of people, by person and name (built once: it runs on every SCIM User read).
+_GROUPS_OF = (
+    select(members.c.person_id, groups.c.public_id, groups.c.display_name)
+    .join_from(members, groups, members.c.group_id == groups.c.id)
+    .where(AnyOf(members.c.person_id, "people"))
+    .order_by(members.c.person_id, groups.c.name_key)
+)
+
+
 def groups_of(conn: Connection, person_ids: Iterable[int]) -> dict[int, list[tuple[str, str]]]:
     """Each person's groups as (public id, display name), by name; people in none are left out."""
     wanted = sorted(set(person_ids))
     found: dict[int, list[tuple[str, str]]] = defaultdict(list)
-    for start in range(0, len(wanted), 500):
-        rows = conn.execute(
-            select(members.c.person_id, groups.c.public_id, groups.c.display_name)
-            .join_from(members, groups, members.c.group_id == groups.c.id)
-            .where(members.c.person_id.in_(wanted[start : start + 500]))
-            .order_by(members.c.person_id, groups.c.name_key)
-        )
-        for person_id, public_id, name in rows:
-            found[person_id].append((public_id, name))
+    if wanted:
+        for row in fetch_all(conn, _GROUPS_OF, {"people": wanted}):
+            found[row["person_id"]].append((row["public_id"], row["display_name"]))
     return dict(found)
 
 

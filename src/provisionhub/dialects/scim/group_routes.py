@@ -23,7 +23,7 @@ from provisionhub.dialects.scim.http import (
     sort_key,
 )
 from provisionhub.dialects.scim.projection import Projection, project
-from provisionhub.dialects.scim.resources import Resources, rechecked, resources_for
+from provisionhub.dialects.scim.resources import Resources, reader, rechecked, resources_for
 from provisionhub.directory.groups import find_groups
 from provisionhub.directory.people import Status
 from provisionhub.directory.service import Directory
@@ -76,10 +76,13 @@ def add_group_routes(router: APIRouter, directory: Directory, max_body_bytes: in
         return _one(document, requested(request), 201)
 
     async def get_group(resource_id: str, request: Request) -> Response:
-        _, seen = await resources_for(directory, request, Permission.GROUP_READ)
-        document = await database.read(
-            lambda conn: seen.group_document(conn, seen.existing_group(conn, resource_id))
-        )
+        seen_in = reader(directory, request, Permission.GROUP_READ)
+
+        def work(conn: Connection) -> dict[str, Any]:
+            seen = seen_in(conn)
+            return seen.group_document(conn, seen.existing_group(conn, resource_id))
+
+        document = await database.read(work)
         return read_response(request, document, _shown(document, requested(request)))
 
     async def change(resource_id: str, request: Request, patch: bool) -> JSONResponse:
@@ -109,14 +112,14 @@ def add_group_routes(router: APIRouter, directory: Directory, max_body_bytes: in
         return Response(status_code=204)
 
     async def list_groups(request: Request) -> JSONResponse:
-        _, seen = await resources_for(directory, request, Permission.GROUP_READ)
-        return await list_answer(database, request.query_params, [group_listing(seen)])
+        seen_in = reader(directory, request, Permission.GROUP_READ)
+        return await list_answer(database, request.query_params, lambda conn: [group_listing(seen_in(conn))])
 
     async def search_post(request: Request) -> JSONResponse:
-        _, seen = await resources_for(directory, request, Permission.GROUP_READ)
-        return await list_answer(
-            database, await search_request(request, max_body_bytes), [group_listing(seen)]
-        )
+        await resources_for(directory, request, Permission.GROUP_READ)  # before the body is read
+        seen_in = reader(directory, request, Permission.GROUP_READ)
+        body = await search_request(request, max_body_bytes)
+        return await list_answer(database, body, lambda conn: [group_listing(seen_in(conn))])
 
     add_resource_routes(
         router,

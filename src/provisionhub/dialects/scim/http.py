@@ -176,35 +176,37 @@ class Listing:
 
 
 async def list_answer(
-    database: Database, params: Mapping[str, Any], listings: Sequence[Listing]
+    database: Database, params: Mapping[str, Any], listings_for: Callable[[Connection], Sequence[Listing]]
 ) -> JSONResponse:
-    """A ListResponse of the resources of listings (several: a search at the root, RFC 7644 3.4.3, one
-    type after another). A filter naming an attribute one type lacks matches none of that type."""
-    start, count = paging(params)
-    filter_text, sort_by = text(params, "filter"), text(params, "sortBy")
-    descending = sort_descending(params)
-    wanted = projection(params.get("attributes"), params.get("excludedAttributes"))
-    plans = []
-    for listing in listings:
-        try:
-            plans.append((listing, listing.condition(filter_text), listing.sort(sort_by)))
-        except (FilterError, ScimError):
-            if len(listings) == 1:
-                raise
-    if not plans:
-        listings[0].condition(filter_text)  # raises the first type's error
-        listings[0].sort(sort_by)
+    """A ListResponse of the resources of the listings listings_for gives (several: a search at the root,
+    RFC 7644 3.4.3, one type after another), all in one read: listings_for checks the credential first.
+    A filter naming an attribute one type lacks matches none of that type."""
 
-    def work(conn: Connection) -> tuple[int, list[Document]]:
+    def work(conn: Connection) -> tuple[int, int, list[Document]]:
+        listings = listings_for(conn)
+        start, count = paging(params)
+        filter_text, sort_by = text(params, "filter"), text(params, "sortBy")
+        descending = sort_descending(params)
+        wanted = projection(params.get("attributes"), params.get("excludedAttributes"))
+        plans = []
+        for listing in listings:
+            try:
+                plans.append((listing, listing.condition(filter_text), listing.sort(sort_by)))
+            except (FilterError, ScimError):
+                if len(listings) == 1:
+                    raise
+        if not plans:
+            listings[0].condition(filter_text)  # raises the first type's error
+            listings[0].sort(sort_by)
         total, offset, shown = 0, start - 1, []
         for listing, where, order in plans:
             found, documents = listing.page(conn, where, order, descending, offset, count - len(shown))
             shown += [listing.shown(d, wanted) for d in documents]
             total += found
             offset = max(offset - found, 0)
-        return total, shown
+        return start, total, shown
 
-    total, resources = await database.read(work)
+    start, total, resources = await database.read(work)
     return list_response(resources, total, start)
 
 

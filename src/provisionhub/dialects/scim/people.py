@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import ColumnElement, Connection, case, func, literal, select, true
+from sqlalchemy import ColumnElement, Connection, bindparam, case, func, literal, select, true
 
 from provisionhub.dialects.scim.filter_sql import DataType, SqlAttribute, sql_condition
 from provisionhub.dialects.scim.filters import AttributePath, parse_filter
@@ -24,6 +24,7 @@ from provisionhub.dialects.scim.users import (
 )
 from provisionhub.directory.people import ACTIVE_STATUSES, Person, Status
 from provisionhub.store import tables
+from provisionhub.store.selects import fetch_all
 
 people = tables.people
 _ACTIVE = sorted(status.value for status in ACTIVE_STATUSES)
@@ -104,10 +105,15 @@ def page(
     return total, [Person.from_row(row) for row in rows]
 
 
+_BY_ID = select(people).where(
+    people.c.public_id == bindparam("public_id"), people.c.status != bindparam("deleted")
+)
+
+
 def find(conn: Connection, public_id: str) -> Person | None:
     """The User with this id (None: nobody, or a deleted person)."""
-    row = conn.execute(select(people).where(people.c.public_id == public_id, NOT_DELETED)).mappings().first()
-    return Person.from_row(row) if row is not None else None
+    rows = fetch_all(conn, _BY_ID, {"public_id": public_id, "deleted": Status.DELETED.value})
+    return Person.from_row(rows[0]) if rows else None
 
 
 def identity_taken(conn: Connection, login_source: str, unique_id: str) -> bool:

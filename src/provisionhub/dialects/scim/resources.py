@@ -7,7 +7,7 @@ together. Password hashes are made before the transaction (they cost ~20 ms of C
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from datetime import datetime
 from typing import Any
@@ -19,7 +19,7 @@ from provisionhub.auth.passwords import check_password, hash_password
 from provisionhub.auth.permissions import Permission, Principal
 from provisionhub.dialects.scim import access, people, schemas
 from provisionhub.dialects.scim.errors import ScimError, ScimType, invalid_value
-from provisionhub.dialects.scim.http import authorised, base_url
+from provisionhub.dialects.scim.http import again, authorised, base_url
 from provisionhub.dialects.scim.patch import apply_patch
 from provisionhub.dialects.scim.users import SCIM_NAMES, UserIn, user_in, user_out, version_tag
 from provisionhub.directory.changes import latest_seqs
@@ -306,3 +306,12 @@ async def resources_for(
 def rechecked(conn: Connection, token: str, seen: Resources) -> Resources:
     """seen, its token checked again in this transaction (it may have been revoked meanwhile)."""
     return Resources(seen.directory, seen.url, access.principal(conn, token))
+
+
+def reader(
+    directory: Directory, request: Request, permission: Permission
+) -> Callable[[Connection], Resources]:
+    """The resources as the request's token sees them, the token checked inside the read that uses them:
+    a GET is one read on one worker thread."""
+    token, url = access.bearer(request), base_url(request)
+    return lambda conn: Resources(directory, url, again(conn, token, permission))

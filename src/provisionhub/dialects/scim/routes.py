@@ -35,7 +35,7 @@ from provisionhub.dialects.scim.http import (
     search_request,
 )
 from provisionhub.dialects.scim.projection import Projection, project
-from provisionhub.dialects.scim.resources import Resources, checked_password, rechecked, resources_for
+from provisionhub.dialects.scim.resources import Resources, checked_password, reader, rechecked, resources_for
 from provisionhub.dialects.scim.users import UserIn, user_in
 from provisionhub.directory.reference_data import list_user_types
 from provisionhub.directory.service import Directory
@@ -70,10 +70,13 @@ def _router(directory: Directory, max_body_bytes: int) -> APIRouter:
         return one(document, requested(request), 201)
 
     async def get_user(resource_id: str, request: Request) -> Response:
-        _, seen = await resources_for(directory, request, Permission.USER_READ)
-        document = await database.read(
-            lambda conn: seen.user_document(conn, seen.existing_user(conn, resource_id))
-        )
+        seen_in = reader(directory, request, Permission.USER_READ)
+
+        def work(conn: Connection) -> dict[str, Any]:
+            seen = seen_in(conn)
+            return seen.user_document(conn, seen.existing_user(conn, resource_id))
+
+        document = await database.read(work)
         return read_response(request, document, shown(document, requested(request)))
 
     async def replace_user(resource_id: str, request: Request) -> JSONResponse:
@@ -129,41 +132,33 @@ def _router(directory: Directory, max_body_bytes: int) -> APIRouter:
         )
 
     async def list_users(request: Request) -> JSONResponse:
-        _, seen = await resources_for(directory, request, Permission.USER_READ)
-        return await list_answer(database, request.query_params, [user_listing(seen)])
+        seen_in = reader(directory, request, Permission.USER_READ)
+        return await list_answer(database, request.query_params, lambda conn: [user_listing(seen_in(conn))])
 
     async def search_users_post(request: Request) -> JSONResponse:
-        _, seen = await resources_for(directory, request, Permission.USER_READ)
-        return await list_answer(
-            database, await search_request(request, max_body_bytes), [user_listing(seen)]
-        )
+        await resources_for(directory, request, Permission.USER_READ)  # before the body is read
+        seen_in = reader(directory, request, Permission.USER_READ)
+        body = await search_request(request, max_body_bytes)
+        return await list_answer(database, body, lambda conn: [user_listing(seen_in(conn))])
 
     async def search_everything(request: Request) -> JSONResponse:
         """A search at the root: Users, then Groups, of the types the token may read."""
-        token = access.bearer(request)
-        who = await database.read(lambda conn: access.principal(conn, token))
-        seen = Resources(directory, base_url(request), who)
-        listings = []
-        if who.can(Permission.USER_READ):
-            listings.append(user_listing(seen))
-        if who.can(Permission.GROUP_READ):
-            listings.append(group_listing(seen))
-        if not listings:
-            who.require_any(Permission.USER_READ, Permission.GROUP_READ)
-        return await list_answer(database, await search_request(request, max_body_bytes), listings)
+        token, url = access.bearer(request), base_url(request)
+        body = await search_request(request, max_body_bytes)
 
-    add_resource_routes(
-        router,
-        "/Users",
-        "User",
-        create=create_user,
-        listing=list_users,
-        search=search_users_post,
-        read=get_user,
-        replace=replace_user,
-        change=patch_user,
-        delete=delete_user,
-    )
+        def listings(conn: Connection) -> list[Listing]:
+            who = access.principal(conn, token)
+            seen = Resources(directory, url, who)
+            found = []
+            if who.can(Permission.USER_READ):
+                found.append(user_listing(seen))
+            if who.can(Permission.GROUP_READ):
+                found.append(group_listing(seen))
+            if not found:
+                who.require_any(Permission.USER_READ, Permission.GROUP_READ)
+            return found
+
+        return await list_answer(database, body, listings)
 
     async def bulk_request(request: Request) -> JSONResponse:
         token = access.bearer(request)
@@ -178,6 +173,18 @@ def _router(directory: Directory, max_body_bytes: int) -> APIRouter:
         return ScimResponse(bulk.response(await database.write(work)))
 
     add_group_routes(router, directory, max_body_bytes)
+    add_resource_routes(
+        router,
+        "/Users",
+        "User",
+        create=create_user,
+        listing=list_users,
+        search=search_users_post,
+        read=get_user,
+        replace=replace_user,
+        change=patch_user,
+        delete=delete_user,
+    )
     router.add_api_route("/.search", search_everything, methods=["POST"], summary="Search Users and Groups")
     router.add_api_route("/Bulk", bulk_request, methods=["POST"], summary="Many operations in one request")
     _discovery(router, database, max_body_bytes)

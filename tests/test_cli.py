@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Callable
 
@@ -11,13 +12,14 @@ from sqlalchemy import select
 from typer.testing import CliRunner
 
 from provisionhub import cli as cli_module
+from provisionhub.auth.oauth import GrantPolicy, GrantProblem, GrantRefused, IssuedToken, issue_token
 from provisionhub.auth.tokens import authenticate
 from provisionhub.cli import app
 from provisionhub.directory.changes import list_changes
 from provisionhub.directory.entitlements import list_entitlements
 from provisionhub.directory.errors import Unauthenticated
 from provisionhub.directory.organisations import OrgKind
-from provisionhub.directory.service import Directory
+from provisionhub.directory.service import Directory, utcnow
 from provisionhub.store import tables
 from provisionhub.store.database import Database
 from tests.factories import new_organisation, upsert
@@ -175,3 +177,51 @@ def test_staff_grant_revoke_and_list(cli, directory: Directory, database: Databa
 
 def test_staff_grant_of_an_unknown_username_fails(cli) -> None:
     assert "no person has the username" in cli("staff", "grant", "nobody", code=1).stderr
+
+
+def test_oauth_client_create_prints_the_id_and_secret_once_and_they_get_a_token(
+    cli, database: Database
+) -> None:
+    result = cli("oauth-client", "create", "reports", "--permission", "user-read")
+
+    lines = result.stdout.splitlines()
+    assert [line.partition(": ")[0] for line in lines] == ["client_id", "client_secret"]
+    client_id, secret = (line.partition(": ")[2] for line in lines)
+    assert re.fullmatch(r"phc-[A-Za-z0-9]{24}", client_id)
+    with database.transaction() as conn:
+        issued = issue_token(conn, client_id, secret, utcnow(), GrantPolicy())
+    assert isinstance(issued, IssuedToken)
+    listing = cli("oauth-client", "list").stdout
+    assert client_id in listing
+    assert "reports" in listing
+    assert "user-read" in listing
+    assert secret not in listing
+    assert secret[4:12] not in listing
+
+
+def test_oauth_client_create_with_json_prints_one_object(cli) -> None:
+    created = json.loads(cli("oauth-client", "create", "reports", "--json").stdout)
+
+    assert set(created) == {"client_id", "client_secret"}
+    assert "group-read org-read user-read" in cli("oauth-client", "list").stdout  # the default: read
+
+
+def test_oauth_client_revoke_stops_the_client(cli, database: Database) -> None:
+    created = json.loads(cli("oauth-client", "create", "gone", "--json").stdout)
+
+    cli("oauth-client", "revoke", created["client_id"])
+
+    with database.transaction() as conn:
+        refused = issue_token(conn, created["client_id"], created["client_secret"], utcnow(), GrantPolicy())
+        logged = [c.action for c in list_changes(conn, entity_type="oauth_client")]
+    assert refused == GrantRefused(GrantProblem.REVOKED)
+    assert logged == ["create", "revoke"]
+    assert "revoked" in cli("oauth-client", "list").stdout
+    assert "no client with the id" in cli("oauth-client", "revoke", "phc-nobody", code=1).stderr
+
+
+def test_oauth_client_create_refuses_a_taken_name_and_an_unknown_permission(cli) -> None:
+    cli("oauth-client", "create", "reports")
+
+    assert "already exists" in cli("oauth-client", "create", "reports", code=1).stderr
+    cli("oauth-client", "create", "other", "-p", "fly", code=2)

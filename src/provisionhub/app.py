@@ -9,10 +9,12 @@ from fastapi import FastAPI
 from fastapi.responses import JSONResponse
 
 from provisionhub import __version__
+from provisionhub.auth.oauth import GrantPolicy
 from provisionhub.dialects.myon.routes import myon_dialect
 from provisionhub.dialects.ocl.routes import ocl_dialect
 from provisionhub.dialects.opscom.routes import opscom_dialect
 from provisionhub.dialects.scim.routes import scim_dialect
+from provisionhub.dialects.uniweb.routes import uniweb_dialect
 from provisionhub.directory.service import Directory
 from provisionhub.http.dialects import serve_dialects
 from provisionhub.settings import Settings
@@ -59,6 +61,7 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
             myon_dialect(directory, settings.bulk_max_body_bytes),
             ocl_dialect(directory, settings.max_body_bytes),
             scim_dialect(directory, settings.max_body_bytes),
+            uniweb_dialect(directory, settings.max_body_bytes, GrantPolicy.from_settings(settings)),
         ],
     )
     return app

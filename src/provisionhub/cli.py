@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -12,6 +13,7 @@ from rich.console import Console
 from rich.table import Column, Table
 from sqlalchemy import Connection
 
+from provisionhub.auth.oauth import create_client, list_clients, revoke_client
 from provisionhub.auth.permissions import Permission
 from provisionhub.auth.tokens import any_token_exists, create_token, list_tokens, revoke_token
 from provisionhub.directory.entitlements import AddEntitlement, Entitlement, list_entitlements
@@ -24,7 +26,7 @@ from provisionhub.directory.reference_data import (
     list_login_sources,
     list_user_types,
 )
-from provisionhub.directory.service import Directory
+from provisionhub.directory.service import Directory, utcnow
 from provisionhub.settings import Settings
 from provisionhub.store.database import Database
 from provisionhub.store.migrate import upgrade
@@ -38,6 +40,10 @@ db_app = typer.Typer(help="The database schema.", no_args_is_help=True)
 token_app = typer.Typer(
     help="API tokens: created, listed (never their secrets) and revoked.", no_args_is_help=True
 )
+oauth_client_app = typer.Typer(
+    help="OAuth 2.0 clients (UNIWeb's API): created, listed (never their secrets) and revoked.",
+    no_args_is_help=True,
+)
 user_type_app = typer.Typer(help="The user types OPS-COM's user_type_id refers to.", no_args_is_help=True)
 login_source_app = typer.Typer(
     help="Login sources: how people sign in (OPSCOM, an SSO...).", no_args_is_help=True
@@ -50,6 +56,7 @@ permission_app = typer.Typer(
 )
 app.add_typer(db_app, name="db")
 app.add_typer(token_app, name="token")
+app.add_typer(oauth_client_app, name="oauth-client")
 app.add_typer(user_type_app, name="user-type")
 app.add_typer(login_source_app, name="login-source")
 app.add_typer(permission_app, name="permission")
@@ -192,6 +199,53 @@ def token_revoke(name: str) -> None:
     """Revoke a token: it stops working at once."""
     _in_transaction(lambda conn: revoke_token(conn, name, actor=ACTOR))
     err.print(f"token {name!r} revoked")
+
+
+@oauth_client_app.command("create")
+def oauth_client_create(
+    name: str,
+    permission: Annotated[
+        list[Permission] | None,
+        typer.Option(
+            "--permission",
+            "-p",
+            help="Repeat for each permission (default: user-read, org-read, group-read).",
+        ),
+    ] = None,
+    as_json: Annotated[
+        bool, typer.Option("--json", help="One JSON object: client_id, client_secret.")
+    ] = False,
+) -> None:
+    """Create a client and print its id and secret on stdout: the only time the secret is shown."""
+    created = _in_transaction(
+        lambda conn: create_client(conn, name, permission or None, utcnow(), actor=ACTOR)
+    )
+    if as_json:
+        sys.stdout.write(json.dumps({"client_id": created.client_id, "client_secret": created.secret}) + "\n")
+    else:
+        sys.stdout.write(f"client_id: {created.client_id}\nclient_secret: {created.secret}\n")
+
+
+@oauth_client_app.command("list")
+def oauth_client_list() -> None:
+    """List clients: ids, names, permissions, state. Never secrets."""
+    table = Table(Column("client id", no_wrap=True), "name", "permissions", "created", "state")
+    for client in _in_transaction(list_clients):
+        table.add_row(
+            client.client_id,
+            client.name,
+            " ".join(client.permissions),
+            client.created_at.strftime("%Y-%m-%d %H:%M:%SZ"),
+            "revoked" if client.revoked_at else "active",
+        )
+    out.print(table)
+
+
+@oauth_client_app.command("revoke")
+def oauth_client_revoke(client_id: str) -> None:
+    """Revoke a client: its access tokens stop working at once, and it gets no new ones."""
+    _in_transaction(lambda conn: revoke_client(conn, client_id, utcnow(), actor=ACTOR))
+    err.print(f"client {client_id!r} revoked")
 
 
 @user_type_app.command("add")

@@ -34,4 +34,22 @@ class Settings(BaseSettings):
         description="Where queued writes are committed: on the event loop (inline, SQLite's default) or on "
         "a writer thread (thread, PostgreSQL's default).",
     )
+    oauth_token_seconds: int = Field(
+        3600,
+        gt=0,
+        description="How long an OAuth access token (UNIWeb's token endpoint) is valid, in seconds.",
+    )
+    oauth_failures_before_hold: int = Field(
+        5,
+        ge=1,
+        description="Wrong secrets in a row for one OAuth client id before its token requests are held off.",
+    )
+    oauth_hold_seconds: float = Field(
+        2.0, gt=0, description="The first hold after too many wrong secrets; each further one doubles it."
+    )
+    oauth_max_hold_seconds: float = Field(
+        900.0,
+        gt=0,
+        description="The longest hold; wrong secrets older than this (none since) are forgotten.",
+    )
     log_level: str = "info"

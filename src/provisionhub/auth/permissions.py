@@ -24,17 +24,19 @@ class Permission(StrEnum):
 @dataclass(frozen=True, slots=True)
 class Principal:
     """Who is asking: a name for the change log, what they may do, which login sources they may touch
-    (None: all), and the account whose subtree bounds everything they see and touch (None: unscoped)."""
+    (None: all), the account whose subtree bounds everything they see and touch (None: unscoped), and
+    the kind of credential they presented (token: an API token; oauth: an OAuth client's access token)."""
 
     name: str
     permissions: frozenset[Permission]
     login_sources: frozenset[str] | None = None
     account: str | None = None
+    kind: str = "token"
 
     @property
     def actor(self) -> str:
         """How the change log names this principal."""
-        return f"token:{self.name}"
+        return f"{self.kind}:{self.name}"
 
     def can(self, permission: Permission) -> bool:
         return Permission.ADMIN in self.permissions or permission in self.permissions

@@ -39,11 +39,15 @@ class TokenInfo:
     revoked_at: datetime | None
 
 
-def new_secret() -> str:
-    return PREFIX + "".join(secrets.choice(_ALPHABET) for _ in range(_SECRET_LENGTH))
+def new_secret(prefix: str = PREFIX, length: int = _SECRET_LENGTH) -> str:
+    """A random secret: prefix, then length letters and digits (40: 238 bits). The prefix tells a
+    credential's kind at a glance (API token, OAuth client secret, access token) and to the dialects
+    that take more than one kind in the same header."""
+    return prefix + "".join(secrets.choice(_ALPHABET) for _ in range(length))
 
 
 def digest(secret: str) -> str:
+    """What is stored of a high-entropy secret: its SHA-256, hex (a slow hash would add nothing)."""
     return hashlib.sha256(secret.encode("utf-8", "surrogatepass")).hexdigest()
 
 

@@ -264,3 +264,37 @@ group_members = Table(
     # A person's groups (the primary key serves a group's members).
     Index(None, "person_id"),
 )
+
+#: OAuth 2.0 clients (UNIWeb's API clients): a public client id, a secret stored only as its SHA-256, what
+#: the client may do, and its recent wrong secrets, which hold off its token requests (auth/oauth.py).
+oauth_clients = Table(
+    "oauth_clients",
+    metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("client_id", String(64), nullable=False, unique=True),
+    Column("name", String(100), nullable=False, unique=True),
+    Column("secret_hash", String(64), nullable=False),
+    Column("permissions", Json, nullable=False),
+    Column("created_at", UTCDateTime(), nullable=False),
+    Column("revoked_at", UTCDateTime()),
+    # Token requests counted against the client since its last right secret; forgotten when old.
+    Column("failures", Integer, nullable=False, server_default="0"),
+    Column("last_failure_at", UTCDateTime()),
+    # No token request for this client is checked before this time.
+    Column("held_until", UTCDateTime()),
+    sqlite_autoincrement=True,
+)
+
+#: Access tokens issued to OAuth clients, stored only as their SHA-256.
+oauth_tokens = Table(
+    "oauth_tokens",
+    metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("token_hash", String(64), nullable=False, unique=True),
+    Column("oauth_client_id", BigId, ForeignKey("oauth_clients.id"), nullable=False),
+    Column("expires_at", UTCDateTime(), nullable=False),
+    Column("created_at", UTCDateTime(), nullable=False),
+    # A client's tokens by expiry: issuing a token drops the client's long-expired ones.
+    Index(None, "oauth_client_id", "expires_at"),
+    sqlite_autoincrement=True,
+)

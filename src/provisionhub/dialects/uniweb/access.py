@@ -1,0 +1,47 @@
+"""Who is calling UNIWeb's resource endpoint: the OAuth access token a request presents, and its client.
+
+The reference PHP client sends the token as the access_token query parameter; a form field of that
+name and `Authorization: Bearer` (RFC 6750) are accepted too.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import datetime
+from typing import Any
+
+from starlette.requests import Request
+
+from provisionhub.auth.oauth import authenticate_token
+from provisionhub.auth.permissions import Principal
+from provisionhub.dialects.uniweb.errors import TokenRequestInvalid
+from provisionhub.store.database import Database
+
+PARAMETER = "access_token"
+
+
+def presented_token(request: Request, fields: Mapping[str, Any] | None = None) -> str | None:
+    """The access token the request presents, from the query string, the body's fields (a form's, or
+    a JSON object's), or an Authorization: Bearer header; None if none. TokenRequestInvalid if two
+    places give different tokens."""
+    found: set[str] = set()
+    query = request.query_params.get(PARAMETER)
+    if query:
+        found.add(query)
+    field = fields.get(PARAMETER) if fields is not None else None
+    if isinstance(field, str) and field:
+        found.add(field)
+    scheme, _, value = request.headers.get("authorization", "").partition(" ")
+    if scheme.lower() == "bearer" and value.strip():
+        found.add(value.strip())
+    if len(found) > 1:
+        raise TokenRequestInvalid("The request gives more than one access token.")
+    return next(iter(found), None)
+
+
+async def principal(
+    request: Request, database: Database, now: datetime, fields: Mapping[str, Any] | None = None
+) -> Principal:
+    """The principal of the access token the request presents; TokenRefused if none or not valid."""
+    token = presented_token(request, fields)
+    return await database.read(lambda conn: authenticate_token(conn, token, now))

@@ -105,6 +105,7 @@ def serve(
     import uvicorn
 
     from provisionhub.app import create_app
+    from provisionhub.http.access_log import log_config
     from provisionhub.runtime import tune_for_serving
 
     settings = Settings()
@@ -120,6 +121,7 @@ def serve(
         host=host,
         port=port,
         log_level=settings.log_level,
+        log_config=log_config(),
         proxy_headers=False,
     )
 

@@ -69,3 +69,14 @@ def test_concurrent_pushes_are_each_durable(server: Server, empty_database_url: 
         assert count_rows(database, tables.outbox) == 60
     finally:
         database.dispose()
+
+
+def test_a_credential_in_a_request_line_never_reaches_the_log(server: Server) -> None:
+    answer = httpx.post(f"{server.base}/uniweb/api/token.php?access_token=pha-do-not-log-me&x=1")
+    httpx.get(f"{server.base}/healthz?token=ph-nor-me")
+
+    assert answer.status_code == 400
+    log = server.output()
+    assert "access_token=***&x=1" in log  # the access log has the line, masked
+    assert "pha-do-not-log-me" not in log
+    assert "ph-nor-me" not in log

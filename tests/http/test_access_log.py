@@ -1,0 +1,38 @@
+"""Credentials in a request line are masked in the access log."""
+
+from __future__ import annotations
+
+import logging
+
+import pytest
+
+from provisionhub.http.access_log import RedactCredentials, redacted
+
+
+@pytest.mark.parametrize(
+    ("line", "shown"),
+    [
+        ("/uniweb/api/resource.php?access_token=pha-secret", "/uniweb/api/resource.php?access_token=***"),
+        ("/x?a=1&ACCESS_TOKEN=s3cret&b=2", "/x?a=1&ACCESS_TOKEN=***&b=2"),
+        ("/x?apiToken=ph-abc#frag", "/x?apiToken=***#frag"),
+        ("/x?client_secret=phs-1&password=hunter22", "/x?client_secret=***&password=***"),
+        (
+            "/scim/v2/Users?filter=userName%20eq%20%22token%22",
+            "/scim/v2/Users?filter=userName%20eq%20%22token%22",
+        ),
+        ("/x?mytoken=kept", "/x?mytoken=kept"),
+    ],
+)
+def test_credential_parameters_are_masked_and_nothing_else(line: str, shown: str) -> None:
+    assert redacted(line) == shown
+
+
+def test_the_filter_masks_a_records_arguments() -> None:
+    record = logging.LogRecord(
+        "uvicorn.access", logging.INFO, __file__, 1, '%s - "%s %s HTTP/%s" %d',
+        ("127.0.0.1:5000", "POST", "/p?access_token=pha-xyz", "1.1", 200), None,
+    )  # fmt: skip
+
+    assert RedactCredentials().filter(record)
+    assert "pha-xyz" not in record.getMessage()
+    assert "access_token=***" in record.getMessage()

@@ -17,9 +17,12 @@ from typing import Any
 
 import httpx
 import pytest
+from click.testing import Result
 from sqlalchemy import create_engine, insert, select, text
 from sqlalchemy.engine import make_url
+from typer.testing import CliRunner
 
+from provisionhub import cli as cli_module
 from provisionhub.app import create_app
 from provisionhub.auth.permissions import Permission
 from provisionhub.auth.tokens import create_token
@@ -148,6 +151,28 @@ async def client(settings: Settings, database: Database) -> AsyncIterator[httpx.
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as http:
             yield http
+
+
+# -- the command line -------------------------------------------------------------------------------
+
+Cli = Callable[..., Result]
+
+
+@pytest.fixture
+def cli(database_url: str, monkeypatch: pytest.MonkeyPatch) -> Cli:
+    """cli("token", "list", code=0): run the command line in process on the test's database, expecting
+    the exit code; a wide terminal, so that tables' cells and messages are not wrapped."""
+    monkeypatch.setenv("PROVISIONHUB_DATABASE_URL", database_url)
+    monkeypatch.setattr(cli_module.out, "width", 250)
+    monkeypatch.setattr(cli_module.err, "width", 250)
+    runner = CliRunner()
+
+    def run(*args: str, code: int = 0) -> Result:
+        result = runner.invoke(cli_module.app, list(args))
+        assert result.exit_code == code, (result.stdout, result.stderr, result.exception)
+        return result
+
+    return run
 
 
 # -- factories -------------------------------------------------------------------------------------

@@ -1,20 +1,15 @@
-"""The command line, run in process against each backend."""
+"""The command line, run in process against each backend (the cli fixture: tests/conftest.py)."""
 
 from __future__ import annotations
 
 import json
 import re
-from collections.abc import Callable
 
 import pytest
-from click.testing import Result
 from sqlalchemy import select
-from typer.testing import CliRunner
 
-from provisionhub import cli as cli_module
 from provisionhub.auth.oauth import GrantPolicy, GrantProblem, GrantRefused, IssuedToken, issue_token
 from provisionhub.auth.tokens import authenticate
-from provisionhub.cli import app
 from provisionhub.directory.changes import list_changes
 from provisionhub.directory.entitlements import list_entitlements
 from provisionhub.directory.errors import Unauthenticated
@@ -23,22 +18,6 @@ from provisionhub.directory.service import Directory, utcnow
 from provisionhub.store import tables
 from provisionhub.store.database import Database
 from tests.factories import new_organisation, upsert
-
-Cli = Callable[..., Result]
-
-
-@pytest.fixture
-def cli(database_url: str, monkeypatch: pytest.MonkeyPatch):
-    monkeypatch.setenv("PROVISIONHUB_DATABASE_URL", database_url)
-    monkeypatch.setattr(cli_module.out, "width", 200)  # a wide terminal: tables' cells are not wrapped
-    runner = CliRunner()
-
-    def run(*args: str, code: int = 0):
-        result = runner.invoke(app, list(args))
-        assert result.exit_code == code, (result.stdout, result.stderr, result.exception)
-        return result
-
-    return run
 
 
 def test_token_create_prints_the_secret_alone_and_it_works(cli, database: Database) -> None:

@@ -6,9 +6,11 @@ import json
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import Annotated, TypeVar, cast
+from pathlib import Path
+from typing import Annotated, Any, TypeVar, cast
 
 import typer
+import yaml
 from rich.console import Console
 from rich.table import Column, Table
 from sqlalchemy import Connection
@@ -26,6 +28,7 @@ from provisionhub.directory.reference_data import (
     list_login_sources,
     list_user_types,
 )
+from provisionhub.directory.section_catalogue import current_catalogue, load_sections, loaded_paths
 from provisionhub.directory.service import Directory, utcnow
 from provisionhub.settings import Settings
 from provisionhub.store.database import Database
@@ -54,6 +57,9 @@ staff_app = typer.Typer(
 permission_app = typer.Typer(
     help="The permissions (entitlements) myON grants to buildings.", no_args_is_help=True
 )
+sections_app = typer.Typer(
+    help="Profile sections (UNIWeb's pages, sections and fields): the catalogue.", no_args_is_help=True
+)
 app.add_typer(db_app, name="db")
 app.add_typer(token_app, name="token")
 app.add_typer(oauth_client_app, name="oauth-client")
@@ -61,6 +67,7 @@ app.add_typer(user_type_app, name="user-type")
 app.add_typer(login_source_app, name="login-source")
 app.add_typer(permission_app, name="permission")
 app.add_typer(staff_app, name="staff")
+app.add_typer(sections_app, name="sections")
 
 ACTOR = "cli"
 out = Console()
@@ -334,6 +341,48 @@ def staff_list() -> None:
     table = Table("username", Column("id", no_wrap=True, min_width=36), "status")
     for person in _in_transaction(staff):
         table.add_row(person["username"], person.public_id, person.status.value)
+    out.print(table)
+
+
+@sections_app.command("load")
+def sections_load(
+    file: Annotated[Path, typer.Argument(help="A catalogue document: JSON (.json), or YAML.")],
+) -> None:
+    """Add the sections of a file to the catalogue, or replace those of the same path: all or none."""
+    document = _read_document(file)
+    with _database() as database:
+        try:
+            with database.transaction() as conn:
+                loaded = load_sections(conn, document, ACTOR, Directory(database).now())
+        except DirectoryError as exc:
+            err.print(f"[red]error:[/red] {file}: {exc.message}", highlight=False)
+            raise typer.Exit(1) from None
+    for section in loaded:
+        state = "added" if section.created else "replaced" if section.changed else "unchanged"
+        err.print(f"{section.path}: {state}", highlight=False)
+
+
+def _read_document(file: Path) -> Any:
+    """The data of a JSON or YAML file; a file that is neither ends the command."""
+    try:
+        text = file.read_text(encoding="utf-8")
+        return json.loads(text) if file.suffix.lower() == ".json" else yaml.safe_load(text)
+    except (OSError, UnicodeDecodeError, ValueError, yaml.YAMLError) as exc:
+        kind = "JSON" if file.suffix.lower() == ".json" else "YAML"
+        err.print(f"[red]error:[/red] {file} is not a readable {kind} file: {exc}", highlight=False)
+        raise typer.Exit(1) from None
+
+
+@sections_app.command("list")
+def sections_list() -> None:
+    """List the catalogue: each section's path, titles, whether it holds one item or many, its fields."""
+    catalogue, loaded = _in_transaction(lambda conn: (current_catalogue(conn), loaded_paths(conn)))
+    table = Table(Column("path", no_wrap=True), "English", "French", "items", "fields", "from")
+    for section in catalogue:
+        items = "one" if section.single else "many" if section.fields else ""
+        fields = " ".join(f"{f.name}:{f.type.value}" for f in section.fields)
+        origin = "loaded" if section.path in loaded else "shipped"
+        table.add_row(section.path, section.title.en, section.title.fr, items, fields, origin)
     out.print(table)
 
 

@@ -12,7 +12,7 @@ from typing import Any
 
 from sqlalchemy import Column, Connection, select
 
-from provisionhub.directory import entitlements, groups, memberships, organisations, upserts
+from provisionhub.directory import entitlements, groups, memberships, organisations, section_items, upserts
 from provisionhub.directory.changes import Change, Event, record
 from provisionhub.directory.entitlements import AddEntitlement, Entitlement, GrantEntitlement, GrantResult
 from provisionhub.directory.errors import (
@@ -23,6 +23,7 @@ from provisionhub.directory.errors import (
     NotFound,
     Reason,
     Rejected,
+    worded_as,
 )
 from provisionhub.directory.people import (
     Person,
@@ -36,6 +37,16 @@ from provisionhub.directory.people import (
     max_length,
 )
 from provisionhub.directory.reference_data import AddLoginSource, AddUserType, KnownCodes
+from provisionhub.directory.section_catalogue import (
+    LoadedSection,
+    Wanted,
+    current_catalogue,
+    load_sections,
+    section_info,
+    section_options,
+)
+from provisionhub.directory.section_items import AddItems, ClearSection, EditItem, SectionCommand
+from provisionhub.directory.sections import Catalogue, Language
 from provisionhub.store import tables
 from provisionhub.store.database import Database
 
@@ -89,6 +100,8 @@ class Directory:
                 return groups.change_group(conn, command, actor, self._clock())
             case groups.DeleteGroup():
                 return groups.delete_group(conn, command, actor, self._clock())
+            case AddItems() | EditItem() | ClearSection():
+                return self.change_sections(conn, [command], actor)
         raise TypeError(f"not a directory command: {command!r}")
 
     # -- people ------------------------------------------------------------------------------
@@ -245,6 +258,65 @@ class Directory:
         failing item. scope: the public id of the account whose buildings alone may be touched."""
         return entitlements.grant_entitlements(conn, commands, actor, self._clock(), scope)
 
+    # -- profile sections ----------------------------------------------------------------------------
+
+    def section_catalogue(self, conn: Connection) -> Catalogue:
+        """The profile sections in force: the shipped ones, with those an operator loaded."""
+        return current_catalogue(conn)
+
+    def load_sections(self, conn: Connection, document: Any, actor: str) -> list[LoadedSection]:
+        """Add the sections of a catalogue document or replace those of the same path, all or none."""
+        return load_sections(conn, document, actor, self._clock())
+
+    def read_sections(
+        self, conn: Connection, persons: Sequence[str], wanted: Wanted, language: Language = Language.EN
+    ) -> dict[str, dict[str, list[dict[str, Any]]]]:
+        """The items of the sections wanted ({path: field names, or None for all}) of each person (public
+        ids), by person, then by section path; the fields bound to the person read from the person."""
+        return section_items.read_sections(conn, current_catalogue(conn), persons, wanted, language)
+
+    def change_sections(
+        self, conn: Connection, commands: Sequence[SectionCommand], actor: str
+    ) -> dict[str, list[str]]:
+        """Add, edit and clear items, in order, all or nothing; the section paths changed, by person.
+
+        Fields bound to the person change the person (one UpdatePerson each, logged as theirs); items
+        change in one change-log entry a person, with an `edited` event. Invalid names the field path.
+        """
+        catalogue = current_catalogue(conn)
+        plan = section_items.plan_changes(conn, catalogue, commands)
+        shown = section_items.sections_of_person_fields(catalogue)
+        changed: dict[str, list[str]] = {}
+        for public_id, fields in plan.person_fields.items():
+            try:
+                result = self.update_person(conn, UpdatePerson(public_id, fields), actor)
+            except (Invalid, Conflict) as exc:
+                raise _named_by_path(exc, plan.bound_paths[public_id]) from None
+            paths = sorted({path for name in result.changed for path in shown.get(name, ())})
+            if paths:
+                changed[public_id] = paths
+        for public_id, paths in section_items.write_changes(conn, plan, actor, self._clock()).items():
+            changed[public_id] = [*changed.get(public_id, []), *paths]
+        return changed
+
+    def section_info(
+        self, conn: Connection, wanted: Wanted, language: Language = Language.EN
+    ) -> dict[str, Any]:
+        """What each section wanted is: name, title, fields with their types, its sections, by path."""
+        return section_info(current_catalogue(conn), wanted, language)
+
+    def section_options(
+        self, conn: Connection, wanted: Wanted, language: Language = Language.EN
+    ) -> dict[str, Any]:
+        """The choices of the lists of values wanted, by section path, then field name."""
+        return section_options(current_catalogue(conn), wanted, language)
+
+    def sections_modified_since(
+        self, conn: Connection, since: datetime, persons: Sequence[str] | None = None
+    ) -> dict[str, set[str]]:
+        """The section paths of each person (public id) changed at or after since, from the change log."""
+        return section_items.modified_since(conn, current_catalogue(conn), since, persons)
+
     # -- reference data ---------------------------------------------------------------------------
 
     def _add_user_type(self, conn: Connection, command: AddUserType, actor: str) -> AddUserType:
@@ -284,6 +356,16 @@ def _require_code(name: str, value: str, column: Column[Any]) -> None:
         raise Invalid(name, Reason.REQUIRED, f"{name} is required")
     if len(value) > limit:
         raise Invalid(name, Reason.TOO_LONG, f"{name} must be at most {limit} characters")
+
+
+def _named_by_path(error: Invalid | Conflict, paths: Mapping[str, str]) -> Invalid | Conflict:
+    """A person's error about a field a section shows, naming the section's field path instead."""
+    path = paths.get(error.field)
+    if path is None:
+        return error
+    if isinstance(error, Invalid):
+        return Invalid(path, error.reason, worded_as(error, path))
+    return Conflict(path, worded_as(error, path))
 
 
 def _status_event(old: Status, new: Status) -> Event:

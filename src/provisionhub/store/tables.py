@@ -298,3 +298,37 @@ oauth_tokens = Table(
     Index(None, "oauth_client_id", "expires_at"),
     sqlite_autoincrement=True,
 )
+
+#: Profile sections an operator loaded (`provisionhub sections load`), over the default catalogue that ships
+#: in code (directory/default_sections.py): a row replaces the default section of the same path.
+profile_sections = Table(
+    "profile_sections",
+    metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    # The change log names a section by this id: paths can be longer than its entity ids.
+    Column("public_id", String(36), nullable=False, unique=True),
+    Column("path", String(500), nullable=False, unique=True),
+    # The section's own node of a catalogue document (title, single, fields), without its subsections.
+    Column("definition", Json, nullable=False),
+    Column("created_at", UTCDateTime(), nullable=False),
+    Column("updated_at", UTCDateTime(), nullable=False),
+    Column("version", Integer, nullable=False),
+    sqlite_autoincrement=True,
+)
+
+#: The items of a person's profile sections (a degree of cv/education/degrees), in order.
+profile_section_items = Table(
+    "profile_section_items",
+    metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("person_id", BigId, ForeignKey("people.id"), nullable=False),
+    Column("section", String(500), nullable=False),
+    Column("position", Integer, nullable=False),
+    # {field name: value as stored}: see directory/section_values.py.
+    Column("field_values", Json, nullable=False),
+    Column("created_at", UTCDateTime(), nullable=False),
+    Column("updated_at", UTCDateTime(), nullable=False),
+    Column("version", Integer, nullable=False),
+    Index(None, "person_id", "section", "position"),
+    sqlite_autoincrement=True,
+)

@@ -2,7 +2,7 @@
 tokens, stored hashed: UNIWeb's token endpoint
 
 Revision ID: 0008
-Revises: 0006
+Revises: 0007
 Create Date: 2026-11-24
 """
 
@@ -16,7 +16,7 @@ from alembic import op
 import provisionhub.store.types
 
 revision: str = "0008"
-down_revision: str | None = "0006"
+down_revision: str | None = "0007"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -95,12 +95,13 @@ def page(
     if limit == 0:
         return total, []
     ordering = (order.desc(), people.c.id.desc()) if descending else (order.asc(), people.c.id.asc())
+    # The page's ids first (the offset skipped through the narrow (id, status) index, not the wide rows),
+    # then their rows.
+    ids = select(people.c.id).where(NOT_DELETED, where).order_by(ordering[0].nulls_last(), ordering[1])
     rows = conn.execute(
         select(people)
-        .where(NOT_DELETED, where)
+        .where(people.c.id.in_(ids.offset(offset).limit(limit)))
         .order_by(ordering[0].nulls_last(), ordering[1])
-        .offset(offset)
-        .limit(limit)
     ).mappings()
     return total, [Person.from_row(row) for row in rows]
 

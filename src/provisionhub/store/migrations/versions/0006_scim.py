@@ -39,6 +39,7 @@ def upgrade() -> None:
         batch_op.add_column(sa.Column("manager_id", sa.String(length=255), nullable=True))
         batch_op.add_column(sa.Column("alt_country", sa.String(length=100), nullable=True))
         batch_op.add_column(sa.Column("scim_values", provisionhub.store.types.Json, nullable=True))
+        batch_op.create_index(batch_op.f("ix_people_id_status"), ["id", "status"], unique=False)
         for name, before, after in _WIDER:
             batch_op.alter_column(name, existing_type=sa.String(length=before), type_=sa.String(length=after))
 
@@ -62,6 +63,7 @@ def downgrade() -> None:
     with op.batch_alter_table("people", schema=None) as batch_op:
         for name, before, after in _WIDER:
             batch_op.alter_column(name, existing_type=sa.String(length=after), type_=sa.String(length=before))
+        batch_op.drop_index(batch_op.f("ix_people_id_status"))
         batch_op.drop_column("scim_values")
         batch_op.drop_column("alt_country")
         batch_op.drop_column("manager_id")

@@ -126,3 +126,61 @@ def staff(conn: Connection) -> list[Person]:
     """Everyone flagged staff, by username."""
     rows = conn.execute(select(people).where(people.c.staff).order_by(people.c.username_key)).mappings()
     return [Person.from_row(row) for row in rows]
+
+
+# -- UNIWeb's members --------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class MemberQuery:
+    """Which people a UNIWeb read is about, each None when not asked: login (their username, email or
+    public id), unit (the title of the account or building they belong to, case-insensitively), title
+    (their position title, case-insensitively), units (public ids of the organisations they belong to)."""
+
+    login: str | None = None
+    unit: str | None = None
+    title: str | None = None
+    units: tuple[str, ...] | None = None
+
+
+def find_by_login(conn: Connection, login: str) -> Person | None:
+    """The person whose username or email (case-insensitively) or public id is login; None if nobody."""
+    key = folded(login.strip())
+    row = (
+        conn.execute(
+            select(people)
+            .where(or_(people.c.username_key == key, people.c.email_key == key, people.c.public_id == login))
+            .order_by(people.c.id)
+        )
+        .mappings()
+        .first()
+    )
+    return None if row is None else Person.from_row(row)
+
+
+def find_members(conn: Connection, query: MemberQuery) -> list[Person]:
+    """The people query matches (all of its parts), active or in their grace period, by creation."""
+    statement = select(people).where(people.c.status.in_(_ACTIVE))
+    if query.login is not None:
+        key = folded(query.login)
+        statement = statement.where(
+            or_(people.c.username_key == key, people.c.email_key == key, people.c.public_id == query.login)
+        )
+    if query.title is not None:
+        statement = statement.where(func.lower(people.c.title) == query.title.lower())
+    if query.unit is not None or query.units is not None:
+        statement = statement.where(people.c.id.in_(_belonging(query)))
+    rows = conn.execute(statement.order_by(people.c.id)).mappings()
+    return [Person.from_row(row) for row in rows]
+
+
+def _belonging(query: MemberQuery) -> Select[Any]:
+    """The ids of the people whose account or building matches query's unit and units."""
+    members, organisations = tables.memberships, tables.organisations
+    joined = or_(organisations.c.id == members.c.account_id, organisations.c.id == members.c.building_id)
+    statement = select(members.c.person_id).join(organisations, joined)
+    if query.unit is not None:
+        statement = statement.where(func.lower(organisations.c.title) == query.unit.lower())
+    if query.units is not None:
+        statement = statement.where(organisations.c.public_id.in_(query.units))
+    return statement

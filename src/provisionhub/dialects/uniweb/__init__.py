@@ -1,1 +1,1 @@
-"""UNIWeb API (Proximify): the OAuth 2.0 token endpoint and, next, structured resource requests."""
+"""UNIWeb API (Proximify): the OAuth 2.0 token endpoint and structured resource requests."""

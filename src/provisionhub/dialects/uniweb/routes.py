@@ -1,5 +1,6 @@
-"""UNIWeb's token endpoint: POST /uniweb/api/token.php, OAuth 2.0's password grant with a client's id
-and secret (see auth/oauth.py for the tokens, and for how wrong secrets hold a client id off)."""
+"""UNIWeb's endpoints: POST /uniweb/api/token.php, OAuth 2.0's password grant with a client's id and
+secret (see auth/oauth.py for the tokens, and for how wrong secrets hold a client id off), and POST
+/uniweb/api/resource.php, structured requests on members' profile sections (resource.py)."""
 
 from __future__ import annotations
 
@@ -7,7 +8,9 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 
 from provisionhub.auth.oauth import GrantPolicy, GrantRefused, issue_token
-from provisionhub.dialects.uniweb import errors, wire
+from provisionhub.dialects.uniweb import errors, resource, wire
+from provisionhub.dialects.uniweb.access import principal
+from provisionhub.dialects.uniweb.requests import read_request
 from provisionhub.directory.service import Directory
 from provisionhub.http.bodies import BodyError, BodyTooLarge, read_fields
 from provisionhub.http.dialects import Dialect
@@ -43,6 +46,15 @@ def _router(directory: Directory, max_body_bytes: int, policy: GrantPolicy) -> A
             raise errors.refused_grant(outcome)
         return JSONResponse(wire.token_out(outcome), headers=wire.NO_STORE)
 
+    async def resource_request(request: Request) -> JSONResponse:
+        fields = await read_fields(request, max_body_bytes) if await request.body() else None
+        caller = await principal(request, database, directory.now(), fields)
+        asked = read_request(fields)
+        resource.require_permission(caller, asked)
+        run = database.write if resource.is_write(asked) else database.read
+        answer = await run(lambda conn: resource.answer(conn, directory, caller, asked))
+        return JSONResponse(answer)
+
     async def token_not_posted() -> JSONResponse:
         raise errors.OAuthError(
             405,
@@ -56,6 +68,12 @@ def _router(directory: Directory, max_body_bytes: int, policy: GrantPolicy) -> A
         token,
         methods=["POST"],
         summary="An access token for an OAuth client's id and secret (password grant)",
+    )
+    router.add_api_route(
+        wire.RESOURCE_PATH,
+        resource_request,
+        methods=["POST"],
+        summary="A structured request (read, add, edit, clear, info, options) on members' profile sections",
     )
     router.add_api_route(
         wire.TOKEN_PATH, token_not_posted, methods=["GET", "PUT", "DELETE", "PATCH"], include_in_schema=False

@@ -12,6 +12,7 @@ from provisionhub.dialects.uniweb.errors import OAuthError
 
 PREFIX = "/uniweb"
 TOKEN_PATH = "/api/token.php"  # noqa: S105 (a path)
+RESOURCE_PATH = "/api/resource.php"
 
 #: RFC 6749 5.1: a token answer is never cached.
 NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}

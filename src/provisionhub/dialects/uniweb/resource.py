@@ -1,0 +1,131 @@
+"""UNIWeb's resource endpoint, POST /uniweb/api/resource.php: one request object, one action on members'
+profile sections (read, add, edit, clear) or on the catalogue (info, options), in one transaction.
+
+A request touching one member the caller may not see fails whole (Forbidden), as UNIWeb's does.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy import Connection
+
+from provisionhub.auth.permissions import Permission, Principal
+from provisionhub.dialects.uniweb import translate
+from provisionhub.dialects.uniweb.requests import Action, Content, ResourceRequest, wanted_paths
+from provisionhub.directory.errors import Forbidden, Invalid, NotFound, Reason
+from provisionhub.directory.people import Person
+from provisionhub.directory.people_search import MemberQuery, find_by_login, find_members
+from provisionhub.directory.service import Directory
+
+#: The permission reading each kind of content needs; writing (members only) needs user-update.
+READ_PERMISSION = {
+    Content.MEMBERS: Permission.USER_READ,
+    Content.UNITS: Permission.ORG_READ,
+    Content.GROUPS: Permission.GROUP_READ,
+}
+WRITES = frozenset({Action.ADD, Action.EDIT, Action.CLEAR})
+
+
+def require_permission(principal: Principal, request: ResourceRequest) -> None:
+    """Forbidden unless the principal may do what the request asks."""
+    if request.action in WRITES:
+        principal.require(Permission.USER_UPDATE)
+    else:
+        principal.require(READ_PERMISSION[request.content])
+
+
+def is_write(request: ResourceRequest) -> bool:
+    return request.action in WRITES
+
+
+def answer(
+    conn: Connection, directory: Directory, principal: Principal, request: ResourceRequest
+) -> dict[str, Any]:
+    """What the request's action answers; run in a write transaction for add, edit and clear."""
+    if request.content is not Content.MEMBERS:
+        message = f"content: {request.content.value} are not served yet; only members are"
+        raise Invalid("content", Reason.INVALID, message)
+    match request.action:
+        case Action.READ:
+            return _read(conn, directory, principal, request)
+        case Action.INFO:
+            wanted = _wanted(conn, directory, request)
+            return directory.section_info(conn, wanted, request.language)
+        case Action.OPTIONS:
+            wanted = _wanted(conn, directory, request)
+            return directory.section_options(conn, wanted, request.language)
+    return _write(conn, directory, principal, request)
+
+
+def _wanted(conn: Connection, directory: Directory, request: ResourceRequest) -> dict[str, Any]:
+    catalogue = directory.section_catalogue(conn)
+    return wanted_paths(request.resources, catalogue.__contains__)
+
+
+def _read(
+    conn: Connection, directory: Directory, principal: Principal, request: ResourceRequest
+) -> dict[str, Any]:
+    catalogue = directory.section_catalogue(conn)
+    wanted = wanted_paths(request.resources, catalogue.__contains__)
+    since = request.filter.modified_since
+    if request.id is not None:
+        person = _member(conn, principal, request.id)
+        read = directory.read_sections(conn, [person.public_id], wanted, request.language)[person.public_id]
+        if since is not None:
+            changed = directory.sections_modified_since(conn, since, [person.public_id])
+            read = {path: v for path, v in read.items() if path in changed.get(person.public_id, set())}
+        return translate.sections_out(catalogue, read)
+    found = request.filter
+    query = MemberQuery(login=found.login, unit=found.unit, title=found.title, units=found.units)
+    people = _visible(principal, find_members(conn, query))
+    changed = {}
+    if since is not None:
+        changed = directory.sections_modified_since(conn, since, [p.public_id for p in people])
+        people = [p for p in people if p.public_id in changed]
+    read_all = directory.read_sections(conn, [p.public_id for p in people], wanted, request.language)
+    shown: dict[str, Any] = {}
+    for person in people:
+        read = read_all[person.public_id]
+        if since is not None:
+            read = {path: v for path, v in read.items() if path in changed[person.public_id]}
+            if not read:
+                continue
+        shown[translate.member_key(person, request.index_by)] = translate.sections_out(catalogue, read)
+    return shown
+
+
+def _write(
+    conn: Connection, directory: Directory, principal: Principal, request: ResourceRequest
+) -> dict[str, Any]:
+    if request.id is None:
+        raise Invalid("id", Reason.REQUIRED, f"id is required to {request.action.value}")
+    person = _member(conn, principal, request.id).public_id
+    match request.action:
+        case Action.ADD:
+            commands = translate.add_commands(person, request.resources)
+        case Action.EDIT:
+            commands = translate.edit_commands(person, request.resources)
+        case _:
+            catalogue = directory.section_catalogue(conn)
+            commands = translate.clear_commands(person, request.resources, catalogue)
+    changed = directory.change_sections(conn, commands, principal.actor)
+    return {"success": True, "changed": changed.get(person, [])}
+
+
+def _member(conn: Connection, principal: Principal, identifier: str) -> Person:
+    """The member an id names (login name, username, or UNIWeb id); NotFound, or Forbidden if unseen."""
+    person = find_by_login(conn, identifier)
+    if person is None:
+        raise NotFound(f"id: no member is {identifier!r}")
+    [seen] = _visible(principal, [person])
+    return seen
+
+
+def _visible(principal: Principal, people: Sequence[Person]) -> list[Person]:
+    """people, all of them visible to the principal; Forbidden (the whole request) if one is not."""
+    for person in people:
+        if principal.login_sources is not None and person.login_source not in principal.login_sources:
+            raise Forbidden(f"this credential may not see the member {person.public_id!r}")
+    return list(people)

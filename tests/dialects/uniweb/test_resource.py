@@ -559,17 +559,6 @@ async def test_a_request_beyond_the_clients_permissions_is_403(
     assert error_of(answer)["code"] == 403
 
 
-async def test_units_and_groups_are_not_served_yet(
-    client: httpx.AsyncClient, make_client: MakeClient
-) -> None:
-    access = await token(client, make_client, [Permission.ORG_READ])
-
-    answer = await ask(client, access, {"action": "read", "content": "units", "resources": "profile"})
-
-    assert answer.status_code == 400
-    assert "content" in error_of(answer)["message"]
-
-
 @pytest.mark.parametrize("presented", ["not-a-token", None])
 async def test_an_invalid_or_missing_token_keeps_the_token_answer(
     client: httpx.AsyncClient, presented: str | None

@@ -1,5 +1,6 @@
 """UNIWeb's resource endpoint, POST /uniweb/api/resource.php: one request object, one action on members'
-profile sections (read, add, edit, clear) or on the catalogue (info, options), in one transaction.
+profile sections (read, add, edit, clear) or on the catalogue (info, options), in one transaction; units
+and groups are read-only (listings.py).
 
 A request touching one member the caller may not see fails whole (Forbidden), as UNIWeb's does.
 """
@@ -12,7 +13,7 @@ from typing import Any
 from sqlalchemy import Connection
 
 from provisionhub.auth.permissions import Permission, Principal
-from provisionhub.dialects.uniweb import translate
+from provisionhub.dialects.uniweb import listings, translate
 from provisionhub.dialects.uniweb.requests import Action, Content, ResourceRequest, wanted_paths
 from provisionhub.directory.errors import Forbidden, Invalid, NotFound, Reason
 from provisionhub.directory.people import Person
@@ -29,7 +30,9 @@ WRITES = frozenset({Action.ADD, Action.EDIT, Action.CLEAR})
 
 
 def require_permission(principal: Principal, request: ResourceRequest) -> None:
-    """Forbidden unless the principal may do what the request asks."""
+    """Forbidden unless the principal may do what the request asks (Invalid first if nobody may: a write
+    to units or groups)."""
+    listings.require_served(request)
     if request.action in WRITES:
         principal.require(Permission.USER_UPDATE)
     else:
@@ -40,13 +43,10 @@ def is_write(request: ResourceRequest) -> bool:
     return request.action in WRITES
 
 
-def answer(
-    conn: Connection, directory: Directory, principal: Principal, request: ResourceRequest
-) -> dict[str, Any]:
+def answer(conn: Connection, directory: Directory, principal: Principal, request: ResourceRequest) -> Any:
     """What the request's action answers; run in a write transaction for add, edit and clear."""
     if request.content is not Content.MEMBERS:
-        message = f"content: {request.content.value} are not served yet; only members are"
-        raise Invalid("content", Reason.INVALID, message)
+        return listings.answer(conn, principal, request)
     match request.action:
         case Action.READ:
             return _read(conn, directory, principal, request)

@@ -73,7 +73,10 @@ def _router(directory: Directory, max_body_bytes: int, policy: GrantPolicy) -> A
         wire.RESOURCE_PATH,
         resource_request,
         methods=["POST"],
-        summary="A structured request (read, add, edit, clear, info, options) on members' profile sections",
+        summary=(
+            "A structured request: members' profile sections (read, add, edit, clear, info, options),"
+            " units or groups (read, info)"
+        ),
     )
     router.add_api_route(
         wire.TOKEN_PATH, token_not_posted, methods=["GET", "PUT", "DELETE", "PATCH"], include_in_schema=False

@@ -195,6 +195,8 @@ organisations = Table(
     Column("updated_at", UTCDateTime(), nullable=False),
     Column("version", Integer, nullable=False),
     Index(None, "parent_id"),
+    # UNIWeb's modified_since on units.
+    Index(None, "updated_at"),
     sqlite_autoincrement=True,
 )
 
@@ -255,6 +257,8 @@ groups = Table(
     Column("created_at", UTCDateTime(), nullable=False),
     Column("updated_at", UTCDateTime(), nullable=False),
     Column("version", Integer, nullable=False),
+    # UNIWeb's modified_since on groups.
+    Index(None, "updated_at"),
     sqlite_autoincrement=True,
 )
 

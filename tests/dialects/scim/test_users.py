@@ -322,6 +322,8 @@ async def test_pages_counts_and_sorting(client: httpx.AsyncClient, scim: dict[st
     assert (none["totalResults"], none["itemsPerPage"], none["Resources"]) == (3, 0, [])
     assert [u["displayName"] for u in by_name["Resources"]] == ["Carol", "Bob", "alice"]
     assert (below["startIndex"], below["itemsPerPage"]) == (1, 0)
+    beyond = (await client.get(USERS, headers=scim, params={"startIndex": "9" * 20})).json()
+    assert (beyond["totalResults"], beyond["Resources"]) == (3, [])  # no offset overflow: an empty page
     bad_sort = await client.get(USERS, headers=scim, params={"sortBy": "password"})
     assert bad_sort.status_code == 400
 

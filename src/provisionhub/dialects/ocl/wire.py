@@ -212,6 +212,11 @@ def flag(value: str | None) -> bool:
     return value is not None and value.strip().lower() in ("true", "1")
 
 
+#: The largest number a query parameter may hold: an offset beyond 64 bits is no number the databases
+#: take (it was a 500).
+MAX_NUMBER = 1_000_000_000
+
+
 def whole_number(name: str, value: str | None, default: int, minimum: int) -> int:
     if value is None or value == "":
         return default
@@ -221,6 +226,8 @@ def whole_number(name: str, value: str | None, default: int, minimum: int) -> in
         raise refuse(name, "A valid integer is required.") from None
     if number < minimum:
         raise refuse(name, f"Ensure this value is greater than or equal to {minimum}.")
+    if number > MAX_NUMBER:
+        raise refuse(name, f"Ensure this value is less than or equal to {MAX_NUMBER}.")
     return number
 
 

@@ -23,6 +23,8 @@ PREFIX = "/scim/v2"
 #: The most resources one list answer carries (advertised as filter.maxResults).
 MAX_RESULTS = 1000
 DEFAULT_COUNT = 100
+#: The largest startIndex taken as given; a larger one counts as this (its page is empty all the same).
+MAX_START_INDEX = 2**31 - 1
 
 
 class ScimResponse(JSONResponse):
@@ -85,7 +87,8 @@ def number(params: dict[str, Any], name: str, default: int) -> int:
 def paging(params: dict[str, Any]) -> tuple[int, int]:
     """startIndex (1-based; below 1 counts as 1) and count (negative counts as 0; at most MAX_RESULTS),
     as RFC 7644 3.4.2.4 says."""
-    start = max(number(params, "startIndex", 1), 1)
+    # Past the last resource a page is empty; an index beyond 64 bits is no offset a database takes.
+    start = min(max(number(params, "startIndex", 1), 1), MAX_START_INDEX)
     count = min(max(number(params, "count", DEFAULT_COUNT), 0), MAX_RESULTS)
     return start, count
 

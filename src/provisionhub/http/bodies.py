@@ -25,6 +25,10 @@ class NotJSON(BodyError):
     pass
 
 
+class HoldsNul(BodyError):
+    """A text of the request holds a NUL character."""
+
+
 async def read_body(request: Request, limit: int) -> bytes:
     """The whole body, refusing (before reading it all) anything over limit bytes."""
     declared = request.headers.get("content-length")
@@ -46,15 +50,36 @@ async def read_json(request: Request, limit: int) -> Any:
     if not body.strip():
         raise NotJSON("the request body is empty; a JSON object was expected")
     try:
-        return orjson.loads(body)
+        parsed = orjson.loads(body)
     except orjson.JSONDecodeError:
         pass
+    else:
+        if b"\\u0000" in body:  # rare: only then is every string looked at
+            _refuse_nul(parsed)
+        return parsed
     # orjson refuses some texts JSON allows (a lone surrogate escape, an integer beyond 64 bits); the
     # standard parser takes those, so that the validation after it can name the offending field.
     try:
-        return json.loads(body)
+        parsed = json.loads(body)
     except (UnicodeDecodeError, ValueError) as exc:
         raise NotJSON(f"the request body is not valid JSON: {exc}") from None
+    _refuse_nul(parsed)
+    return parsed
+
+
+def _refuse_nul(value: Any) -> None:
+    """No text of a request may hold a NUL character: PostgreSQL cannot store or even compare one (a
+    lookup by such a value was a 500), and no name, id or address has one."""
+    if isinstance(value, str):
+        if "\x00" in value:
+            raise HoldsNul("the request holds a NUL character (\\u0000), which no value may hold")
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            _refuse_nul(key)
+            _refuse_nul(item)
+    elif isinstance(value, list):
+        for item in value:
+            _refuse_nul(item)
 
 
 _FORMS = ("application/x-www-form-urlencoded", "multipart/form-data")
@@ -81,4 +106,5 @@ async def read_fields(request: Request, limit: int) -> Any:
         if isinstance(value, UploadFile):
             raise BodyError(f"the form field {name} is a file: only text fields are accepted")
         fields[name] = value
+    _refuse_nul(fields)
     return fields

@@ -34,6 +34,7 @@ from provisionhub.dialects.scim.filters import (
     Value,
     ValuePath,
 )
+from provisionhub.dialects.scim.values import as_boolean
 
 
 class DataType(StrEnum):
@@ -259,11 +260,10 @@ def _position_sqlite(element: _Position, compiler: SQLCompiler, **kw: Any) -> st
 
 
 def _boolean(name: str, value: Value) -> bool:
-    if isinstance(value, bool):
-        return value
-    if isinstance(value, str) and value.lower() in ("true", "false"):
-        return value.lower() == "true"
-    raise FilterError(f"{name} is a boolean: compare it with true or false, not {_json(value)}")
+    read = as_boolean(value)
+    if read is None:
+        raise FilterError(f"{name} is a boolean: compare it with true or false, not {_json(value)}")
+    return read
 
 
 def _datetime(name: str, value: Value) -> datetime:

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
-from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Connection, select
@@ -21,7 +20,7 @@ from provisionhub.dialects.scim import access, people, schemas
 from provisionhub.dialects.scim.errors import ScimError, ScimType, invalid_value
 from provisionhub.dialects.scim.http import again, authorised, base_url
 from provisionhub.dialects.scim.patch import apply_patch
-from provisionhub.dialects.scim.users import SCIM_NAMES, UserIn, user_in, user_out, version_tag
+from provisionhub.dialects.scim.users import SCIM_NAMES, UserIn, scim_datetime, user_in, user_out, version_tag
 from provisionhub.directory.changes import latest_seqs
 from provisionhub.directory.entitlements import UNSET, Unset
 from provisionhub.directory.errors import Conflict, Invalid, NotFound, worded_as
@@ -65,10 +64,6 @@ def checked_password(read: UserIn) -> str | None:
         return None
     with scim_names():
         return check_password("password", read.password)
-
-
-def _moment(value: datetime) -> str:
-    return value.strftime("%Y-%m-%dT%H:%M:%S.") + f"{value.microsecond // 1000:03d}Z"
 
 
 class Resources:
@@ -181,8 +176,8 @@ class Resources:
             ]
             document["meta"] = {
                 "resourceType": "Group",
-                "created": _moment(group.created_at),
-                "lastModified": _moment(group.updated_at),
+                "created": scim_datetime(group.created_at),
+                "lastModified": scim_datetime(group.updated_at),
                 "location": f"{self.url}/Groups/{group.public_id}",
                 "version": version_tag(seqs.get(group.public_id, 0)),
             }

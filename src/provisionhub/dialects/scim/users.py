@@ -19,6 +19,7 @@ from typing import Any
 
 from provisionhub.dialects.scim import schemas
 from provisionhub.dialects.scim.errors import ScimError, ScimType, invalid_value
+from provisionhub.dialects.scim.values import as_boolean
 from provisionhub.directory.people import ACTIVE_STATUSES, Person
 
 #: Simple attributes of each schema and the person field each one is.
@@ -139,15 +140,15 @@ def user_out(
     document[schemas.PROVISIONHUB] = extension
     document["meta"] = {
         "resourceType": "User",
-        "created": _moment_out(person.created_at),
-        "lastModified": _moment_out(person.updated_at),
+        "created": scim_datetime(person.created_at),
+        "lastModified": scim_datetime(person.updated_at),
         "location": location,
         "version": version_tag(seq),
     }
     return document
 
 
-def _moment_out(value: datetime) -> str:
+def scim_datetime(value: datetime) -> str:
     """A SCIM dateTime (xsd:dateTime, in UTC, to the millisecond)."""
     return value.strftime("%Y-%m-%dT%H:%M:%S.") + f"{value.microsecond // 1000:03d}Z"
 
@@ -281,11 +282,10 @@ def _string(name: str, value: Any) -> str | None:
 
 def boolean(name: str, value: Any) -> bool:
     """A boolean, or the strings "true" and "false" in any case (Microsoft Entra ID sends "True")."""
-    if isinstance(value, bool):
-        return value
-    if isinstance(value, str) and value.strip().lower() in ("true", "false"):
-        return value.strip().lower() == "true"
-    raise invalid_value(f"{name} must be a boolean")
+    read = as_boolean(value)
+    if read is None:
+        raise invalid_value(f"{name} must be a boolean")
+    return read
 
 
 def _object(name: str, value: Any) -> dict[str, Any]:

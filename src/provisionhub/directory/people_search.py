@@ -16,6 +16,7 @@ from sqlalchemy import ColumnElement, Connection, Select, func, literal, or_, se
 
 from provisionhub.directory.people import ACTIVE_STATUSES, Person, folded
 from provisionhub.store import tables
+from provisionhub.store.sql import LIKE_ESCAPE, like_literal
 
 people = tables.people
 
@@ -69,19 +70,14 @@ class Page:
     people: list[Person]
 
 
-def _escaped(text: str) -> str:
-    """text for a LIKE pattern, its wildcards taken literally (escaped with backslash)."""
-    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-
-
 def _filtered(statement: Select[Any], query: PeopleQuery) -> Select[Any]:
     statement = statement.where(people.c.username.is_not(None))
     if not query.include_inactive:
         statement = statement.where(people.c.status.in_(_ACTIVE))
     if query.text:
-        pattern = f"%{_escaped(query.text)}%"
+        pattern = f"%{like_literal(query.text)}%"
         searched = (people.c.username, NAME, people.c.company, people.c.location)
-        statement = statement.where(or_(*(column.ilike(pattern, escape="\\") for column in searched)))
+        statement = statement.where(or_(*(column.ilike(pattern, escape=LIKE_ESCAPE) for column in searched)))
     return statement
 
 

@@ -63,3 +63,12 @@ def _json_each(element: AnyOf, compiler: SQLCompiler, **kw: Any) -> str:
 @compiles(AnyOf, "postgresql")
 def _any_array(element: AnyOf, compiler: SQLCompiler, **kw: Any) -> str:
     return compiler.process(element.column == any_(bindparam(element.name)), **kw)
+
+
+#: The escape character of like_literal's patterns: pass it as LIKE's escape.
+LIKE_ESCAPE = "\\"
+
+
+def like_literal(text: str) -> str:
+    """text as part of a LIKE pattern, its wildcards (% and _) and the escape character taken literally."""
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")

@@ -35,6 +35,7 @@ from provisionhub.dialects.scim.filters import (
     ValuePath,
 )
 from provisionhub.dialects.scim.values import as_boolean
+from provisionhub.store.sql import LIKE_ESCAPE, like_literal
 
 
 class DataType(StrEnum):
@@ -222,12 +223,12 @@ def _compared_text(
     else:
         subject, column, value = attribute.column, func.lower(attribute.column), value.lower()
     if op in _SUBSTRINGS:
-        return subject, column.like(_like_pattern(op, value), escape="\\")
+        return subject, column.like(_like_pattern(op, value), escape=LIKE_ESCAPE)
     return subject, _ORDERINGS[op](column, value)
 
 
 def _like_pattern(op: Operator, text: str) -> str:
-    escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    escaped = like_literal(text)
     return {Operator.CO: f"%{escaped}%", Operator.SW: f"{escaped}%", Operator.EW: f"%{escaped}"}[op]
 
 

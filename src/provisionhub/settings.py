@@ -34,6 +34,11 @@ class Settings(BaseSettings):
         description="Where queued writes are committed: on the event loop (inline, SQLite's default) or on "
         "a writer thread (thread, PostgreSQL's default).",
     )
+    read_mode: Literal["auto", "inline", "thread"] = Field(
+        "auto",
+        description="Where reads run: on the event loop over one kept connection (inline, SQLite's "
+        "default) or on worker threads from the pool (thread, PostgreSQL's default).",
+    )
     oauth_token_seconds: int = Field(
         3600,
         gt=0,

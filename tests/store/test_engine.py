@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import pytest
+from sqlalchemy import Connection, text
+
 from provisionhub.store.database import Database
 
 SQLITE = {"journal_mode": "wal", "foreign_keys": 1, "busy_timeout": 10000, "synchronous": 1}
@@ -17,3 +20,36 @@ def test_connections_are_configured_as_provisionhub_needs(database: Database) ->
         else:
             # A generic plan made while a table was empty stays a sequential scan as the table grows.
             assert conn.exec_driver_sql("SHOW plan_cache_mode").scalar() == "force_custom_plan"
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize("mode", ["auto", "inline", "thread"])
+async def test_reads_see_each_committed_write_in_every_read_mode(database_url: str, mode: str) -> None:
+    database = Database(database_url, read_mode=mode)
+    try:
+        for n in range(3):
+            await database.write(lambda conn, n=n: conn.execute(text_insert, {"name": f"read-mode-{n}"}))
+            found = await database.read(lambda conn: conn.execute(text_count).scalar_one())
+            assert found == n + 1
+        with pytest.raises(ValueError, match="boom"):
+            await database.read(_fail)
+        # The kept connection's failed snapshot was rolled back: the next read works.
+        assert await database.read(lambda conn: conn.execute(text_count).scalar_one()) == 3
+    finally:
+        database.dispose()
+
+
+def test_an_unknown_read_mode_is_refused(database_url: str) -> None:
+    with pytest.raises(ValueError, match="read_mode must be auto, inline or thread"):
+        Database(database_url, read_mode="sometimes")
+
+
+text_insert = text(
+    "INSERT INTO login_sources (code, name, created_at) VALUES (:name, :name, CURRENT_TIMESTAMP)"
+)
+text_count = text("SELECT count(*) FROM login_sources WHERE code LIKE 'read-mode-%'")
+
+
+def _fail(conn: Connection) -> None:
+    conn.execute(text_count)
+    raise ValueError("boom")

@@ -19,20 +19,36 @@ T = TypeVar("T")
 class Database:
     """One database, reached through one engine. Writes from async code go through a WriteQueue."""
 
-    def __init__(self, url: str, *, write_batch_size: int = 256, write_mode: str = "auto") -> None:
+    def __init__(
+        self, url: str, *, write_batch_size: int = 256, write_mode: str = "auto", read_mode: str = "auto"
+    ) -> None:
         self.url = url
         self.engine: Engine = make_engine(url)
-        if write_mode not in ("auto", "inline", "thread"):
-            raise ValueError(f"write_mode must be auto, inline or thread, not {write_mode!r}")
-        inline = write_mode == "inline" or (write_mode == "auto" and self.engine.dialect.name == "sqlite")
-        self._writer = _WriterConnection(self.engine)
-        self._writes = WriteQueue(self._writer.transaction, write_batch_size, inline=inline)
+        self._writer = _KeptConnection(self.engine, writer=True)
+        inline_writes = self._inline("write_mode", write_mode)
+        self._writes = WriteQueue(self._writer.transaction, write_batch_size, inline=inline_writes)
+        self._reader = _KeptConnection(self.engine, writer=False)
+        self._inline_reads = self._inline("read_mode", read_mode)
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Database:
         return cls(
-            settings.database_url, write_batch_size=settings.write_batch_size, write_mode=settings.write_mode
+            settings.database_url,
+            write_batch_size=settings.write_batch_size,
+            write_mode=settings.write_mode,
+            read_mode=settings.read_mode,
         )
+
+    def _inline(self, name: str, mode: str) -> bool:
+        """Whether a mode (auto, inline or thread) runs its work on the event loop: auto does on SQLite.
+
+        SQLite answers from a local file in microseconds, while handing work to a thread and back costs
+        more than that (wakeups, and every thread contending for the GIL); PostgreSQL's round trips over
+        the network are better waited for on a thread.
+        """
+        if mode not in ("auto", "inline", "thread"):
+            raise ValueError(f"{name} must be auto, inline or thread, not {mode!r}")
+        return mode == "inline" or (mode == "auto" and self.engine.dialect.name == "sqlite")
 
     @property
     def dialect(self) -> str:
@@ -61,6 +77,7 @@ class Database:
         """Finish queued writes and stop the write queue."""
         self._writes.stop()
         self._writer.close()
+        self._reader.close()
 
     def dispose(self) -> None:
         self.stop()
@@ -79,7 +96,11 @@ class Database:
         return await self._writes.submit_item(handler, item)
 
     async def read(self, work: Callable[[Connection], T]) -> T:
-        """Run work(conn) on a worker thread against a read snapshot."""
+        """Run work(conn) against a read snapshot: on the event loop with inline reads (one connection
+        kept open for them), else on a worker thread."""
+        if self._inline_reads:
+            with self._reader.snapshot() as conn:
+                return work(conn)
         return await anyio.to_thread.run_sync(self._read_now, work)
 
     def _write_now(self, work: Callable[[Connection], T]) -> T:
@@ -98,26 +119,41 @@ class Database:
             return work(conn)
 
 
-class _WriterConnection:
-    """The write queue's one connection, kept open from batch to batch.
+class _KeptConnection:
+    """One connection kept open from transaction to transaction: the write queue's, or inline reads'.
 
-    Checking a connection out of the pool for every batch cost its events and reset each time, and on
-    PostgreSQL a ping (pool_pre_ping): a round trip per batch. A connection lost mid-batch is
-    invalidated by SQLAlchemy, which procures a new one at its next use. Used by the write queue's
-    single writer (its thread, or the event loop) only.
+    Checking a connection out of the pool for every batch or read cost its events and reset each time,
+    and on PostgreSQL a ping (pool_pre_ping): a round trip each. A connection lost mid-transaction is
+    invalidated by SQLAlchemy, which procures a new one at its next use. Used by one thread only (the
+    write queue's, or the event loop), one transaction at a time.
     """
 
-    def __init__(self, engine: Engine) -> None:
+    def __init__(self, engine: Engine, *, writer: bool) -> None:
         self._engine = engine
+        self._writer = writer
         self._conn: Connection | None = None
+
+    def _connection(self) -> Connection:
+        if self._conn is None:
+            self._conn = self._engine.connect()
+            if self._writer:
+                self._conn.execution_options(**{WRITE: True})
+        return self._conn
 
     @contextmanager
     def transaction(self) -> Iterator[Connection]:
-        if self._conn is None:
-            self._conn = self._engine.connect()
-            self._conn.execution_options(**{WRITE: True})
-        with self._conn.begin():
-            yield self._conn
+        """A transaction committed when the block ends, rolled back if it raises."""
+        conn = self._connection()
+        with conn.begin():
+            yield conn
+
+    @contextmanager
+    def snapshot(self) -> Iterator[Connection]:
+        """A transaction never committed."""
+        conn = self._connection()
+        with conn.begin() as tx:
+            yield conn
+            tx.rollback()
 
     def close(self) -> None:
         if self._conn is not None:

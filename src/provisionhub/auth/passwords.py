@@ -82,10 +82,16 @@ def hash_for(password: str, stored: str | None) -> str:
     return hash_password(password)
 
 
+#: Looked up once: os.cpu_count() reads a file under /sys at every call.
+_CORES = os.cpu_count() or 1
+
+
 async def hashes_for(pairs: Sequence[tuple[str, str | None]]) -> list[str]:
     """hash_for(password, stored) of each pair, on worker threads, as many at once as there are cores."""
+    if not pairs:  # most writes set no password: no task group, no limiter
+        return []
     answers: list[str] = [""] * len(pairs)
-    limiter = anyio.CapacityLimiter(os.cpu_count() or 1)
+    limiter = anyio.CapacityLimiter(_CORES)
 
     async def one(index: int, password: str, stored: str | None) -> None:
         answers[index] = await anyio.to_thread.run_sync(hash_for, password, stored, limiter=limiter)

@@ -209,8 +209,29 @@ class WriteQueue:
 
 @contextmanager
 def _savepoint(conn: Connection) -> Iterator[Connection]:
-    with conn.begin_nested():
+    """A savepoint around one group of a shared transaction.
+
+    On SQLite, straight to the driver: SQLAlchemy compiles its SAVEPOINT and RELEASE statements anew each
+    time, which cost an eighth of a SCIM create (measured with py-spy). Savepoints SQLAlchemy opens inside
+    (begin_nested) nest within this one as usual. A failed ROLLBACK TO raises, and so fails the shared
+    transaction, whose groups are then retried alone: a group's half-done work is never committed.
+    """
+    if conn.dialect.name != "sqlite":
+        with conn.begin_nested():
+            yield conn
+        return
+    driver = conn.connection.driver_connection
+    driver.execute(f"SAVEPOINT {_SAVEPOINT}")
+    try:
         yield conn
+    except BaseException:
+        driver.execute(f"ROLLBACK TO {_SAVEPOINT}")
+        driver.execute(f"RELEASE {_SAVEPOINT}")
+        raise
+    driver.execute(f"RELEASE {_SAVEPOINT}")
+
+
+_SAVEPOINT = "provisionhub_group"
 
 
 def _settled(

@@ -18,3 +18,8 @@ def test_a_large_answer_is_the_same_response_as_starlettes() -> None:
     assert fast.body == plain.body
     assert fast.status_code == plain.status_code
     assert fast.headers == plain.headers
+
+
+def test_what_orjson_refuses_is_rendered_as_starlette_renders_it() -> None:
+    for answer in ({"count": 2**70}, {1: "an integer key"}, [{"nested": {"big": -(2**65)}}]):
+        assert LargeJSONResponse(answer).body == JSONResponse(answer).body

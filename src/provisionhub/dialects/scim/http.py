@@ -16,6 +16,7 @@ from provisionhub.dialects.scim.errors import ScimError, ScimType, invalid_value
 from provisionhub.dialects.scim.filter_sql import DataType, SqlAttribute
 from provisionhub.dialects.scim.filters import FilterError
 from provisionhub.dialects.scim.projection import Projection, projection
+from provisionhub.http.answers import LargeJSONResponse
 from provisionhub.http.bodies import read_json
 from provisionhub.store.database import Database
 
@@ -27,7 +28,7 @@ DEFAULT_COUNT = 100
 MAX_START_INDEX = 2**31 - 1
 
 
-class ScimResponse(JSONResponse):
+class ScimResponse(LargeJSONResponse):
     media_type = errors.MEDIA_TYPE
 
 

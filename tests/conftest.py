@@ -140,7 +140,10 @@ def directory(database: Database) -> Directory:
 
 @pytest.fixture
 def settings(database_url: str) -> Settings:
-    return Settings(database_url=database_url, max_body_bytes=65_536, bulk_max_body_bytes=1_048_576)
+    # No dispatcher in the dialects' tests: its queries would mix with theirs (tests/provisioning runs one).
+    return Settings(
+        database_url=database_url, max_body_bytes=65_536, bulk_max_body_bytes=1_048_576, dispatch=False
+    )
 
 
 @pytest.fixture

@@ -17,6 +17,7 @@ from provisionhub.dialects.scim.routes import scim_dialect
 from provisionhub.dialects.uniweb.routes import uniweb_dialect
 from provisionhub.directory.service import Directory
 from provisionhub.http.dialects import serve_dialects
+from provisionhub.provisioning.dispatcher import Dispatcher, Policy
 from provisionhub.settings import Settings
 from provisionhub.store.database import Database
 
@@ -35,10 +36,17 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         database.start()
+        dispatcher = Dispatcher(database, Policy.from_settings(settings)) if settings.dispatch else None
         try:
+            if dispatcher is not None:
+                dispatcher.start()
             yield
         finally:
-            database.dispose()
+            try:
+                if dispatcher is not None:
+                    await dispatcher.stop()
+            finally:
+                database.dispose()
 
     app = FastAPI(title="provisionhub", version=__version__, description=DESCRIPTION, lifespan=lifespan)
 

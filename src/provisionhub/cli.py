@@ -4,20 +4,19 @@ from __future__ import annotations
 
 import json
 import sys
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated, Any, TypeVar, cast
 
 import typer
 import yaml
-from rich.console import Console
 from rich.table import Column, Table
-from sqlalchemy import Connection
 
 from provisionhub.auth.oauth import create_client, list_clients, revoke_client
 from provisionhub.auth.permissions import Permission
 from provisionhub.auth.tokens import any_token_exists, create_token, list_tokens, revoke_token
+from provisionhub.commandline import ACTOR, err, out
+from provisionhub.commandline import database as _database
+from provisionhub.commandline import in_transaction as _in_transaction
 from provisionhub.directory.entitlements import AddEntitlement, Entitlement, list_entitlements
 from provisionhub.directory.errors import Conflict, DirectoryError
 from provisionhub.directory.people import SetStaff
@@ -30,6 +29,7 @@ from provisionhub.directory.reference_data import (
 )
 from provisionhub.directory.section_catalogue import current_catalogue, load_sections, loaded_paths
 from provisionhub.directory.service import Directory, utcnow
+from provisionhub.provisioning.commands import target_app, worker
 from provisionhub.settings import Settings
 from provisionhub.store.database import Database
 from provisionhub.store.migrate import upgrade
@@ -68,30 +68,8 @@ app.add_typer(login_source_app, name="login-source")
 app.add_typer(permission_app, name="permission")
 app.add_typer(staff_app, name="staff")
 app.add_typer(sections_app, name="sections")
-
-ACTOR = "cli"
-out = Console()
-err = Console(stderr=True)
-
-
-@contextmanager
-def _database() -> Iterator[Database]:
-    database = Database.from_settings(Settings())
-    try:
-        yield database
-    finally:
-        database.dispose()
-
-
-def _in_transaction(work: Callable[[Connection], T]) -> T:
-    """Run work in one transaction on the configured database; a DirectoryError ends the command."""
-    with _database() as database:
-        try:
-            with database.transaction() as conn:
-                return work(conn)
-        except DirectoryError as exc:
-            err.print(f"[red]error:[/red] {exc.message}")
-            raise typer.Exit(1) from None
+app.add_typer(target_app, name="target")
+app.command("worker")(worker)
 
 
 def _apply(command: object) -> object:

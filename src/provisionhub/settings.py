@@ -39,6 +39,21 @@ class Settings(BaseSettings):
         description="Where reads run: on the event loop over one kept connection (inline, SQLite's "
         "default) or on worker threads from the pool (thread, PostgreSQL's default).",
     )
+    dispatch: bool = Field(
+        True,
+        description="Whether serve runs the delivery dispatcher (false: leave it to `provisionhub worker`).",
+    )
+    delivery_backoff_seconds: float = Field(
+        2.0, gt=0, description="A failed delivery's first wait before its next try; each further one doubles."
+    )
+    delivery_backoff_max_seconds: float = Field(3600.0, gt=0, description="The longest wait between tries.")
+    delivery_lease_seconds: float = Field(
+        120.0,
+        gt=0,
+        description="How long a dispatcher holds a delivery it is sending; past it (the dispatcher died), "
+        "another sends it.",
+    )
+    delivery_timeout_seconds: float = Field(30.0, gt=0, description="Each call to a target, at most.")
     oauth_token_seconds: int = Field(
         3600,
         gt=0,

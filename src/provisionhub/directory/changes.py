@@ -19,6 +19,12 @@ from provisionhub.store.inserts import append_many, insert_many
 from provisionhub.store.selects import fetch_all
 from provisionhub.store.sql import AnyOf
 
+#: Set on a connection whose transaction appended outbox events; the dispatcher's hook on commits reads
+#: and clears it, to wake at once.
+OUTBOX_FLAG = "provisionhub_outbox_events"
+#: PostgreSQL's NOTIFY channel for "outbox events were committed", for dispatchers in other processes.
+OUTBOX_CHANNEL = "provisionhub_outbox"
+
 
 class Event(StrEnum):
     """What happened to a person, as the outbox tells the targets (COmanage's transaction list)."""
@@ -93,6 +99,10 @@ def record(conn: Connection, changes: Sequence[Change], at: datetime) -> list[in
     ]
     if events:
         append_many(conn, tables.outbox, events)
+        if not conn.info.get(OUTBOX_FLAG):
+            conn.info[OUTBOX_FLAG] = True
+            if conn.dialect.name == "postgresql":  # delivered at commit, once per transaction
+                conn.exec_driver_sql(f"NOTIFY {OUTBOX_CHANNEL}")
     return seqs
 
 

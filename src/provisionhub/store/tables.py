@@ -166,8 +166,17 @@ outbox = Table(
     Column("person_id", BigId, ForeignKey("people.id"), nullable=False),
     Column("event", String(30), nullable=False),
     Column("created_at", UTCDateTime(), nullable=False),
+    # Set once the dispatcher has made the event's deliveries (provisioning/); new events are false.
+    Column("dispatched", Boolean, nullable=False, server_default=false()),
     Index(None, "person_id", "id"),
     sqlite_autoincrement=True,
+)
+# The events not yet dispatched, in order: a small index, each entry gone once dispatched.
+Index(
+    "ix_outbox_undispatched",
+    outbox.c.id,
+    sqlite_where=outbox.c.dispatched == false(),
+    postgresql_where=outbox.c.dispatched == false(),
 )
 
 organisations = Table(
@@ -338,4 +347,88 @@ profile_section_items = Table(
     Column("version", Integer, nullable=False),
     Index(None, "person_id", "section", "position"),
     sqlite_autoincrement=True,
+)
+
+
+# -- outbound provisioning (provisioning/) ---------------------------------------------------------------
+
+#: The downstream systems every person change is delivered to.
+targets = Table(
+    "targets",
+    metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("name", String(100), nullable=False, unique=True),
+    Column("kind", String(20), nullable=False),  # apiprovisioner, scim
+    Column("url", String(2000), nullable=False),
+    Column("mode", String(10), nullable=False, server_default="put"),  # ApiProvisioner: post, put
+    # PUT mode's upsert method: the seed's PUT, or COmanage's code's POST.
+    Column("upsert_method", String(10), nullable=False, server_default="PUT"),
+    Column("identifier_type", String(30), nullable=False, server_default="uuid"),
+    Column("auth", String(10), nullable=False, server_default="none"),  # none, basic, bearer
+    Column("username", String(255)),
+    # The password or bearer token sent to the target: it must be sent, so it cannot be hashed. Never
+    # printed, logged or answered.
+    Column("secret", String(2000)),
+    Column("include_date_of_birth", Boolean, nullable=False, server_default=false()),
+    Column("rate_limit", Integer),  # most deliveries a second (per process); None: no limit
+    Column("max_attempts", Integer, nullable=False, server_default="10"),
+    Column("state", String(20), nullable=False, server_default="active"),  # active, paused, tripped
+    Column("probe_at", UTCDateTime()),  # a tripped target's next probe
+    Column("last_success_at", UTCDateTime()),
+    Column("last_error", String(500)),
+    Column("last_error_at", UTCDateTime()),
+    Column("created_at", UTCDateTime(), nullable=False),
+    sqlite_autoincrement=True,
+)
+
+#: One person's changes owed to one target: events for a person not yet sent are coalesced into one
+#: delivery, which sends the person's state at the time it goes out.
+deliveries = Table(
+    "deliveries",
+    metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("target_id", BigId, ForeignKey("targets.id"), nullable=False),
+    Column("person_id", BigId, ForeignKey("people.id"), nullable=False),
+    Column("outbox_id", BigId),  # the newest event it carries (None: a manual reprovision)
+    Column("event", String(30), nullable=False),
+    Column("state", String(20), nullable=False),  # pending, sending, delivered, dead
+    Column("attempts", Integer, nullable=False, server_default="0"),
+    Column("next_attempt_at", UTCDateTime(), nullable=False),
+    Column("lease_until", UTCDateTime()),  # a sending delivery's claim; past it, it is pending again
+    Column("claimed_by", String(100)),
+    Column("created_at", UTCDateTime(), nullable=False),
+    Column("finished_at", UTCDateTime()),
+    Column("last_status", Integer),
+    Column("last_error", String(500)),
+    Index(None, "state", "next_attempt_at"),
+    Index(None, "target_id", "person_id", "state"),
+    sqlite_autoincrement=True,
+)
+
+#: Every try of a delivery, kept for the delivery log.
+delivery_attempts = Table(
+    "delivery_attempts",
+    metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("delivery_id", BigId, ForeignKey("deliveries.id"), nullable=False, index=True),
+    Column("target_id", BigId, ForeignKey("targets.id"), nullable=False),
+    Column("at", UTCDateTime(), nullable=False),
+    Column("status", Integer),  # the HTTP status; None: no answer
+    Column("ok", Boolean, nullable=False),
+    Column("response", String(500)),
+    Column("error", String(500)),
+    Column("next_attempt_at", UTCDateTime()),
+    Column("elapsed_ms", Integer),
+    Index(None, "target_id", "id"),
+    sqlite_autoincrement=True,
+)
+
+#: What a target calls a person (a SCIM server's id for the User it holds).
+target_links = Table(
+    "target_links",
+    metadata,
+    Column("target_id", BigId, ForeignKey("targets.id"), primary_key=True),
+    Column("person_id", BigId, ForeignKey("people.id"), primary_key=True),
+    Column("remote_id", String(255), nullable=False),
+    Column("created_at", UTCDateTime(), nullable=False),
 )

@@ -1,0 +1,352 @@
+"""The dispatcher: drains the outbox into deliveries and sends them, as soon as a change commits.
+
+It runs inside `serve` (and alone as `provisionhub worker`). Its loop fans new outbox events out into
+deliveries, claims what is due, and sends each claimed delivery on a task of its own; a settler records
+each outcome (delivered, a retry later, or dead) in batches. A commit that appended outbox events wakes
+the loop (a hook on the engine's commits in this process; PostgreSQL's NOTIFY from other processes), so a
+change goes out within milliseconds of its commit; a timer wakes it for retries that fall due.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import random
+import secrets
+import socket
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import httpx
+from sqlalchemy import Connection, event, update
+
+from provisionhub.directory.changes import OUTBOX_CHANNEL as CHANNEL
+from provisionhub.directory.changes import OUTBOX_FLAG
+from provisionhub.provisioning import queue
+from provisionhub.provisioning.connectors import connector_for
+from provisionhub.provisioning.queue import Claimed, Outcome
+from provisionhub.settings import Settings
+from provisionhub.store import tables
+from provisionhub.store.database import Database
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class Policy:
+    """How deliveries are tried: the backoff's first step and cap (seconds), the lease a claim holds,
+    each call's timeout, the most deliveries in flight, and the longest sleep with nothing due."""
+
+    backoff_seconds: float = 2.0
+    backoff_max_seconds: float = 3600.0
+    lease_seconds: float = 120.0
+    timeout_seconds: float = 30.0
+    in_flight: int = 256
+    idle_seconds: float = 1.0
+
+    def backoff(self, tries: int, retry_after: float | None) -> float:
+        """Seconds before try number tries + 1: exponential with jitter (a half to the whole of
+        base * 2^(tries-1), capped); a target's Retry-After wins when it asks for longer."""
+        step = min(self.backoff_max_seconds, self.backoff_seconds * 2 ** min(tries - 1, 60))
+        delay = step * random.uniform(0.5, 1.0)
+        if retry_after is not None:
+            delay = max(delay, min(retry_after, self.backoff_max_seconds))
+        return delay
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> Policy:
+        return cls(
+            backoff_seconds=settings.delivery_backoff_seconds,
+            backoff_max_seconds=settings.delivery_backoff_max_seconds,
+            lease_seconds=settings.delivery_lease_seconds,
+            timeout_seconds=settings.delivery_timeout_seconds,
+        )
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+def worker_name() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(3)}"
+
+
+class Dispatcher:
+    """One dispatcher over a database. start() and stop() run it on the current event loop."""
+
+    def __init__(
+        self,
+        database: Database,
+        policy: Policy | None = None,
+        *,
+        clock: Callable[[], datetime] = utcnow,
+        transport: httpx.AsyncBaseTransport | None = None,
+    ) -> None:
+        self.database = database
+        self.policy = policy or Policy()
+        self.name = worker_name()
+        self._clock = clock
+        self._transport = transport
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._wake = asyncio.Event()
+        self._settle_wake = asyncio.Event()
+        self._sending: dict[int, asyncio.Task[None]] = {}
+        self._outcomes: list[tuple[Claimed, Outcome]] = []
+        self._main: asyncio.Task[None] | None = None
+        self._settler: asyncio.Task[None] | None = None
+        self._buckets: dict[int, _Bucket] = {}
+        self._stopping = False
+        self._unhook: Callable[[], None] | None = None
+        self._listener: _Listener | None = None
+
+    # -- running ----------------------------------------------------------------------------------------
+
+    def start(self) -> None:
+        self._loop = asyncio.get_running_loop()
+        self._client = httpx.AsyncClient(
+            timeout=self.policy.timeout_seconds,
+            limits=httpx.Limits(max_connections=self.policy.in_flight, max_keepalive_connections=64),
+            transport=self._transport,
+            trust_env=False,
+            follow_redirects=False,
+        )
+        self._unhook = _hook_commits(self.database, self.wake)
+        if self.database.dialect == "postgresql":
+            self._listener = _Listener(self.database.url, self.wake)
+            self._listener.start()
+        self._main = asyncio.create_task(self._run(), name="provisionhub-dispatcher")
+        self._settler = asyncio.create_task(self._settle_loop(), name="provisionhub-settler")
+
+    async def stop(self, grace_seconds: float = 5.0) -> None:
+        """Stop claiming; give calls in flight grace_seconds to finish and settles what finished; what is
+        still in flight is released back to the queue (not counted as a try)."""
+        self._stopping = True
+        if self._unhook is not None:
+            self._unhook()
+        if self._listener is not None:
+            self._listener.stop()
+        for task in (self._main,):
+            if task is not None:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
+        if self._sending:
+            await asyncio.wait(list(self._sending.values()), timeout=grace_seconds)
+        unfinished = list(self._sending)
+        for task in self._sending.values():
+            task.cancel()
+        if self._settler is not None:
+            self._settler.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._settler
+        await self._settle_now()
+        if unfinished:
+            with contextlib.suppress(Exception):
+                await self.database.write(lambda conn: _release(conn, unfinished, self.name))
+        await self._client.aclose()
+
+    def wake(self) -> None:
+        """Look for work now (callable from any thread)."""
+        loop = self._loop
+        if loop is None or loop.is_closed():
+            return
+        try:
+            running = asyncio.get_running_loop()
+        except RuntimeError:
+            running = None
+        if running is loop:
+            self._wake.set()
+        else:
+            loop.call_soon_threadsafe(self._wake.set)
+
+    async def run_once(self) -> int:
+        """One pass: fan out, claim, send, settle, all awaited; the number of deliveries tried (tests,
+        `provisionhub worker --once`)."""
+        self._loop = asyncio.get_running_loop()
+        own_client = not hasattr(self, "_client")
+        if own_client:
+            self._client = httpx.AsyncClient(
+                timeout=self.policy.timeout_seconds, transport=self._transport, trust_env=False
+            )
+        try:
+            claimed = await self._claim()
+            results = [(c, await self._send_one(c)) for c in claimed]
+            if results:
+                await self.database.write(
+                    lambda conn: queue.settle(conn, results, self._clock(), self.policy.backoff)
+                )
+            return len(results)
+        finally:
+            if own_client:
+                await self._client.aclose()
+                del self._client
+
+    async def _run(self) -> None:
+        while not self._stopping:
+            self._wake.clear()
+            try:
+                claimed = await self._claim()
+            except Exception:
+                log.exception("the dispatcher could not claim deliveries; trying again shortly")
+                claimed = []
+                await asyncio.sleep(self.policy.idle_seconds)
+            for delivery in claimed:
+                self._sending[delivery.id] = asyncio.create_task(self._send(delivery))
+            if claimed and len(self._sending) < self.policy.in_flight:
+                continue  # more may be due
+            await self._sleep()
+
+    async def _claim(self) -> list[Claimed]:
+        now = self._clock()
+        room = self.policy.in_flight - len(self._sending)
+        lease = timedelta(seconds=self.policy.lease_seconds)
+
+        def work(conn: Connection) -> list[Claimed]:
+            queue.dispatch_events(conn, now)
+            return queue.claim(conn, self.name, now, lease, room) if room > 0 else []
+
+        return await self.database.write(work)
+
+    async def _sleep(self) -> None:
+        """Until woken, or until the next retry, lease or probe falls due (at most idle_seconds)."""
+        timeout = self.policy.idle_seconds
+        if not self._sending:
+            due = await self.database.read(queue.next_due)
+            if due is not None:
+                timeout = min(timeout, max(0.0, (due - self._clock()).total_seconds()))
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._wake.wait(), timeout)
+
+    async def _send(self, claimed: Claimed) -> None:
+        try:
+            outcome = await self._send_one(claimed)
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:  # a connector's bug must not stop the dispatcher
+            log.exception("delivery %s to %s failed unexpectedly", claimed.id, claimed.target.name)
+            outcome = Outcome(False, error=f"{type(exc).__name__} in the connector")
+        self._outcomes.append((claimed, outcome))
+        self._settle_wake.set()
+
+    async def _send_one(self, claimed: Claimed) -> Outcome:
+        limit = claimed.target.rate_limit
+        if limit:
+            await self._buckets.setdefault(claimed.target.id, _Bucket(limit)).take()
+        return await connector_for(claimed.target.kind)(self._client, claimed)
+
+    async def _settle_loop(self) -> None:
+        while True:
+            await self._settle_wake.wait()
+            self._settle_wake.clear()
+            try:
+                await self._settle_now()
+            except Exception:
+                log.exception("the dispatcher could not record delivery outcomes; trying again shortly")
+                await asyncio.sleep(self.policy.idle_seconds)
+                self._settle_wake.set()
+
+    async def _settle_now(self) -> None:
+        if not self._outcomes:
+            return
+        results, self._outcomes = self._outcomes, []
+        try:
+            await self.database.write(
+                lambda conn: queue.settle(conn, results, self._clock(), self.policy.backoff)
+            )
+        except Exception:
+            self._outcomes[:0] = results
+            raise
+        for claimed, _ in results:
+            self._sending.pop(claimed.id, None)
+        self.wake()  # their pairs' next deliveries may now go
+
+
+class _Bucket:
+    """A token bucket: at most rate takes a second, in bursts of at most rate."""
+
+    def __init__(self, rate: int) -> None:
+        self.rate = float(rate)
+        self.tokens = float(rate)
+        self.stamp = asyncio.get_running_loop().time()
+
+    async def take(self) -> None:
+        loop = asyncio.get_running_loop()
+        while True:
+            now = loop.time()
+            self.tokens = min(self.rate, self.tokens + (now - self.stamp) * self.rate)
+            self.stamp = now
+            if self.tokens >= 1:
+                self.tokens -= 1
+                return
+            await asyncio.sleep((1 - self.tokens) / self.rate)
+
+
+def _release(conn: Connection, ids: list[int], worker: str) -> None:
+    deliveries = tables.deliveries
+    conn.execute(
+        update(deliveries)
+        .where(
+            deliveries.c.id.in_(ids),
+            deliveries.c.state == queue.DeliveryState.SENDING,
+            deliveries.c.claimed_by == worker,
+        )
+        .values(state=queue.DeliveryState.PENDING, lease_until=None, claimed_by=None)
+    )
+
+
+def _hook_commits(database: Database, wake: Callable[[], None]) -> Callable[[], None]:
+    """Call wake after each commit (in this process) of a transaction that appended outbox events."""
+    engine = database.engine
+
+    def committed(conn: Any) -> None:
+        if conn.info.pop(OUTBOX_FLAG, False):
+            wake()
+
+    def rolled_back(conn: Any) -> None:
+        conn.info.pop(OUTBOX_FLAG, None)
+
+    event.listen(engine, "commit", committed)
+    event.listen(engine, "rollback", rolled_back)
+
+    def unhook() -> None:
+        event.remove(engine, "commit", committed)
+        event.remove(engine, "rollback", rolled_back)
+
+    return unhook
+
+
+class _Listener:
+    """LISTEN on PostgreSQL for other processes' commits of outbox events, on a thread of its own."""
+
+    def __init__(self, url: str, wake: Callable[[], None]) -> None:
+        self._url = url
+        self._wake = wake
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="provisionhub-listen", daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+
+    def _run(self) -> None:
+        import psycopg
+        from sqlalchemy.engine import make_url
+
+        url = make_url(self._url).set(drivername="postgresql")
+        while not self._stop.is_set():
+            try:
+                with psycopg.connect(url.render_as_string(hide_password=False), autocommit=True) as conn:
+                    conn.execute(f"LISTEN {CHANNEL}")
+                    while not self._stop.is_set():
+                        for _ in conn.notifies(timeout=0.5, stop_after=1):
+                            self._wake()
+            except Exception:
+                log.warning("listening for outbox commits failed; retrying", exc_info=True)
+                self._stop.wait(1.0)

@@ -1,0 +1,228 @@
+"""Targets: the downstream systems people are provisioned to, as an operator configures them."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+from urllib.parse import urlsplit
+
+from sqlalchemy import Connection, func, select, update
+
+from provisionhub.directory.changes import Change, record
+from provisionhub.directory.errors import Conflict, Invalid, NotFound, Reason
+from provisionhub.store import tables
+
+targets = tables.targets
+deliveries = tables.deliveries
+
+
+class Kind(StrEnum):
+    APIPROVISIONER = "apiprovisioner"
+    SCIM = "scim"
+
+
+class Mode(StrEnum):
+    """ApiProvisioner's protocol modes: POST everything to the URL, or PUT/DELETE to URL/identifier."""
+
+    POST = "post"
+    PUT = "put"
+
+
+class IdentifierType(StrEnum):
+    """Which of a person's values names them to the target (ApiProvisioner's person.meta.id)."""
+
+    UUID = "uuid"
+    USERNAME = "username"
+    UNIQUE_ID = "unique_id"
+    EMPLOYEE_NUMBER = "employee_number"
+    EMAIL = "email"
+
+
+class Auth(StrEnum):
+    NONE = "none"
+    BASIC = "basic"
+    BEARER = "bearer"
+
+
+class State(StrEnum):
+    ACTIVE = "active"
+    PAUSED = "paused"  # by an operator: deliveries queue up, none is sent
+    TRIPPED = "tripped"  # by the dispatcher, its calls mostly failing: a probe now and then
+
+
+@dataclass(frozen=True, slots=True)
+class Target:
+    """A target as the dispatcher uses it. secret is the password or bearer token it sends."""
+
+    id: int
+    name: str
+    kind: Kind
+    url: str
+    mode: Mode
+    upsert_method: str
+    identifier_type: IdentifierType
+    auth: Auth
+    username: str | None
+    secret: str | None
+    include_date_of_birth: bool
+    rate_limit: int | None
+    max_attempts: int
+    state: State
+
+    @classmethod
+    def from_row(cls, row: Mapping[str, Any]) -> Target:
+        return cls(
+            id=row["id"],
+            name=row["name"],
+            kind=Kind(row["kind"]),
+            url=row["url"],
+            mode=Mode(row["mode"]),
+            upsert_method=row["upsert_method"],
+            identifier_type=IdentifierType(row["identifier_type"]),
+            auth=Auth(row["auth"]),
+            username=row["username"],
+            secret=row["secret"],
+            include_date_of_birth=row["include_date_of_birth"],
+            rate_limit=row["rate_limit"],
+            max_attempts=row["max_attempts"],
+            state=State(row["state"]),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class AddTarget:
+    """A new target. secret: the Basic password (with username) or the bearer token, never shown again."""
+
+    name: str
+    kind: Kind
+    url: str
+    mode: Mode = Mode.PUT
+    upsert_method: str = "PUT"
+    identifier_type: IdentifierType = IdentifierType.UUID
+    username: str | None = None
+    secret: str | None = None
+    bearer: bool = False
+    include_date_of_birth: bool = False
+    rate_limit: int | None = None
+    max_attempts: int = 10
+
+
+@dataclass(frozen=True, slots=True)
+class TargetSummary:
+    """A target as `target list` shows it: never its secret."""
+
+    name: str
+    kind: str
+    url: str
+    mode: str
+    identifier_type: str
+    auth: str
+    state: str
+    queued: int
+    dead: int
+    last_success_at: datetime | None
+    last_error: str | None
+    last_error_at: datetime | None
+
+
+def add_target(conn: Connection, command: AddTarget, actor: str, now: datetime) -> Target:
+    name = command.name.strip()
+    if not name or len(name) > 100:
+        raise Invalid("name", Reason.INVALID, "a target's name is 1 to 100 characters")
+    _check_url(command.url)
+    if command.upsert_method not in ("PUT", "POST"):
+        raise Invalid("upsert_method", Reason.INVALID, "the upsert method is PUT or POST")
+    if command.max_attempts < 1:
+        raise Invalid("max_attempts", Reason.INVALID, "max attempts must be at least 1")
+    if command.rate_limit is not None and command.rate_limit < 1:
+        raise Invalid("rate_limit", Reason.INVALID, "a rate limit is at least 1 delivery a second")
+    if command.username is not None and command.secret is None:
+        raise Invalid("password", Reason.REQUIRED, "a username needs a password (--password-stdin)")
+    if conn.execute(select(targets.c.id).where(targets.c.name == name)).first() is not None:
+        raise Conflict("name", f"a target named {name!r} exists")
+    auth = Auth.BEARER if command.bearer else Auth.BASIC if command.username is not None else Auth.NONE
+    row = {
+        "name": name,
+        "kind": command.kind.value,
+        "url": command.url.rstrip("/"),
+        "mode": command.mode.value,
+        "upsert_method": command.upsert_method,
+        "identifier_type": command.identifier_type.value,
+        "auth": auth.value,
+        "username": command.username,
+        "secret": command.secret,
+        "include_date_of_birth": command.include_date_of_birth,
+        "rate_limit": command.rate_limit,
+        "max_attempts": command.max_attempts,
+        "state": State.ACTIVE.value,
+        "created_at": now,
+    }
+    target_id = conn.execute(targets.insert().values(row).returning(targets.c.id)).scalar_one()
+    shown = {k: (None, v) for k, v in row.items() if k not in ("secret", "created_at")}
+    record(conn, [Change(actor, "target", name, "create", shown)], now)
+    return find_target(conn, name, by_id=target_id)
+
+
+def find_target(conn: Connection, name: str, *, by_id: int | None = None) -> Target:
+    where = targets.c.id == by_id if by_id is not None else targets.c.name == name
+    row = conn.execute(select(targets).where(where)).mappings().first()
+    if row is None:
+        raise NotFound(f"no target is named {name!r}")
+    return Target.from_row(row)
+
+
+def active_targets(conn: Connection) -> list[Target]:
+    """Every target (paused or tripped ones too: their deliveries queue up)."""
+    return [Target.from_row(row) for row in conn.execute(select(targets).order_by(targets.c.id)).mappings()]
+
+
+def set_paused(conn: Connection, name: str, paused: bool, actor: str, now: datetime) -> Target:
+    """Pause a target (nothing is sent; deliveries queue) or resume it (also a tripped one)."""
+    target = find_target(conn, name)
+    state = State.PAUSED if paused else State.ACTIVE
+    if target.state is not state:
+        conn.execute(
+            update(targets).where(targets.c.id == target.id).values(state=state.value, probe_at=None)
+        )
+        fields = {"state": (target.state.value, state.value)}
+        record(conn, [Change(actor, "target", target.name, "pause" if paused else "resume", fields)], now)
+    return find_target(conn, name)
+
+
+def summaries(conn: Connection) -> list[TargetSummary]:
+    counts: dict[tuple[int, str], int] = {
+        (row.target_id, row.state): row.n
+        for row in conn.execute(
+            select(deliveries.c.target_id, deliveries.c.state, func.count().label("n"))
+            .where(deliveries.c.state.in_(("pending", "sending", "dead")))
+            .group_by(deliveries.c.target_id, deliveries.c.state)
+        )
+    }
+    return [
+        TargetSummary(
+            name=row["name"],
+            kind=row["kind"],
+            url=row["url"],
+            mode=row["mode"],
+            identifier_type=row["identifier_type"],
+            auth=row["auth"],
+            state=row["state"],
+            queued=counts.get((row["id"], "pending"), 0) + counts.get((row["id"], "sending"), 0),
+            dead=counts.get((row["id"], "dead"), 0),
+            last_success_at=row["last_success_at"],
+            last_error=row["last_error"],
+            last_error_at=row["last_error_at"],
+        )
+        for row in conn.execute(select(targets).order_by(targets.c.name)).mappings()
+    ]
+
+
+def _check_url(url: str) -> None:
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise Invalid("url", Reason.INVALID, "a target's URL is an http:// or https:// URL with a host")
+    if len(url) > 2000:
+        raise Invalid("url", Reason.TOO_LONG, "a target's URL is at most 2,000 characters")

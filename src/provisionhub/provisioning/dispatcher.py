@@ -37,6 +37,10 @@ from provisionhub.store.database import Database
 log = logging.getLogger(__name__)
 
 
+#: The longest Retry-After honoured: a target asking for more is tried again after an hour.
+RETRY_AFTER_MAX_SECONDS = 3600.0
+
+
 @dataclass(frozen=True, slots=True)
 class Policy:
     """How deliveries are tried: the backoff's first step and cap (seconds), the lease a claim holds,
@@ -55,7 +59,7 @@ class Policy:
         step = min(self.backoff_max_seconds, self.backoff_seconds * 2 ** min(tries - 1, 60))
         delay = step * random.uniform(0.5, 1.0)
         if retry_after is not None:
-            delay = max(delay, min(retry_after, self.backoff_max_seconds))
+            delay = max(delay, min(retry_after, RETRY_AFTER_MAX_SECONDS))
         return delay
 
     @classmethod

@@ -1,0 +1,200 @@
+"""The delivery pipeline against a real receiver: coalescing, order, retries, Retry-After, dead letters,
+replay, pause and resume, tripping and probing, the rate limit."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from datetime import UTC, datetime
+
+import pytest
+from sqlalchemy import select, update
+
+from provisionhub.directory.people import UpdatePerson
+from provisionhub.directory.service import Directory
+from provisionhub.provisioning import queue
+from provisionhub.provisioning.dispatcher import Dispatcher
+from provisionhub.provisioning.targets import IdentifierType, set_paused
+from provisionhub.store import tables
+from provisionhub.store.database import Database
+from tests.provisioning.conftest import new_person, new_target
+from tests.provisioning.receiver import Receiver
+
+pytestmark = pytest.mark.anyio
+
+
+def rename(directory: Directory, public_id: str, given_name: str) -> None:
+    directory.apply(UpdatePerson(public_id, {"given_name": given_name}), "test")
+
+
+def pause(database: Database, name: str, paused: bool) -> None:
+    with database.transaction() as conn:
+        set_paused(conn, name, paused, "test", datetime.now(UTC))
+
+
+def deliveries_of(database: Database, name: str) -> list[queue.DeliveryInfo]:
+    with database.snapshot() as conn:
+        return queue.list_deliveries(conn, name)
+
+
+async def settled(database: Database, name: str, state: str, count: int = 1, timeout: float = 10) -> None:
+    """Wait until count deliveries of the target are in state."""
+    deadline = time.monotonic() + timeout
+    while sum(d.state == state for d in deliveries_of(database, name)) < count:
+        assert time.monotonic() < deadline, deliveries_of(database, name)
+        await asyncio.sleep(0.02)
+
+
+async def test_changes_queued_while_paused_go_out_as_one_delivery_of_the_newest_state(
+    database: Database, directory: Directory, receiver: Receiver, dispatcher: Dispatcher
+) -> None:
+    target = new_target(database, f"{receiver.base}/p", name="hr")
+    pause(database, "hr", True)
+    public_id = new_person(directory, given_name="One")
+    for name in ("Two", "Three", "Four"):
+        rename(directory, public_id, name)
+    await asyncio.sleep(0.3)
+    assert receiver.requests == []
+    [pending] = deliveries_of(database, target.name)
+    assert pending.state == "pending"
+
+    pause(database, "hr", False)
+    dispatcher.wake()
+    [sent] = await receiver.wait_for(1)
+    await asyncio.sleep(0.2)
+
+    assert len(receiver.requests) == 1
+    assert sent.json["person"]["names"][0]["given"] == "Four"
+    assert sent.headers["x-provisionhub-sequence"] == "4"
+
+
+async def test_one_persons_deliveries_go_out_one_at_a_time_in_order(
+    database: Database, directory: Directory, receiver: Receiver, dispatcher: Dispatcher
+) -> None:
+    new_target(database, f"{receiver.base}/p", name="ordered")
+    receiver.delay = 0.3
+    public_id = new_person(directory, given_name="First")
+    await receiver.wait_for(1)
+    rename(directory, public_id, "Second")  # while the first is being answered
+    rename(directory, public_id, "Third")
+
+    first, second = await receiver.wait_for(2)
+    await settled(database, "ordered", "delivered", 2)
+
+    assert second.at - first.at >= 0.29  # not sent before the first was answered
+    assert [r.json["person"]["names"][0]["given"] for r in (first, second)] == ["First", "Third"]
+    assert len(receiver.requests) == 2
+
+
+async def test_failures_are_retried_with_backoff_and_every_attempt_is_recorded(
+    database: Database, directory: Directory, receiver: Receiver, dispatcher: Dispatcher
+) -> None:
+    new_target(database, f"{receiver.base}/p", name="flaky")
+    receiver.answer(500, 502)
+    new_person(directory)
+
+    first, second, third = await receiver.wait_for(3)
+    await settled(database, "flaky", "delivered")
+
+    assert first.headers["x-provisionhub-event"] == third.headers["x-provisionhub-event"]
+    [delivery] = deliveries_of(database, "flaky")
+    assert delivery.attempts == 3
+    with database.snapshot() as conn:
+        tries = queue.attempts_of(conn, delivery.id)
+    assert [(t["status"], t["ok"]) for t in tries] == [(500, False), (502, False), (200, True)]
+    assert tries[0]["next_attempt_at"] is not None
+    assert tries[2]["next_attempt_at"] is None
+    assert "HTTP 500" in tries[0]["error"]
+    assert second.at - first.at >= 0.02  # a half of the first 0.05 s step at least
+    assert third.at - second.at >= 0.04  # and of the doubled second
+
+
+async def test_retry_after_is_honoured(
+    database: Database, directory: Directory, receiver: Receiver, dispatcher: Dispatcher
+) -> None:
+    new_target(database, f"{receiver.base}/p", name="busy")
+    receiver.answer((429, {"Retry-After": "1"}))
+    new_person(directory)
+
+    first, second = await receiver.wait_for(2, timeout=15)
+
+    assert second.at - first.at >= 0.95  # not the 0.05 s the backoff alone would wait
+
+
+async def test_a_delivery_is_dead_after_max_attempts_and_replay_sends_it_again(
+    database: Database, directory: Directory, receiver: Receiver, dispatcher: Dispatcher
+) -> None:
+    new_target(database, f"{receiver.base}/p", name="down", max_attempts=2)
+    receiver.status = 503
+    new_person(directory)
+    await settled(database, "down", "dead")
+    assert len(receiver.requests) == 2
+
+    receiver.status = 200
+    with database.transaction() as conn:
+        assert queue.replay(conn, "down", "test", datetime.now(UTC)) == 1
+    dispatcher.wake()
+
+    await settled(database, "down", "delivered")
+    assert len(receiver.requests) == 3
+
+
+async def test_a_person_without_the_identifier_is_dead_at_once(
+    database: Database, directory: Directory, receiver: Receiver, dispatcher: Dispatcher
+) -> None:
+    new_target(
+        database, f"{receiver.base}/p", name="by-number", identifier_type=IdentifierType.EMPLOYEE_NUMBER
+    )
+    new_person(directory)
+
+    await settled(database, "by-number", "dead")
+
+    assert receiver.requests == []
+    [dead] = deliveries_of(database, "by-number")
+    assert dead.last_error is not None
+    assert "employee_number" in dead.last_error
+
+
+async def test_a_target_whose_calls_mostly_fail_trips_and_a_probe_resumes_it(
+    database: Database, directory: Directory, receiver: Receiver, dispatcher: Dispatcher
+) -> None:
+    target = new_target(database, f"{receiver.base}/p", name="failing", max_attempts=1)
+    receiver.status = 500
+    for _ in range(queue.TRIP_MINIMUM + 2):
+        new_person(directory)
+    await settled(database, "failing", "dead", queue.TRIP_MINIMUM)
+    with database.snapshot() as conn:
+        state = conn.execute(select(tables.targets.c.state).where(tables.targets.c.id == target.id)).scalar()
+    assert state == "tripped"
+    tried = len(receiver.requests)
+    new_person(directory)
+    await asyncio.sleep(0.4)
+    assert len(receiver.requests) == tried  # tripped: nothing sent until the probe is due
+
+    receiver.status = 200
+    with database.transaction() as conn:  # the probe falls due now, not in 30 s
+        conn.execute(
+            update(tables.targets).where(tables.targets.c.id == target.id).values(probe_at=datetime.now(UTC))
+        )
+    dispatcher.wake()
+
+    await settled(database, "failing", "delivered")
+    with database.snapshot() as conn:
+        state = conn.execute(select(tables.targets.c.state).where(tables.targets.c.id == target.id)).scalar()
+    assert state == "active"
+
+
+async def test_the_rate_limit_holds(
+    database: Database, directory: Directory, receiver: Receiver, dispatcher: Dispatcher
+) -> None:
+    new_target(database, f"{receiver.base}/p", name="slow", rate_limit=5)
+    pause(database, "slow", True)
+    for _ in range(10):
+        new_person(directory)
+    pause(database, "slow", False)
+    dispatcher.wake()
+
+    sent = await receiver.wait_for(10, timeout=15)
+
+    # A burst of 5, then 5 a second: the tenth goes out a second after the first at the earliest.
+    assert sent[-1].at - sent[0].at >= 0.9

@@ -20,6 +20,7 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from typing import Any
 
 import httpx
@@ -102,6 +103,7 @@ class Dispatcher:
         self._sending: dict[int, asyncio.Task[None]] = {}
         self._outcomes: list[tuple[Claimed, Outcome]] = []
         self._main: asyncio.Task[None] | None = None
+        self._heart: asyncio.Task[None] | None = None
         self._settler: asyncio.Task[None] | None = None
         self._buckets: dict[int, _Bucket] = {}
         self._stopping = False
@@ -125,6 +127,7 @@ class Dispatcher:
             self._listener.start()
         self._main = asyncio.create_task(self._run(), name="provisionhub-dispatcher")
         self._settler = asyncio.create_task(self._settle_loop(), name="provisionhub-settler")
+        self._heart = asyncio.create_task(self._heartbeat(), name="provisionhub-lease")
 
     async def stop(self, grace_seconds: float = 5.0) -> None:
         """Stop claiming; give calls in flight grace_seconds to finish and settles what finished; what is
@@ -134,7 +137,7 @@ class Dispatcher:
             self._unhook()
         if self._listener is not None:
             self._listener.stop()
-        for task in (self._main,):
+        for task in (self._main, self._heart):
             if task is not None:
                 task.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
@@ -182,7 +185,7 @@ class Dispatcher:
             results = [(c, await self._send_one(c)) for c in claimed]
             if results:
                 await self.database.write(
-                    lambda conn: queue.settle(conn, results, self._clock(), self.policy.backoff)
+                    lambda conn: queue.settle(conn, results, self._clock(), self.policy.backoff, self.name)
                 )
             return len(results)
         finally:
@@ -243,6 +246,21 @@ class Dispatcher:
             await self._buckets.setdefault(claimed.target.id, _Bucket(limit)).take()
         return await connector_for(claimed.target.kind)(self._client, claimed)
 
+    async def _heartbeat(self) -> None:
+        """Renew the leases of the deliveries being sent, three times a lease: a lease runs out only when
+        its dispatcher is gone (killed, or cut off from the database), never under a slow target."""
+        every = self.policy.lease_seconds / 3
+        while True:
+            await asyncio.sleep(every)
+            ids = list(self._sending)
+            if not ids:
+                continue
+            until = self._clock() + timedelta(seconds=self.policy.lease_seconds)
+            try:
+                await self.database.write(partial(queue.renew, ids=ids, worker=self.name, until=until))
+            except Exception:
+                log.warning("the dispatcher could not renew its leases", exc_info=True)
+
     async def _settle_loop(self) -> None:
         while True:
             await self._settle_wake.wait()
@@ -260,7 +278,7 @@ class Dispatcher:
         results, self._outcomes = self._outcomes, []
         try:
             await self.database.write(
-                lambda conn: queue.settle(conn, results, self._clock(), self.policy.backoff)
+                lambda conn: queue.settle(conn, results, self._clock(), self.policy.backoff, self.name)
             )
         except Exception:
             self._outcomes[:0] = results

@@ -290,6 +290,7 @@ def settle(
     results: Sequence[tuple[Claimed, Outcome]],
     now: datetime,
     backoff: Any,
+    worker: str,
 ) -> None:
     """Record each try (the delivery log), and move each delivery on: delivered; pending again with its
     next try (backoff(attempts, retry_after) -> seconds); or dead once its target's max attempts are
@@ -316,10 +317,15 @@ def settle(
         else:
             next_at = now + timedelta(seconds=backoff(tries, outcome.retry_after))
             values |= {"state": DeliveryState.PENDING, "next_attempt_at": next_at}
-        # A delivery still sending may have lost its lease to another dispatcher: only its holder settles.
+        # A delivery whose lease ran out may have been claimed by another dispatcher: only its holder
+        # settles it (the attempt is recorded all the same).
         conn.execute(
             update(deliveries)
-            .where(deliveries.c.id == claimed.id, deliveries.c.state == DeliveryState.SENDING)
+            .where(
+                deliveries.c.id == claimed.id,
+                deliveries.c.state == DeliveryState.SENDING,
+                deliveries.c.claimed_by == worker,
+            )
             .values(values)
         )
         if not outcome.ok and next_at is not None:
@@ -413,6 +419,19 @@ def _maybe_trip(conn: Connection, target_id: int, now: datetime) -> None:
             .where(targets.c.id == target_id, targets.c.state == State.ACTIVE)
             .values(state=State.TRIPPED, probe_at=now + PROBE_INTERVAL)
         )
+
+
+def renew(conn: Connection, ids: Sequence[int], worker: str, until: datetime) -> None:
+    """Extend worker's leases on the deliveries it is sending."""
+    conn.execute(
+        update(deliveries)
+        .where(
+            deliveries.c.id.in_(ids),
+            deliveries.c.state == DeliveryState.SENDING,
+            deliveries.c.claimed_by == worker,
+        )
+        .values(lease_until=until)
+    )
 
 
 def next_due(conn: Connection) -> datetime | None:

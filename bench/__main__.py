@@ -7,7 +7,7 @@ import sys
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 
-from bench import directory_bulk, http_push, myon_users, report, scim
+from bench import deliveries, directory_bulk, http_push, myon_users, report, scim
 
 #: Each runs with (quick, database_url) and returns its result, or several for a benchmark of several
 #: targets (scim: one a kind of request).
@@ -16,6 +16,7 @@ BENCHMARKS: dict[str, Callable[[bool, str | None], report.Result | list[report.R
     "directory_bulk": directory_bulk.run,
     "myon_users": myon_users.run,
     "scim": scim.run,
+    "deliveries": deliveries.run,
 }
 
 

@@ -24,7 +24,7 @@ class Result:
     """One benchmark's figure, the reference measured beside it, and the ratio target (None: none).
 
     A ratio must reach the target, or, when lower_is_better (a latency), stay at or under it; a limit
-    is an absolute bound the figure must stay at or under as well.
+    is an absolute bound the figure must stay at or under as well, a floor one it must reach.
     """
 
     name: str
@@ -36,6 +36,7 @@ class Result:
     details: dict[str, Any] = field(default_factory=dict)
     lower_is_better: bool = False
     limit: float | None = None
+    floor: float | None = None
 
     @property
     def ratio(self) -> float:
@@ -43,8 +44,10 @@ class Result:
 
     @property
     def met(self) -> bool | None:
-        if self.target is None and self.limit is None:
+        if self.target is None and self.limit is None and self.floor is None:
             return None
+        if self.floor is not None and self.figure < self.floor:
+            return False
         if self.target is not None and not (
             self.ratio <= self.target if self.lower_is_better else self.ratio >= self.target
         ):
@@ -58,6 +61,8 @@ class Result:
             parts.append(f"{'<=' if self.lower_is_better else '>='} {self.target:g}")
         if self.limit is not None:
             parts.append(f"{self.unit} <= {self.limit:g}")
+        if self.floor is not None:
+            parts.append(f"{self.unit} >= {self.floor:g}")
         return ", ".join(parts) or "-"
 
 

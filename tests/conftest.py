@@ -170,8 +170,8 @@ def cli(database_url: str, monkeypatch: pytest.MonkeyPatch) -> Cli:
     monkeypatch.setattr(cli_module.err, "width", 250)
     runner = CliRunner()
 
-    def run(*args: str, code: int = 0) -> Result:
-        result = runner.invoke(cli_module.app, list(args))
+    def run(*args: str, code: int = 0, stdin: str | None = None) -> Result:
+        result = runner.invoke(cli_module.app, list(args), input=stdin)
         assert result.exit_code == code, (result.stdout, result.stderr, result.exception)
         return result
 

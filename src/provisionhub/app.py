@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import asynccontextmanager, suppress
 
 from fastapi import FastAPI
 from fastapi.responses import JSONResponse
@@ -15,6 +16,7 @@ from provisionhub.dialects.ocl.routes import ocl_dialect
 from provisionhub.dialects.opscom.routes import opscom_dialect
 from provisionhub.dialects.scim.routes import scim_dialect
 from provisionhub.dialects.uniweb.routes import uniweb_dialect
+from provisionhub.directory.lifecycle import run_periodically
 from provisionhub.directory.service import Directory
 from provisionhub.http.dialects import serve_dialects
 from provisionhub.settings import Settings
@@ -35,9 +37,15 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         database.start()
+        interval = settings.lifecycle_interval_seconds
+        scheduler = asyncio.create_task(run_periodically(directory, interval)) if interval > 0 else None
         try:
             yield
         finally:
+            if scheduler is not None:
+                scheduler.cancel()
+                with suppress(asyncio.CancelledError):
+                    await scheduler
             database.dispose()
 
     app = FastAPI(title="provisionhub", version=__version__, description=DESCRIPTION, lifespan=lifespan)

@@ -267,6 +267,15 @@ def oauth_client_revoke(client_id: str) -> None:
     err.print(f"client {client_id!r} revoked")
 
 
+GraceDaysArgument = Annotated[
+    int | None,
+    typer.Argument(
+        min=0,
+        max=MAX_GRACE_DAYS,
+        show_default=False,
+        help="Days its people stay in grace_period after their valid_through.",
+    ),
+]
 GraceDaysOption = Annotated[
     int | None,
     typer.Option(
@@ -292,7 +301,7 @@ def user_type_add(
 @user_type_app.command("grace")
 def user_type_grace(
     id: Annotated[str, typer.Argument(help="The user type's id.")],
-    days: Annotated[int | None, typer.Argument(min=0, max=MAX_GRACE_DAYS, show_default=False)] = None,
+    days: GraceDaysArgument = None,
     clear: Annotated[bool, typer.Option("--clear", help="Not set: the login source's apply.")] = False,
 ) -> None:
     """Set the grace days of a user type's people (they win over their login source's), or --clear them."""
@@ -324,7 +333,7 @@ def login_source_add(
 @login_source_app.command("grace")
 def login_source_grace(
     code: Annotated[str, typer.Argument(help="The login source's code.")],
-    days: Annotated[int | None, typer.Argument(min=0, max=MAX_GRACE_DAYS, show_default=False)] = None,
+    days: GraceDaysArgument = None,
     clear: Annotated[bool, typer.Option("--clear", help="Not set: 0, unless a user type sets them.")] = False,
 ) -> None:
     """Set the grace days of a login source's people whose user type sets none, or --clear them."""

@@ -332,6 +332,19 @@ def test_a_write_that_brings_valid_from_forward_activates_at_once(
     assert outbox_events(database, person) == ["added", "edited"]
 
 
+def test_a_write_that_moves_valid_from_into_the_future_makes_an_active_person_pending(
+    directory: Directory, database: Database
+) -> None:
+    command = upsert()
+    person = directory.apply(command, ACTOR).public_id
+
+    result = directory.apply(UpsertPerson("OPSCOM", command.unique_id, {"valid_from": START + DAY}), ACTOR)
+
+    assert result.person.status is Status.PENDING
+    assert last_change(database, person).fields["status"] == ["active", "pending"]
+    assert outbox_events(database, person) == ["added", "edited"]
+
+
 def test_reactivating_follows_the_window(directory: Directory, database: Database, clock: Clock) -> None:
     pending = make_person(directory, valid_from=START + DAY)
     lapsed = make_person(directory, valid_through=START - DAY)  # created expired: its end had gone by

@@ -1,18 +1,29 @@
-"""The application itself: liveness, readiness, and how the dialects are put together."""
+"""The application itself: liveness, readiness, how the dialects are put together, and the lifecycle it
+runs in the background."""
 
 from __future__ import annotations
 
+import contextlib
 import socket
 import warnings
+from collections.abc import AsyncIterator, Callable
+from datetime import timedelta
 
+import anyio
 import httpx
 import pytest
 from fastapi import APIRouter, FastAPI
 from fastapi.responses import JSONResponse
 
 from provisionhub.app import create_app
+from provisionhub.directory.changes import list_changes
+from provisionhub.directory.people import Status
+from provisionhub.directory.service import Directory, utcnow
 from provisionhub.http.dialects import Dialect, serve_dialects
 from provisionhub.settings import Settings
+from provisionhub.store.database import Database
+from tests.conftest import outbox_events
+from tests.factories import upsert
 
 pytestmark = pytest.mark.anyio
 
@@ -65,3 +76,72 @@ def test_the_openapi_document_has_one_operation_id_per_operation() -> None:
     assert {"/ocl/users/", "/ocl/user/", "/myon/users", "/opscom/api/OC_TOMA/v1/profiles/push"} <= set(
         document["paths"]
     )
+
+
+# -- the lifecycle inside serve ---------------------------------------------------------------------------
+
+
+@contextlib.asynccontextmanager
+async def serving(database: Database, interval: float) -> AsyncIterator[None]:
+    """The app's lifespan running over database, the lifecycle every interval seconds."""
+    app = create_app(Settings(database_url=database.url, lifecycle_interval_seconds=interval), database)
+    async with app.router.lifespan_context(app):
+        yield
+
+
+async def eventually(check: Callable[[], bool], seconds: float = 10.0) -> None:
+    """Wait until check() holds, looking every 10 ms; fail after seconds."""
+    with anyio.fail_after(seconds):
+        while not check():
+            await anyio.sleep(0.01)
+
+
+def due_person(database: Database) -> str:
+    """A person made active yesterday whose valid_through went by an hour ago: the next pass expires them."""
+    yesterday = Directory(database, clock=lambda: utcnow() - timedelta(days=1))
+    return yesterday.apply(upsert(valid_through=utcnow() - timedelta(hours=1)), "test").public_id
+
+
+def status(database: Database, public_id: str) -> Status:
+    with database.snapshot() as conn:
+        return Directory(database).find_person(conn, public_id).status
+
+
+async def test_serve_applies_the_lifecycle_at_start_and_every_interval(database: Database) -> None:
+    first = due_person(database)
+
+    async with serving(database, interval=0.05):
+        await eventually(lambda: status(database, first) is Status.EXPIRED)
+        second = due_person(database)
+        await eventually(lambda: status(database, second) is Status.EXPIRED)
+
+    assert outbox_events(database, first) == outbox_events(database, second) == ["added", "expired"]
+    with database.snapshot() as conn:
+        actors = {c.actor for c in list_changes(conn, entity_type="person") if c.action == "status"}
+    assert actors == {"lifecycle"}
+
+
+async def test_an_interval_of_zero_leaves_the_lifecycle_to_cron(database: Database) -> None:
+    person = due_person(database)
+
+    async with serving(database, interval=0):
+        await anyio.sleep(0.2)  # long enough for a pass, had one been started
+
+    assert status(database, person) is Status.ACTIVE
+
+
+async def test_a_failed_pass_is_logged_and_the_next_one_runs(
+    database: Database, caplog: pytest.LogCaptureFixture
+) -> None:
+    person = due_person(database)
+    with database.transaction() as conn:
+        conn.exec_driver_sql("ALTER TABLE outbox RENAME TO outbox_away")  # every move would fail
+
+    async with serving(database, interval=0.05):
+        await eventually(lambda: "lifecycle: the pass failed" in caplog.text)
+        assert status(database, person) is Status.ACTIVE  # rolled back whole
+        with database.transaction() as conn:
+            conn.exec_driver_sql("ALTER TABLE outbox_away RENAME TO outbox")
+        await eventually(lambda: status(database, person) is Status.EXPIRED)
+
+    assert outbox_events(database, person) == ["added", "expired"]

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import asynccontextmanager, suppress
 
 from fastapi import FastAPI
 from fastapi.responses import JSONResponse
@@ -15,6 +16,7 @@ from provisionhub.dialects.ocl.routes import ocl_dialect
 from provisionhub.dialects.opscom.routes import opscom_dialect
 from provisionhub.dialects.scim.routes import scim_dialect
 from provisionhub.dialects.uniweb.routes import uniweb_dialect
+from provisionhub.directory.lifecycle import run_periodically
 from provisionhub.directory.service import Directory
 from provisionhub.http.dialects import serve_dialects
 from provisionhub.provisioning.dispatcher import Dispatcher, Policy
@@ -37,12 +39,18 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         database.start()
         dispatcher = Dispatcher(database, Policy.from_settings(settings)) if settings.dispatch else None
+        interval = settings.lifecycle_interval_seconds
+        scheduler = asyncio.create_task(run_periodically(directory, interval)) if interval > 0 else None
         try:
             if dispatcher is not None:
                 dispatcher.start()
             yield
         finally:
             try:
+                if scheduler is not None:
+                    scheduler.cancel()
+                    with suppress(asyncio.CancelledError):
+                        await scheduler
                 if dispatcher is not None:
                     await dispatcher.stop()
             finally:

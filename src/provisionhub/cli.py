@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 from typing import Annotated, Any, TypeVar, cast
 
+import anyio
 import typer
 import yaml
 from rich.table import Column, Table
@@ -19,11 +20,15 @@ from provisionhub.commandline import database as _database
 from provisionhub.commandline import in_transaction as _in_transaction
 from provisionhub.directory.entitlements import AddEntitlement, Entitlement, list_entitlements
 from provisionhub.directory.errors import Conflict, DirectoryError
+from provisionhub.directory.lifecycle import run_lifecycle
 from provisionhub.directory.people import SetStaff
 from provisionhub.directory.people_search import staff
 from provisionhub.directory.reference_data import (
+    MAX_GRACE_DAYS,
     AddLoginSource,
     AddUserType,
+    SetLoginSourceGraceDays,
+    SetUserTypeGraceDays,
     list_login_sources,
     list_user_types,
 )
@@ -60,6 +65,10 @@ permission_app = typer.Typer(
 sections_app = typer.Typer(
     help="Profile sections (UNIWeb's pages, sections and fields): the catalogue.", no_args_is_help=True
 )
+lifecycle_app = typer.Typer(
+    help="Scheduled transitions from people's validity windows: pending, grace period, expired, unexpired.",
+    no_args_is_help=True,
+)
 app.add_typer(db_app, name="db")
 app.add_typer(token_app, name="token")
 app.add_typer(oauth_client_app, name="oauth-client")
@@ -69,6 +78,7 @@ app.add_typer(permission_app, name="permission")
 app.add_typer(staff_app, name="staff")
 app.add_typer(sections_app, name="sections")
 app.add_typer(target_app, name="target")
+app.add_typer(lifecycle_app, name="lifecycle")
 app.command("worker")(worker)
 
 
@@ -235,22 +245,52 @@ def oauth_client_revoke(client_id: str) -> None:
     err.print(f"client {client_id!r} revoked")
 
 
+GraceDaysArgument = Annotated[
+    int | None,
+    typer.Argument(
+        min=0,
+        max=MAX_GRACE_DAYS,
+        show_default=False,
+        help="Days its people stay in grace_period after their valid_through.",
+    ),
+]
+GraceDaysOption = Annotated[
+    int | None,
+    typer.Option(
+        min=0,
+        max=MAX_GRACE_DAYS,
+        help="Days its people stay in grace_period after their valid_through (default: not set).",
+    ),
+]
+
+
 @user_type_app.command("add")
 def user_type_add(
     id: Annotated[str, typer.Argument(help="The id clients send as user_type_id, e.g. 6.")],
     name: str,
     ext_info: Annotated[str | None, typer.Option(help="Extra information, e.g. Public.")] = None,
+    grace_days: GraceDaysOption = None,
 ) -> None:
     """Add a user type."""
-    _apply(AddUserType(id=id, name=name, ext_info=ext_info))
+    _apply(AddUserType(id=id, name=name, ext_info=ext_info, grace_days=grace_days))
     err.print(f"user type {id} added")
+
+
+@user_type_app.command("grace")
+def user_type_grace(
+    id: Annotated[str, typer.Argument(help="The user type's id.")],
+    days: GraceDaysArgument = None,
+    clear: Annotated[bool, typer.Option("--clear", help="Not set: the login source's apply.")] = False,
+) -> None:
+    """Set the grace days of a user type's people (they win over their login source's), or --clear them."""
+    _set_grace_days(SetUserTypeGraceDays(id, _grace_argument(days, clear)), f"user type {id}")
 
 
 @user_type_app.command("list")
 def user_type_list() -> None:
-    table = Table("id", "name", "ext_info")
+    table = Table("id", "name", "ext_info", "grace days")
     for user_type in _in_transaction(list_user_types):
-        table.add_row(user_type.id, user_type.name, user_type.ext_info or "")
+        table.add_row(user_type.id, user_type.name, user_type.ext_info or "", _days(user_type.grace_days))
     out.print(table)
 
 
@@ -261,18 +301,48 @@ def login_source_add(
     requires_username: Annotated[
         bool, typer.Option(help="Its people sign in with a username, so each must have one.")
     ] = False,
+    grace_days: GraceDaysOption = None,
 ) -> None:
     """Add a login source that pushes may name."""
-    _apply(AddLoginSource(code=code, name=name, requires_username=requires_username))
+    _apply(AddLoginSource(code=code, name=name, requires_username=requires_username, grace_days=grace_days))
     err.print(f"login source {code} added")
+
+
+@login_source_app.command("grace")
+def login_source_grace(
+    code: Annotated[str, typer.Argument(help="The login source's code.")],
+    days: GraceDaysArgument = None,
+    clear: Annotated[bool, typer.Option("--clear", help="Not set: 0, unless a user type sets them.")] = False,
+) -> None:
+    """Set the grace days of a login source's people whose user type sets none, or --clear them."""
+    _set_grace_days(SetLoginSourceGraceDays(code, _grace_argument(days, clear)), f"login source {code}")
 
 
 @login_source_app.command("list")
 def login_source_list() -> None:
-    table = Table("code", "name", "requires username")
+    table = Table("code", "name", "requires username", "grace days")
     for source in _in_transaction(list_login_sources):
-        table.add_row(source.code, source.name, "yes" if source.requires_username else "no")
+        table.add_row(
+            source.code, source.name, "yes" if source.requires_username else "no", _days(source.grace_days)
+        )
     out.print(table)
+
+
+def _grace_argument(days: int | None, clear: bool) -> int | None:
+    """DAYS or --clear (None), exactly one of them."""
+    if (days is None) == (not clear):
+        raise typer.BadParameter("give either DAYS or --clear")
+    return days
+
+
+def _set_grace_days(command: SetUserTypeGraceDays | SetLoginSourceGraceDays, what: str) -> None:
+    changed = _apply(command)
+    days = "not set" if command.grace_days is None else f"{command.grace_days} days"
+    err.print(f"{what}: grace period {days}" + ("" if changed else " (unchanged)"))
+
+
+def _days(grace_days: int | None) -> str:
+    return "" if grace_days is None else str(grace_days)
 
 
 @permission_app.command("add")
@@ -362,6 +432,20 @@ def sections_list() -> None:
         origin = "loaded" if section.path in loaded else "shipped"
         table.add_row(section.path, section.title.en, section.title.fr, items, fields, origin)
     out.print(table)
+
+
+@lifecycle_app.command("run")
+def lifecycle_run(
+    as_json: Annotated[bool, typer.Option("--json", help="One JSON object: {status: people moved}.")] = False,
+) -> None:
+    """Apply every transition due now, once (for cron): print how many people moved to each status."""
+    with _database() as database:
+        moved = anyio.run(run_lifecycle, Directory(database))
+    if as_json:
+        sys.stdout.write(json.dumps({status.value: n for status, n in moved.items()}) + "\n")
+    else:
+        width = max(len(status.value) for status in moved)
+        sys.stdout.writelines(f"{status.value:<{width}}  {n}\n" for status, n in moved.items())
 
 
 def main() -> None:

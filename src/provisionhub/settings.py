@@ -72,4 +72,10 @@ class Settings(BaseSettings):
         gt=0,
         description="The longest hold; wrong secrets older than this (none since) are forgotten.",
     )
+    lifecycle_interval_seconds: float = Field(
+        60.0,
+        ge=0,
+        description="How often serve applies the lifecycle's scheduled transitions (activated, grace period, "
+        "expired, unexpired), in seconds; 0 disables them (`provisionhub lifecycle run` from cron instead).",
+    )
     log_level: str = "info"

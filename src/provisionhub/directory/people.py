@@ -17,6 +17,11 @@ from provisionhub.store.tables import people
 
 
 class Status(StrEnum):
+    """Where a person is in their lifecycle. pending, active, grace_period and expired follow the validity
+    window (directory/lifecycle.py); suspended and deleted are set by hand and the window never moves them.
+    """
+
+    PENDING = "pending"
     ACTIVE = "active"
     GRACE_PERIOD = "grace_period"
     EXPIRED = "expired"
@@ -25,7 +30,8 @@ class Status(StrEnum):
 
 
 #: The statuses in which a person may sign in and counts as active to the dialects that know only
-#: active and inactive (OCL): a grace period is still access, the rest is not.
+#: active and inactive (OCL, SCIM's `active`): a grace period is still access, the rest (pending
+#: included: their valid_from has not come) is not.
 ACTIVE_STATUSES: frozenset[Status] = frozenset({Status.ACTIVE, Status.GRACE_PERIOD})
 
 #: Status by stored value: a dict lookup, where calling the enum costs ten times as much.

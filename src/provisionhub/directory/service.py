@@ -12,8 +12,17 @@ from typing import Any
 
 from sqlalchemy import Column, Connection, select
 
-from provisionhub.directory import entitlements, groups, memberships, organisations, section_items, upserts
-from provisionhub.directory.changes import Change, Event, record
+from provisionhub.directory import (
+    entitlements,
+    groups,
+    lifecycle,
+    memberships,
+    organisations,
+    reference_data,
+    section_items,
+    upserts,
+)
+from provisionhub.directory.changes import Change, record
 from provisionhub.directory.entitlements import AddEntitlement, Entitlement, GrantEntitlement, GrantResult
 from provisionhub.directory.errors import (
     Conflict,
@@ -36,7 +45,14 @@ from provisionhub.directory.people import (
     folded,
     max_length,
 )
-from provisionhub.directory.reference_data import AddLoginSource, AddUserType, KnownCodes
+from provisionhub.directory.reference_data import (
+    AddLoginSource,
+    AddUserType,
+    KnownCodes,
+    SetLoginSourceGraceDays,
+    SetUserTypeGraceDays,
+    checked_grace_days,
+)
 from provisionhub.directory.section_catalogue import (
     LoadedSection,
     Wanted,
@@ -92,6 +108,8 @@ class Directory:
                 return self._add_user_type(conn, command, actor)
             case AddLoginSource():
                 return self._add_login_source(conn, command, actor)
+            case SetUserTypeGraceDays() | SetLoginSourceGraceDays():
+                return reference_data.set_grace_days(conn, command, actor, self._clock())
             case AddEntitlement():
                 return self.add_entitlement(conn, command, actor)
             case groups.CreateGroup():
@@ -178,25 +196,42 @@ class Directory:
         return outcome
 
     def set_status(self, conn: Connection, command: SetStatus, actor: str) -> PersonResult:
+        """Move a person to a status. Activation follows the validity window: a person whose valid_from
+        has not come becomes pending, one whose valid_through has gone by is in grace or expired."""
         existing = _person_row(conn, command.public_id)
+        now = self._clock()
         old = Status(existing["status"])
         new = Status(command.status)
+        if new is Status.ACTIVE:
+            new = lifecycle.status_for(conn, existing, now)
         if old == new:
             return PersonResult(existing, created=False, changed=())
-        now = self._clock()
         row = {**existing, "status": new.value, "updated_at": now, "version": existing["version"] + 1}
         conn.execute(
             tables.people.update().where(tables.people.c.id == existing["id"]),
             {"status": new.value, "updated_at": now, "version": row["version"]},
         )
         fields = {"status": (old.value, new.value)}
-        event = _status_event(old, new)
+        event = lifecycle.status_event(old, new)
         record(
             conn,
             [Change(actor, "person", existing["public_id"], "status", fields, existing["id"], event)],
             now,
         )
         return PersonResult(row, created=False, changed=("status",))
+
+    def advance_lifecycle(
+        self,
+        conn: Connection,
+        now: datetime,
+        limit: int = lifecycle.BATCH_SIZE,
+        actor: str = lifecycle.LIFECYCLE_ACTOR,
+    ) -> list[lifecycle.Transition]:
+        """Move up to limit people whose validity window calls for another status at now; the moves made.
+        Each is one change-log entry and one outbox event."""
+        transitions = lifecycle.due_transitions(conn, now, limit)
+        lifecycle.move(conn, transitions, actor, now)
+        return transitions
 
     def set_staff(self, conn: Connection, command: SetStaff, actor: str) -> bool:
         """Grant or revoke staff; whether anything changed. Logged, but no event: targets do not know
@@ -328,11 +363,14 @@ class Directory:
         if exists:
             raise Conflict("id", f"user type {command.id!r} already exists")
         now = self._clock()
-        conn.execute(
-            tables.user_types.insert(),
-            {"id": command.id, "name": command.name, "ext_info": command.ext_info, "created_at": now},
-        )
-        fields = {"name": (None, command.name), "ext_info": (None, command.ext_info)}
+        row = {
+            "id": command.id,
+            "name": command.name,
+            "ext_info": command.ext_info,
+            "grace_days": checked_grace_days(command.grace_days),
+        }
+        conn.execute(tables.user_types.insert(), {**row, "created_at": now})
+        fields = {name: (None, value) for name, value in row.items() if name != "id"}
         record(conn, [Change(actor, "user_type", command.id, "create", fields)], now)
         return command
 
@@ -343,9 +381,14 @@ class Directory:
         if conn.execute(select(table.c.code).where(table.c.code == command.code)).first():
             raise Conflict("code", f"login source {command.code!r} already exists")
         now = self._clock()
-        row = {"code": command.code, "name": command.name, "requires_username": command.requires_username}
+        row = {
+            "code": command.code,
+            "name": command.name,
+            "requires_username": command.requires_username,
+            "grace_days": checked_grace_days(command.grace_days),
+        }
         conn.execute(table.insert(), {**row, "created_at": now})
-        fields = {"name": (None, command.name), "requires_username": (None, command.requires_username)}
+        fields = {name: (None, value) for name, value in row.items() if name != "code"}
         record(conn, [Change(actor, "login_source", command.code, "create", fields)], now)
         return command
 
@@ -366,18 +409,6 @@ def _named_by_path(error: Invalid | Conflict, paths: Mapping[str, str]) -> Inval
     if isinstance(error, Invalid):
         return Invalid(path, error.reason, worded_as(error, path))
     return Conflict(path, worded_as(error, path))
-
-
-def _status_event(old: Status, new: Status) -> Event:
-    if new is Status.DELETED:
-        return Event.DELETED
-    if new is Status.GRACE_PERIOD:
-        return Event.GRACE_PERIOD
-    if new is Status.EXPIRED:
-        return Event.EXPIRED
-    if old is Status.EXPIRED and new is Status.ACTIVE:
-        return Event.UNEXPIRED
-    return Event.EDITED
 
 
 def _person_row(conn: Connection, public_id: str) -> Mapping[str, Any]:

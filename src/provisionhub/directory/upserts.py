@@ -15,6 +15,7 @@ from typing import Any
 
 from sqlalchemy import Connection, and_, bindparam, or_, select
 
+from provisionhub.directory import lifecycle
 from provisionhub.directory.changes import Change, Event, record
 from provisionhub.directory.errors import Conflict, DirectoryError, Invalid, Reason
 from provisionhub.directory.ids import new_public_id, new_public_ids
@@ -178,6 +179,7 @@ def _write(
             outcomes[item.index] = exc
             continue
         planned.append(item)
+    _follow_windows(conn, planned, now)
     planned = _unique(planned, outcomes, owners)
     if not isolate and any(outcome is not None for outcome in outcomes):
         return outcomes  # type: ignore[return-value]
@@ -257,6 +259,38 @@ def plan(item: Item, now: datetime) -> None:
     item.row = row
 
 
+def _follow_windows(conn: Connection, items: list[Item], now: datetime) -> None:
+    """Give the status their validity window calls for to the people whose window decides it in this
+    write: a valid_from yet to come makes them pending, an extended valid_through unexpires them, at once.
+    The status joins the diff, so it is logged with the write and its event is the status's."""
+    moving = [item for item in items if _window_decides(item)]
+    if not moving:
+        return
+    lapsed = {(i.row["user_type_id"], i.login_source) for i in moving if lifecycle.lapsed(i.row, now)}  # type: ignore[index]
+    graces = lifecycle.grace_days(conn, lapsed) if lapsed else {}
+    for item in moving:
+        row, diff = item.row, item.diff
+        assert row is not None
+        assert diff is not None
+        old = Status(row["status"])
+        days = graces.get((row["user_type_id"], item.login_source), 0)
+        new = lifecycle.window_status(row["valid_from"], row["valid_through"], days, now)
+        if new is not old:
+            row["status"] = new.value
+            diff["status"] = (old.value if item.existing is not None else None, new.value)
+
+
+def _window_decides(item: Item) -> bool:
+    """Whether the write decides the person's status by their window: a new person with a window, or a
+    person in a window status (not suspended or deleted) whose window it changes."""
+    if item.existing is None:
+        return item.fields.get("valid_from") is not None or item.fields.get("valid_through") is not None
+    assert item.diff is not None
+    return item.existing["status"] in lifecycle.WINDOW_VALUES and (
+        "valid_from" in item.diff or "valid_through" in item.diff
+    )
+
+
 def _unique(
     items: list[Item], outcomes: list[Outcome | None], owners: dict[tuple[str, str], int]
 ) -> list[Item]:
@@ -291,6 +325,13 @@ def change_of(item: Item) -> Change:
     assert item.row is not None
     assert item.diff is not None
     created = item.existing is None
+    if created:
+        event = Event.ADDED
+    elif "status" in item.diff:
+        old, new = item.diff["status"]
+        event = lifecycle.status_event(Status(old), Status(new))
+    else:
+        event = Event.EDITED
     return Change(
         item.actor,
         "person",
@@ -298,7 +339,7 @@ def change_of(item: Item) -> Change:
         "create" if created else "update",
         item.diff,
         item.row["id"],
-        Event.ADDED if created else Event.EDITED,
+        event,
     )
 
 

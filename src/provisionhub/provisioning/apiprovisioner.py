@@ -26,7 +26,7 @@ STATUS_LABELS: dict[str, str] = {
     Status.EXPIRED.value: "expired",
     Status.SUSPENDED.value: "suspended",
     Status.DELETED.value: "deleted",
-    "pending": "pending",
+    Status.PENDING.value: "pending",
 }
 
 

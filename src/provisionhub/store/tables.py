@@ -13,6 +13,7 @@ from sqlalchemy import (
     String,
     Table,
     false,
+    text,
 )
 
 from provisionhub.store.types import BigId, Json, UTCDateTime
@@ -34,6 +35,9 @@ login_sources = Table(
     Column("name", String(100), nullable=False),
     # People of a source that signs in with a username (OPS-COM's native OPSCOM) must have one.
     Column("requires_username", Boolean, nullable=False, server_default=false()),
+    # Days its people stay in grace_period after their valid_through; NULL: not set (0 unless their user
+    # type sets it). A user type's setting wins over its login source's.
+    Column("grace_days", Integer),
     Column("created_at", UTCDateTime(), nullable=False),
 )
 
@@ -43,6 +47,8 @@ user_types = Table(
     Column("id", String(20), primary_key=True),
     Column("name", String(100), nullable=False),
     Column("ext_info", String(255)),
+    # Days its people stay in grace_period after their valid_through; NULL: not set (see login_sources).
+    Column("grace_days", Integer),
     Column("created_at", UTCDateTime(), nullable=False),
 )
 
@@ -111,6 +117,22 @@ people = Table(
     # Who is not deleted, in id order, without reading the wide rows: lists count their people and skip
     # to a page's offset through it (20,000 people: a count 2.3 -> 0.5 ms, a page at 10,000 1.4 -> 0.5 ms).
     Index(None, "id", "status"),
+    # The lifecycle's due transitions, by status and moment (directory/lifecycle.py); only people with a
+    # window are indexed, so the many without one cost no index writes.
+    Index(
+        None,
+        "status",
+        "valid_from",
+        sqlite_where=text("valid_from IS NOT NULL"),
+        postgresql_where=text("valid_from IS NOT NULL"),
+    ),
+    Index(
+        None,
+        "status",
+        "valid_through",
+        sqlite_where=text("valid_through IS NOT NULL"),
+        postgresql_where=text("valid_through IS NOT NULL"),
+    ),
     sqlite_autoincrement=True,
 )
 

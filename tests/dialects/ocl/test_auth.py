@@ -5,15 +5,17 @@ from __future__ import annotations
 import base64
 import logging
 import re
+from datetime import timedelta
 
 import httpx
 import pytest
 from sqlalchemy import select
 
 from provisionhub.auth.person_keys import MAX_KEYS
+from provisionhub.directory.lifecycle import run_lifecycle
 from provisionhub.directory.organisations import OrgKind
 from provisionhub.directory.people import SetStatus, Status
-from provisionhub.directory.service import Directory
+from provisionhub.directory.service import Directory, utcnow
 from provisionhub.store import tables
 from provisionhub.store.database import Database
 from tests.conftest import MakeToken, count_rows
@@ -156,6 +158,21 @@ async def test_a_person_in_their_grace_period_still_signs_in(
     directory.apply(SetStatus(member.public_id, Status.GRACE_PERIOD), "test")
 
     assert (await sign_in(client, member.username)).status_code == 200
+
+
+async def test_a_person_whose_valid_from_has_not_come_signs_in_once_the_lifecycle_activates_them(
+    client: httpx.AsyncClient, make_member: MakeMember, database: Database
+) -> None:
+    start = utcnow() + timedelta(hours=1)
+    member = make_member(valid_from=start)
+
+    refused = await sign_in(client, member.username)
+    await run_lifecycle(Directory(database), now=start)  # the hour has passed
+    admitted = await sign_in(client, member.username)
+
+    assert refused.status_code == 401
+    assert refused.json() == {"detail": "User inactive or deleted."}
+    assert admitted.status_code == 200
 
 
 async def test_basic_authentication_works_and_a_wrong_password_is_401(

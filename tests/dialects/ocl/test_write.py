@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 import httpx
@@ -10,8 +11,8 @@ from sqlalchemy import select
 
 from provisionhub.auth.passwords import verify_password
 from provisionhub.directory.changes import list_changes
-from provisionhub.directory.people import SetStatus, Status
-from provisionhub.directory.service import Directory
+from provisionhub.directory.people import SetStatus, Status, UpdatePerson
+from provisionhub.directory.service import Directory, utcnow
 from provisionhub.store import tables
 from provisionhub.store.database import Database
 from tests.conftest import MakeToken, count_rows, outbox_events
@@ -495,6 +496,23 @@ async def test_staff_reactivate_a_deactivated_user(
     with database.snapshot() as conn:
         change = list_changes(conn, entity_type="person", entity_id=member.public_id)[-1]
     assert change.fields == {"status": ["deleted", "active"]}
+
+
+async def test_reactivating_a_user_whose_validity_window_has_ended_is_400_and_writes_nothing(
+    client: httpx.AsyncClient, staff: Member, member: Member, directory: Directory, database: Database
+) -> None:
+    await client.delete(f"/ocl/users/{member.username}", headers=staff.basic)
+    directory.apply(UpdatePerson(member.public_id, {"valid_through": utcnow() - timedelta(days=1)}), "sis")
+    before = count_rows(database, tables.changes)
+
+    answer = await client.put(f"/ocl/users/{member.username}/reactivate/", headers=staff.basic)
+
+    assert answer.status_code == 400
+    assert answer.json() == {
+        "detail": "User cannot be reactivated: their validity window makes them expired."
+    }
+    assert _row(database, member.public_id)["status"] == "deleted"
+    assert count_rows(database, tables.changes) == before
 
 
 async def test_reactivating_an_active_or_unknown_user_is_404_and_non_staff_403(

@@ -3,6 +3,7 @@ and the errors, on both databases."""
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta
 from typing import Any
 
 import httpx
@@ -10,8 +11,9 @@ import pytest
 from sqlalchemy import select
 
 from provisionhub.directory.changes import list_changes
+from provisionhub.directory.lifecycle import run_lifecycle
 from provisionhub.directory.people import SetStatus, Status
-from provisionhub.directory.service import Directory
+from provisionhub.directory.service import Directory, utcnow
 from provisionhub.store import tables
 from provisionhub.store.database import Database
 from tests.conftest import MakeToken, count_rows, outbox_events
@@ -601,3 +603,54 @@ async def test_multi_valued_attributes_are_shown_as_sent_until_another_dialect_c
     assert user["emails"] == emails
     assert shown["emails"] == emails
     assert after["emails"] == [{"value": "new@example.org", "type": "work", "primary": True}]
+
+
+# -- the validity window -------------------------------------------------------------------------------
+
+
+def scim_time(moment: datetime) -> str:
+    return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+async def test_a_user_whose_valid_from_is_to_come_is_created_pending_and_not_active(
+    client: httpx.AsyncClient, scim: dict[str, str], database: Database
+) -> None:
+    start = utcnow().replace(microsecond=0) + timedelta(days=1)
+    user = await create(client, scim, **{PROVISIONHUB: {"validFrom": scim_time(start)}})  # and active: true
+
+    assert user["active"] is False
+    assert row(database, user["id"])["status"] == "pending"
+    active = await client.get(
+        USERS, headers=scim, params={"filter": f'id eq "{user["id"]}" and active eq true'}
+    )
+    assert active.json()["totalResults"] == 0
+    again = {**{k: v for k, v in user.items() if k != "meta"}, "active": True}
+    put = await client.put(f"{USERS}/{user['id']}", headers=scim, json=again)
+    assert put.json()["active"] is False  # activation waits for validFrom
+
+    await run_lifecycle(Directory(database), now=start)
+
+    assert (await client.get(f"{USERS}/{user['id']}", headers=scim)).json()["active"] is True
+    assert outbox_events(database, user["id"]) == ["added", "edited"]  # the PUT changed nothing
+
+
+async def test_a_put_that_extends_valid_through_unexpires_the_user_at_once(
+    client: httpx.AsyncClient, scim: dict[str, str], database: Database
+) -> None:
+    now = utcnow().replace(microsecond=0)
+    user = await create(client, scim, **{PROVISIONHUB: {"validThrough": scim_time(now + timedelta(hours=1))}})
+    await run_lifecycle(Directory(database), now=now + timedelta(hours=2))
+    assert (await client.get(f"{USERS}/{user['id']}", headers=scim)).json()["active"] is False
+
+    later = scim_time(now + timedelta(days=365))
+    body = {**new_user(userName=user["userName"]), PROVISIONHUB: {"validThrough": later}}
+    answer = await client.put(f"{USERS}/{user['id']}", headers=scim, json=body)
+
+    assert answer.status_code == 200
+    assert answer.json()["active"] is True
+    assert answer.json()[PROVISIONHUB]["validThrough"] == later
+    assert row(database, user["id"])["status"] == "active"
+    assert outbox_events(database, user["id"])[-2:] == ["expired", "unexpired"]
+    with database.snapshot() as conn:
+        change = list_changes(conn, entity_type="person", entity_id=user["id"])[-1]
+    assert change.fields["status"] == ["expired", "active"]

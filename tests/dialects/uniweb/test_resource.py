@@ -12,6 +12,7 @@ import pytest
 
 from provisionhub.auth.permissions import Permission
 from provisionhub.directory.changes import list_changes
+from provisionhub.directory.lifecycle import run_lifecycle
 from provisionhub.directory.memberships import Role, UpsertMember
 from provisionhub.directory.organisations import OrgKind
 from provisionhub.directory.section_items import AddItems
@@ -288,6 +289,24 @@ async def test_modified_since_reads_only_what_changed_since(
     assert changed.json() == {bob: {INTERESTS: [{"interest": {"en": "Steel"}}]}}
     assert nothing.json() == {}
     assert one.json() == {INTERESTS: [{"interest": {"en": "Steel"}}]}
+
+
+async def test_a_member_whose_valid_from_has_not_come_is_read_once_the_lifecycle_activates_them(
+    client: httpx.AsyncClient, make_client: MakeClient, directory: Directory
+) -> None:
+    start = datetime.now(UTC) + timedelta(days=1)
+    bob = new_person(
+        directory, username="bob@mail.ca", email="bob@mail.ca", title="Professor", valid_from=start
+    )
+    access = await token(client, make_client)
+    read = {**SEED_READ, "resource": MEMBERSHIP}
+
+    pending = await ask(client, access, read)
+    await run_lifecycle(directory, now=start)
+    active = await ask(client, access, read)
+
+    assert pending.json() == {}
+    assert list(active.json()) == [bob]
 
 
 async def test_a_person_pushed_by_another_dialect_reads_through_membership_information(

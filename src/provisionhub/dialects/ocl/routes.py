@@ -281,7 +281,11 @@ def _router(directory: Directory, max_body_bytes: int) -> APIRouter:
             if person is None or person.status in ACTIVE_STATUSES:
                 raise NotFound("Not found: no deactivated user has this username.")
             who.require_login_source(person.login_source)
-            directory.set_status(conn, SetStatus(person.public_id, Status.ACTIVE), who.actor)
+            after = directory.set_status(conn, SetStatus(person.public_id, Status.ACTIVE), who.actor).person
+            if after.status not in ACTIVE_STATUSES:  # the validity window holds them: nothing is written
+                raise errors.OclError(
+                    400, f"User cannot be reactivated: their validity window makes them {after.status.value}."
+                )
 
         await database.write(work)
         return Response(status_code=204)

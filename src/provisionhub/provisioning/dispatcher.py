@@ -356,6 +356,7 @@ class _Listener:
 
     def stop(self) -> None:
         self._stop.set()
+        self._thread.join(timeout=2.0)
 
     def _run(self) -> None:
         import psycopg

@@ -3,6 +3,7 @@ and the other errors in its body."""
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import httpx
@@ -200,3 +201,59 @@ async def test_a_nul_in_the_url_is_400(client: httpx.AsyncClient, registry: dict
 
     assert answer.status_code == 400
     assert answer.json()["error"] == "invalid"
+
+
+#: Every property of the message, as the path to it from the body.
+PROPERTY_PATHS = [
+    ("meta",),
+    ("meta", "version"),
+    ("meta", "objectType"),
+    ("person",),
+    ("person", "meta"),
+    ("person", "meta", "id"),
+    ("person", "meta", "deleted"),
+    ("person", "status"),
+    ("person", "names"),
+    ("person", "names", 0),
+    ("person", "names", 0, "given"),
+    ("person", "names", 0, "type"),
+    ("person", "identifiers", 1, "identifier"),
+    ("person", "identifiers", 1, "type"),
+    ("person", "emailAddresses", 1, "address"),
+    ("person", "emailAddresses", 1, "verified"),
+    ("person", "urls", 0),
+    ("person", "roles", 0),
+    ("person", "roles", 0, "validFrom"),
+    ("person", "roles", 0, "couId"),
+    ("person", "roles", 0, "addresses", 0),
+    ("person", "roles", 0, "addresses", 0, "streetAddress"),
+    ("person", "roles", 0, "telephoneNumbers", 1, "type"),
+    ("person", "dateOfBirth"),
+    ("person", "members"),
+    ("person", "members", 0),
+]
+ODD_VALUES = [None, True, 0, -1.5, 2**70, "", " ", "\ud800", [], [None], {}, {"": {}}]
+
+
+async def test_no_value_in_any_property_s_place_is_a_server_error(
+    client: httpx.AsyncClient, registry: dict[str, str]
+) -> None:
+    for path in PROPERTY_PATHS:
+        for value in ODD_VALUES:
+            identifier = new_identifier()
+            body: Any = reference_message(identifier)
+            body["person"]["identifiers"][1]["identifier"] = identifier  # a username and an email of its own
+            body["person"]["emailAddresses"][0]["address"] = "home." + identifier
+            body["person"]["emailAddresses"][1]["address"] = identifier
+            *parents, last = path
+            holder = body
+            for part in parents:
+                holder = holder[part]
+            holder[last] = value
+            content = json.dumps(body).encode()  # the standard encoder: a lone surrogate as an escape
+
+            answer = await client.post(PEOPLE, content=content, headers=registry)
+
+            assert answer.status_code in (201, 204, 400), (path, value, answer.text)
+            if answer.status_code == 400:
+                assert answer.json()["error"] == "invalid", (path, value)

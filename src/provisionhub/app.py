@@ -11,6 +11,7 @@ from fastapi.responses import JSONResponse
 
 from provisionhub import __version__
 from provisionhub.auth.oauth import GrantPolicy
+from provisionhub.dialects.comanage.routes import comanage_dialect
 from provisionhub.dialects.myon.routes import myon_dialect
 from provisionhub.dialects.ocl.routes import ocl_dialect
 from provisionhub.dialects.opscom.routes import opscom_dialect
@@ -78,6 +79,7 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
             ocl_dialect(directory, settings.max_body_bytes),
             scim_dialect(directory, settings.max_body_bytes),
             uniweb_dialect(directory, settings.max_body_bytes, GrantPolicy.from_settings(settings)),
+            comanage_dialect(directory, settings.max_body_bytes),
         ],
     )
     return app

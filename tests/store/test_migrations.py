@@ -42,7 +42,7 @@ def test_upgrade_from_empty_reaches_head_and_matches_the_models(empty_database: 
         assert compare_metadata(context, tables.metadata) == []
 
 
-def test_upgrade_seeds_the_login_sources_of_opscom_myon_ocl_and_scim(empty_database: Database) -> None:
+def test_upgrade_seeds_the_login_sources_of_the_dialects(empty_database: Database) -> None:
     upgrade(empty_database.engine)
 
     with empty_database.snapshot() as conn:
@@ -50,6 +50,7 @@ def test_upgrade_seeds_the_login_sources_of_opscom_myon_ocl_and_scim(empty_datab
             select(tables.login_sources.c.code, tables.login_sources.c.requires_username)
         ).all()
     assert sorted(tuple(row) for row in rows) == [
+        ("COMANAGE", False),
         ("MYON", True),
         ("OCL", True),
         ("OPSCOM", True),
@@ -63,5 +64,5 @@ def test_upgrade_twice_is_harmless(empty_database: Database) -> None:
 
     with empty_database.snapshot() as conn:
         assert (
-            len(conn.execute(select(tables.login_sources)).all()) == 4
-        )  # OPSCOM, MYON, OCL and SCIM, once each
+            len(conn.execute(select(tables.login_sources)).all()) == 5
+        )  # OPSCOM, MYON, OCL, SCIM and COMANAGE, once each

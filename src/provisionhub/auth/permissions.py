@@ -25,7 +25,8 @@ class Permission(StrEnum):
 class Principal:
     """Who is asking: a name for the change log, what they may do, which login sources they may touch
     (None: all), the account whose subtree bounds everything they see and touch (None: unscoped), and
-    the kind of credential they presented (token: an API token; oauth: an OAuth client's access token)."""
+    the kind of credential they presented (token: an API token; oauth: an OAuth client's access token;
+    person: a person's own username and password, as staff present them to the COmanage receiver)."""
 
     name: str
     permissions: frozenset[Permission]

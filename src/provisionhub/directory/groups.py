@@ -75,6 +75,19 @@ class DeleteGroup:
     public_id: str
 
 
+@dataclass(frozen=True, slots=True)
+class SetSourceGroups:
+    """Make the groups a source system gives the person with this public id (with the person's own
+    record, as COmanage's `members` does) exactly these, by name (case-insensitively; a name no group
+    has yet creates one). A membership this source gave and no longer names ends; memberships given
+    otherwise (a SCIM client's) are left alone, and a group named that the person is already in stays
+    as it was given."""
+
+    public_id: str
+    source: str
+    names: Sequence[str]
+
+
 def create_group(conn: Connection, command: CreateGroup, actor: str, now: datetime) -> Group:
     name = _name(command.display_name)
     external_id = _external_id(command.external_id)
@@ -156,6 +169,74 @@ def delete_group(conn: Connection, command: DeleteGroup, actor: str, now: dateti
     conn.execute(delete(groups).where(groups.c.id == current["id"]))
     fields = {"display_name": (current["display_name"], None)}
     _log(conn, Change(actor, "group", current["public_id"], "delete", fields), former, before, actor, now)
+
+
+def set_source_groups(conn: Connection, command: SetSourceGroups, actor: str, now: datetime) -> bool:
+    """Apply SetSourceGroups; whether anything changed. Each group created, joined or left is a change of
+    its own in the log; the person's groups, before and after, one change with one event."""
+    person_id = conn.execute(select(people.c.id).where(people.c.public_id == command.public_id)).scalar()
+    if person_id is None:
+        raise NotFound(f"no person with id {command.public_id!r}")
+    wanted: dict[str, str] = {}  # name_key -> the name as first given
+    for value in command.names:
+        name = _name(value)
+        wanted.setdefault(name.casefold(), name)
+    found = dict(
+        conn.execute(
+            select(groups.c.name_key, groups.c.id).where(groups.c.name_key.in_(sorted(wanted)))
+        ).all()
+    )
+    held = dict(
+        conn.execute(
+            select(members.c.group_id, members.c.source).where(members.c.person_id == person_id)
+        ).all()
+    )
+    named = {found[key] for key in wanted if key in found}
+    joined = sorted(group_id for group_id in named if group_id not in held)
+    left = sorted(g for g, source in held.items() if source == command.source and g not in named)
+    created = [(key, name) for key, name in wanted.items() if key not in found]
+    if not (joined or left or created):
+        return False
+
+    before = _group_names(conn, {person_id})
+    logged: list[Change] = []
+    new_ids: list[int] = []
+    for key, name in created:
+        public_id = new_public_id()
+        row = {"public_id": public_id, "display_name": name, "name_key": key, "external_id": None}
+        new_ids.append(
+            conn.execute(
+                groups.insert()
+                .values(**row, created_at=now, updated_at=now, version=1)
+                .returning(groups.c.id)
+            ).scalar_one()
+        )
+        fields = {"display_name": (None, name), "members": (None, [command.public_id])}
+        logged.append(Change(actor, "group", public_id, "create", fields))
+    changed = sorted({*joined, *left})
+    if changed:
+        conn.execute(
+            groups.update()
+            .where(groups.c.id.in_(changed))
+            .values(updated_at=now, version=groups.c.version + 1)
+        )
+        public_ids = dict(
+            conn.execute(select(groups.c.id, groups.c.public_id).where(groups.c.id.in_(changed))).all()
+        )
+        member = [command.public_id]
+        for group_id in changed:
+            fields = {"members": (member, None) if group_id in left else (None, member)}
+            logged.append(Change(actor, "group", public_ids[group_id], "update", fields))
+    if left:
+        conn.execute(delete(members).where(members.c.person_id == person_id, members.c.group_id.in_(left)))
+    source = command.source
+    rows = [
+        {"group_id": g, "person_id": person_id, "created_at": now, "source": source} for g in joined + new_ids
+    ]
+    if rows:
+        conn.execute(members.insert(), rows)
+    record(conn, [*logged, *_person_changes(conn, {person_id}, before, actor)], now)
+    return True
 
 
 def find_groups(conn: Connection, public_ids: Iterable[str]) -> dict[str, Group]:

@@ -1,4 +1,5 @@
-"""Finding people by username, and listing them a page at a time: filter, sort, count and page in SQL.
+"""Finding people by username or source identity, and listing them a page at a time: filter, sort, count
+and page in SQL.
 
 A person's name, for the dialects that show one name (OCL), is their display name, or else their given
 and family names. NAME says it in SQL (to search and sort by it), full_name in Python (to show it);
@@ -102,6 +103,18 @@ def find_by_username(conn: Connection, username: str, include_inactive: bool = F
     if row is None or (not include_inactive and row["status"] not in _ACTIVE):
         return None
     return Person.from_row(row)
+
+
+def find_by_identity(conn: Connection, login_source: str, unique_id: str) -> Person | None:
+    """The person with this source identity, whatever their status (None: nobody)."""
+    row = (
+        conn.execute(
+            select(people).where(people.c.login_source == login_source, people.c.unique_id == unique_id)
+        )
+        .mappings()
+        .first()
+    )
+    return Person.from_row(row) if row is not None else None
 
 
 def membership_counts(conn: Connection, person_ids: Iterable[int]) -> dict[int, int]:

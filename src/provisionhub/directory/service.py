@@ -118,6 +118,8 @@ class Directory:
                 return groups.change_group(conn, command, actor, self._clock())
             case groups.DeleteGroup():
                 return groups.delete_group(conn, command, actor, self._clock())
+            case groups.SetSourceGroups():
+                return self.set_source_groups(conn, command, actor)
             case AddItems() | EditItem() | ClearSection():
                 return self.change_sections(conn, [command], actor)
         raise TypeError(f"not a directory command: {command!r}")
@@ -250,6 +252,11 @@ class Directory:
         fields = {"staff": (row.staff, command.staff)}
         record(conn, [Change(actor, "person", row.public_id, "staff", fields)], self._clock())
         return True
+
+    def set_source_groups(self, conn: Connection, command: groups.SetSourceGroups, actor: str) -> bool:
+        """Make the groups a source system gives a person exactly those it names now; whether anything
+        changed (see groups.SetSourceGroups)."""
+        return groups.set_source_groups(conn, command, actor, self._clock())
 
     def find_person(self, conn: Connection, public_id: str) -> Person:
         return Person.from_row(_person_row(conn, public_id))

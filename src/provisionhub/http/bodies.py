@@ -1,4 +1,5 @@
-"""Reading a request body with a size limit, and parsing it (JSON, or a form), with typed failures."""
+"""Reading a request body with a size limit, and parsing it (JSON, or a form), with typed failures; naming
+the kind of a JSON value."""
 
 from __future__ import annotations
 
@@ -80,6 +81,22 @@ def _refuse_nul(value: Any) -> None:
     elif isinstance(value, list):
         for item in value:
             _refuse_nul(item)
+
+
+def json_kind(value: Any) -> str:
+    """What a parsed JSON value is, for messages that say what was expected instead."""
+    match value:
+        case bool():
+            return "a boolean"
+        case int() | float():
+            return "a number"
+        case str():
+            return "a string"
+        case list():
+            return "a list"
+        case dict():
+            return "an object"
+    return "null"
 
 
 _FORMS = ("application/x-www-form-urlencoded", "multipart/form-data")

@@ -299,6 +299,10 @@ group_members = Table(
     Column("group_id", BigId, ForeignKey("groups.id"), primary_key=True),
     Column("person_id", BigId, ForeignKey("people.id"), primary_key=True),
     Column("created_at", UTCDateTime(), nullable=False),
+    # The login source whose system gave this membership with the person's own record (COmanage's
+    # `members`): a later record from it ends the memberships it no longer names. NULL: given otherwise
+    # (a group's own API, such as SCIM's Groups), and left alone by such records.
+    Column("source", String(20)),
     # A person's groups (the primary key serves a group's members).
     Index(None, "person_id"),
 )

@@ -9,17 +9,14 @@ everything. An API token acts with its permissions: user-read to read, user-crea
 
 from __future__ import annotations
 
-import base64
-import binascii
 from dataclasses import dataclass
 
-import anyio.to_thread
 from sqlalchemy import Connection
 from starlette.requests import Request
 
-from provisionhub.auth.passwords import verify_or_waste
+from provisionhub.auth.basic import basic_credentials, verified
 from provisionhub.auth.permissions import Permission, Principal
-from provisionhub.auth.person_keys import Holder, holder_by_id, holder_by_key, holder_by_username
+from provisionhub.auth.person_keys import Holder, holder_by_id, holder_by_key
 from provisionhub.auth.tokens import PREFIX as TOKEN_PREFIX
 from provisionhub.auth.tokens import authenticate
 from provisionhub.directory.errors import Forbidden, Unauthenticated
@@ -100,31 +97,9 @@ async def credential(request: Request, database: Database) -> Credential:
         case "token" | "bearer" if value:
             return Credential(token=value) if value.startswith(TOKEN_PREFIX) else Credential(key=value)
         case "basic" if value:
-            username, password = _basic(value)
+            username, password = basic_credentials(value)
             return Credential(person_id=(await verified(database, username, password, INVALID_PASSWORD)).id)
     raise Unauthenticated(NOT_PROVIDED)
-
-
-async def verified(database: Database, username: str, password: str, refusal: str) -> Holder:
-    """The person with this username, if the password is theirs; Unauthenticated(refusal) if not.
-    The check runs on a worker thread, and takes as long for nobody as for a wrong password: no
-    probing for usernames."""
-    holder = await database.read(lambda conn: holder_by_username(conn, username))
-    stored = holder.password_hash if holder is not None else None
-    if not await anyio.to_thread.run_sync(verify_or_waste, stored, password) or holder is None:
-        raise Unauthenticated(refusal)
-    return holder
-
-
-def _basic(value: str) -> tuple[str, str]:
-    try:
-        decoded = base64.b64decode(value, validate=True).decode("utf-8")
-    except (binascii.Error, UnicodeDecodeError):
-        raise Unauthenticated("Invalid basic header. Credentials not correctly base64 encoded.") from None
-    username, colon, password = decoded.partition(":")
-    if not colon:
-        raise Unauthenticated("Invalid basic header. No colon between username and password.")
-    return username, password
 
 
 def caller(conn: Connection, presented: Credential) -> Caller:

@@ -15,11 +15,12 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response
 from sqlalchemy import Connection
 
+from provisionhub.auth.basic import verified
 from provisionhub.auth.passwords import hash_password
 from provisionhub.auth.permissions import Permission
 from provisionhub.auth.person_keys import holder_by_id, issue_key, revoke_keys
 from provisionhub.dialects.ocl import errors, wire
-from provisionhub.dialects.ocl.access import Caller, Credential, caller, credential, verified
+from provisionhub.dialects.ocl.access import Caller, Credential, caller, credential
 from provisionhub.directory.errors import Forbidden, NotFound, Unauthenticated
 from provisionhub.directory.ids import new_public_id
 from provisionhub.directory.people import (

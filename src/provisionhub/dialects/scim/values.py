@@ -9,6 +9,7 @@ from typing import Any
 
 from provisionhub.dialects.scim.errors import invalid_path, invalid_value
 from provisionhub.dialects.scim.schemas import Attribute
+from provisionhub.http.bodies import json_kind
 
 
 def canonical_value(attribute: Attribute, value: Any, name: str) -> Any:
@@ -104,19 +105,3 @@ def as_datetime(value: Any) -> datetime | None:
     except ValueError:
         return None
     return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
-
-
-def json_kind(value: Any) -> str:
-    """What a JSON value is, for messages."""
-    match value:
-        case bool():
-            return "a boolean"
-        case int() | float():
-            return "a number"
-        case str():
-            return "a string"
-        case list():
-            return "a list"
-        case dict():
-            return "an object"
-    return "null"

@@ -46,8 +46,16 @@ SEED_DEGREES = [
 BOB_BIOGRAPHY = "Bob always knew he would be a great scientist"
 
 
-async def token(client: httpx.AsyncClient, make_client: MakeClient, permissions: Any = None) -> str:
-    answer = await client.post(TOKEN, data=password_grant(make_client("reports", permissions)))
+async def token(
+    client: httpx.AsyncClient,
+    make_client: MakeClient,
+    permissions: Any = None,
+    login_sources: list[str] | None = None,
+    name: str = "reports",
+) -> str:
+    """An access token of a new client, with these permissions and login sources."""
+    made = make_client(name, permissions, login_sources)
+    answer = await client.post(TOKEN, data=password_grant(made))
     assert answer.status_code == 200, answer.text
     return answer.json()["access_token"]
 

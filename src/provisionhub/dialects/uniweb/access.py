@@ -6,7 +6,7 @@ name and `Authorization: Bearer` (RFC 6750) are accepted too.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from datetime import datetime
 from typing import Any
 
@@ -15,6 +15,7 @@ from starlette.requests import Request
 from provisionhub.auth.oauth import authenticate_token
 from provisionhub.auth.permissions import Principal
 from provisionhub.dialects.uniweb.errors import TokenRequestInvalid
+from provisionhub.directory.errors import Forbidden
 from provisionhub.store.database import Database
 
 PARAMETER = "access_token"
@@ -37,6 +38,14 @@ def presented_token(request: Request, fields: Mapping[str, Any] | None = None) -
     if len(found) > 1:
         raise TokenRequestInvalid("The request gives more than one access token.")
     return next(iter(found), None)
+
+
+def require_seen(principal: Principal, login_sources: Iterable[str], field: str, what: str) -> None:
+    """Forbidden, for the whole request, unless the principal may see the people of every one of these
+    login sources (a credential limited to some sees only theirs). The message names the request's field
+    and what it touched, never a member the caller may not see."""
+    if principal.login_sources is not None and not principal.login_sources.issuperset(login_sources):
+        raise Forbidden(f"{field}: this credential may not see {what}: the whole request is refused")
 
 
 async def principal(

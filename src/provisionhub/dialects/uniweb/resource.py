@@ -7,15 +7,15 @@ A request touching one member the caller may not see fails whole (Forbidden), as
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy import Connection
 
 from provisionhub.auth.permissions import Permission, Principal
 from provisionhub.dialects.uniweb import listings, translate
+from provisionhub.dialects.uniweb.access import require_seen
 from provisionhub.dialects.uniweb.requests import Action, Content, ResourceRequest, wanted_paths
-from provisionhub.directory.errors import Forbidden, Invalid, NotFound, Reason
+from provisionhub.directory.errors import Invalid, NotFound, Reason
 from provisionhub.directory.people import Person
 from provisionhub.directory.people_search import MemberQuery, find_by_login, find_members
 from provisionhub.directory.service import Directory
@@ -79,7 +79,8 @@ def _read(
         return translate.sections_out(catalogue, read)
     found = request.filter
     query = MemberQuery(login=found.login, unit=found.unit, title=found.title, units=found.units)
-    people = _visible(principal, find_members(conn, query))
+    people = find_members(conn, query)
+    require_seen(principal, {p.login_source for p in people}, "filter", "every member the filter keeps")
     changed = {}
     if since is not None:
         changed = directory.sections_modified_since(conn, since, [p.public_id for p in people])
@@ -119,13 +120,5 @@ def _member(conn: Connection, principal: Principal, identifier: str) -> Person:
     person = find_by_login(conn, identifier)
     if person is None:
         raise NotFound(f"id: no member is {identifier!r}")
-    [seen] = _visible(principal, [person])
-    return seen
-
-
-def _visible(principal: Principal, people: Sequence[Person]) -> list[Person]:
-    """people, all of them visible to the principal; Forbidden (the whole request) if one is not."""
-    for person in people:
-        if principal.login_sources is not None and person.login_source not in principal.login_sources:
-            raise Forbidden(f"this credential may not see the member {person.public_id!r}")
-    return list(people)
+    require_seen(principal, [person.login_source], "id", f"the member {identifier!r}")
+    return person

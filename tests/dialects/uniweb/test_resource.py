@@ -471,7 +471,7 @@ async def test_options_list_the_choices_of_a_list_of_values(
             {"action": "read", "filter": {"modified_since": "yesterday"}, "resources": BIOGRAPHY},
             "modified_since",
         ),
-        ({"action": "read", "id": "bob@mail.ca"}, "resources"),
+        ({"action": "info"}, "resources"),
         ({"action": "read", "resources": 5}, "resources"),
         ({"action": "read", "id": {"login": "bob"}, "resources": BIOGRAPHY}, "id"),
         ({"action": "read", "filter": ["unit"], "resources": BIOGRAPHY}, "filter"),

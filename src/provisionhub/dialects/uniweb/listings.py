@@ -104,7 +104,7 @@ def group_row(group: GroupEntry) -> dict[str, Any]:
 
 def _check_read(request: ResourceRequest) -> None:
     content = request.content.value
-    if request.resources not in (None, "", [], {}):
+    if request.names_resources:
         message = f"resources: {content} are read as rows, without resources (their sections are not served)"
         raise Invalid("resources", Reason.INVALID, message)
     if request.index_by is not IndexBy.UNIWEB_ID:

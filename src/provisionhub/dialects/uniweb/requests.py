@@ -67,6 +67,11 @@ class ResourceRequest:
     index_by: IndexBy = IndexBy.UNIWEB_ID
     language: Language = Language.EN
 
+    @property
+    def names_resources(self) -> bool:
+        """Whether the request names resources: a read without them lists rows (UNIWeb's fast path)."""
+        return self.resources not in (None, "", [], {})
+
 
 def request_object(fields: Any) -> Any:
     """The request object a body carries: the body itself (JSON), or its `request` field parsed."""

@@ -508,6 +508,21 @@ async def test_a_request_without_a_request_object_is_a_400(
     assert "request" in error_of(answer)["message"]
 
 
+@pytest.mark.parametrize("body", [[1, 2], "read", 5])
+async def test_a_json_body_that_is_no_object_is_a_400_with_or_without_a_token(
+    client: httpx.AsyncClient, make_client: MakeClient, body: Any
+) -> None:
+    access = await token(client, make_client)
+
+    answer = await client.post(f"{RESOURCE}?access_token={access}", json=body)
+    anonymous = await client.post(RESOURCE, json=body)
+
+    assert answer.status_code == 400
+    assert error_of(answer)["message"].startswith("request:")
+    assert anonymous.status_code == 401
+    assert anonymous.json()["error"] == "invalid_request"
+
+
 async def test_a_bad_item_names_its_field_path_and_writes_nothing(
     client: httpx.AsyncClient, make_client: MakeClient, directory: Directory
 ) -> None:

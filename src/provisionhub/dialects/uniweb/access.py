@@ -21,15 +21,15 @@ from provisionhub.store.database import Database
 PARAMETER = "access_token"
 
 
-def presented_token(request: Request, fields: Mapping[str, Any] | None = None) -> str | None:
+def presented_token(request: Request, fields: Any = None) -> str | None:
     """The access token the request presents, from the query string, the body's fields (a form's, or
-    a JSON object's), or an Authorization: Bearer header; None if none. TokenRequestInvalid if two
-    places give different tokens."""
+    a JSON object's; a body of any other JSON has none), or an Authorization: Bearer header; None if
+    none. TokenRequestInvalid if two places give different tokens."""
     found: set[str] = set()
     query = request.query_params.get(PARAMETER)
     if query:
         found.add(query)
-    field = fields.get(PARAMETER) if fields is not None else None
+    field = fields.get(PARAMETER) if isinstance(fields, Mapping) else None
     if isinstance(field, str) and field:
         found.add(field)
     scheme, _, value = request.headers.get("authorization", "").partition(" ")
@@ -48,9 +48,7 @@ def require_seen(principal: Principal, login_sources: Iterable[str], field: str,
         raise Forbidden(f"{field}: this credential may not see {what}: the whole request is refused")
 
 
-async def principal(
-    request: Request, database: Database, now: datetime, fields: Mapping[str, Any] | None = None
-) -> Principal:
+async def principal(request: Request, database: Database, now: datetime, fields: Any = None) -> Principal:
     """The principal of the access token the request presents; TokenRefused if none or not valid."""
     token = presented_token(request, fields)
     return await database.read(lambda conn: authenticate_token(conn, token, now))

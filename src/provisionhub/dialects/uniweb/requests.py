@@ -1,6 +1,7 @@
 """UNIWeb's request object, as resource.php takes it: a JSON body, or the form field `request` holding the
-object as a JSON string (the PHP client's way). Aliases the docs and the client disagree on are all
-taken: content/contentType, resource/resources, filter.loginName/login/login_name, language/lang.
+object as a JSON string (the PHP client's way), or a GET's query parameters (query.py). Aliases the docs
+and the client disagree on are all taken: content/contentType, resource/resources,
+filter.loginName/login/login_name, language/lang.
 """
 
 from __future__ import annotations
@@ -95,6 +96,7 @@ def read_request(fields: Any) -> ResourceRequest:
     content = _choice(Content, _first(body, "content", "contentType"), "content") or Content.MEMBERS
     language = _choice(Language, _first(body, "language", "lang"), "language") or Language.EN
     index_by = _choice(IndexBy, body.get("index_by"), "index_by") or IndexBy.UNIWEB_ID
+    _only_public(body.get("onlyPublic"))
     identifier = body.get("id")
     if isinstance(identifier, bool) or (identifier is not None and not isinstance(identifier, str | int)):
         raise Invalid("id", Reason.INVALID, "id: a login name, username or UNIWeb id was expected")
@@ -107,6 +109,19 @@ def read_request(fields: Any) -> ResourceRequest:
         index_by=index_by,
         language=language,
     )
+
+
+def _only_public(value: Any) -> None:
+    """onlyPublic, of the reference's GET form: 0 (or absent) is taken. 1 asks for public data only, and
+    nothing here is marked public or private (UNIWeb's own CV is private), so it is refused rather than
+    answered with data that may be private: such answers are meant for public web pages."""
+    if value in (None, "", 0, "0", "false"):  # 0 is also False
+        return
+    if value in (1, "1", "true"):
+        message = "onlyPublic: 1 is not served: no section here is marked public or private"
+    else:
+        message = f"onlyPublic: {value!r} is not 0 or 1"
+    raise Invalid("onlyPublic", Reason.INVALID, message)
 
 
 def _first(body: Mapping[str, Any], *names: str) -> Any:

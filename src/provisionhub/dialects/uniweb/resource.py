@@ -1,6 +1,7 @@
-"""UNIWeb's resource endpoint, POST /uniweb/api/resource.php: one request object, one action on members'
-profile sections (read, add, edit, clear) or on the catalogue (info, options), in one transaction; units
-and groups are read-only (listings.py). A read of members without resources lists them as rows.
+"""UNIWeb's resource endpoint, /uniweb/api/resource.php (a POST, or a GET that reads): one request object,
+one action on members' profile sections (read, add, edit, clear) or on the catalogue (info, options), in
+one transaction; units and groups are read-only (listings.py). A read of members without resources lists
+them as rows.
 
 A request touching one member the caller may not see fails whole (Forbidden), as UNIWeb's does.
 """
@@ -39,6 +40,14 @@ def require_permission(principal: Principal, request: ResourceRequest) -> None:
         principal.require(Permission.USER_UPDATE)
     else:
         principal.require(READ_PERMISSION[request.content])
+
+
+def require_posted_writes(request: ResourceRequest, method: str) -> None:
+    """Invalid (naming action) for add, edit or clear sent other than as a POST: the reference's GET form
+    only reads, and a GET must change nothing (links, prefetchers and caches replay GETs)."""
+    if method != "POST" and request.action in WRITES:
+        message = f"action: {request.action.value} changes data: send it as a POST (a GET only reads)"
+        raise Invalid("action", Reason.INVALID, message)
 
 
 def is_write(request: ResourceRequest) -> bool:

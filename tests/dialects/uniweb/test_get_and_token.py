@@ -1,9 +1,10 @@
 """resource.php as a GET (the reference's GET form: the request object as query parameters, nested as PHP
-writes them)."""
+writes them), and the access token as the request object's `token` property (UNIWeb's 2015 docs)."""
 
 from __future__ import annotations
 
 import json
+from typing import Any
 
 import httpx
 import pytest
@@ -11,12 +12,13 @@ import pytest
 from provisionhub.auth.permissions import Permission
 from provisionhub.directory.service import Directory
 from provisionhub.store.database import Database
-from tests.dialects.uniweb.conftest import MakeClient
+from tests.dialects.uniweb.conftest import MakeClient, multipart
 from tests.dialects.uniweb.test_login_sources import written
 from tests.dialects.uniweb.test_resource import (
     ADDRESS,
     BIOGRAPHY,
     BOB_BIOGRAPHY,
+    DEGREES,
     MEMBERSHIP,
     READ_AND_WRITE,
     RESOURCE,
@@ -225,3 +227,53 @@ async def test_only_public_0_is_taken_in_a_posted_request_object_and_1_is_refuse
     assert private_too.json() == {BIOGRAPHY: BOB_BIOGRAPHY}
     assert public_only.status_code == 400
     assert "no section here is marked public" in error_of(public_only)["message"]
+
+
+# -- the request object's token property --------------------------------------------------------------
+
+
+@pytest.mark.parametrize("how", ["multipart", "urlencoded", "json", "get"])
+async def test_the_request_object_may_carry_the_token_as_its_token_property(
+    client: httpx.AsyncClient, make_client: MakeClient, directory: Directory, how: str
+) -> None:
+    new_bob(directory)
+    access = await token(client, make_client)
+    request = {"action": "read", "id": "bob@mail.ca", "resources": BIOGRAPHY, "token": access}
+
+    if how == "get":
+        answer = await get(client, None, [(name, value) for name, value in request.items()])
+    elif how == "json":
+        answer = await client.post(RESOURCE, json=request)
+    elif how == "urlencoded":
+        answer = await client.post(RESOURCE, data={"request": json.dumps(request)})
+    else:
+        answer = await client.post(RESOURCE, files=multipart({"request": json.dumps(request)}))
+
+    assert answer.status_code == 200, answer.text
+    assert answer.json() == {BIOGRAPHY: BOB_BIOGRAPHY}
+
+
+@pytest.mark.parametrize(
+    ("carried", "status", "error"),
+    [
+        ("pha-unknown", 401, "invalid_token"),
+        ("<another>", 400, "invalid_request"),
+        (42, 401, "invalid_request"),
+    ],
+)
+async def test_a_token_property_that_is_unknown_differs_or_is_no_text_is_refused(
+    client: httpx.AsyncClient, make_client: MakeClient, carried: Any, status: int, error: str
+) -> None:
+    access = await token(client, make_client)
+    other = await token(client, make_client, name="other")
+    request = {"action": "read", "resources": DEGREES, "token": other if carried == "<another>" else carried}
+
+    answer = await client.post(
+        RESOURCE if carried != "<another>" else f"{RESOURCE}?access_token={access}",
+        files=multipart({"request": json.dumps(request)}),
+    )
+
+    assert answer.status_code == status
+    body = answer.json()
+    assert body["error"] == error
+    assert (body["code"], body["error_subcode"]) == (98, 223)

@@ -471,6 +471,13 @@ async def test_options_list_the_choices_of_a_list_of_values(
             {"action": "read", "filter": {"modified_since": "yesterday"}, "resources": BIOGRAPHY},
             "modified_since",
         ),
+        ({"action": "read", "filter": {"modified_since": "9999-12-31 23:59:59-14:00"}}, "modified_since"),
+        ({"action": "read", "filter": {"modified_since": "0001-01-01T00:00:00+01:00"}}, "modified_since"),
+        ({"action": "read", "filter": {"modified_since": 1e20}, "resources": BIOGRAPHY}, "modified_since"),
+        (
+            {"action": "read", "filter": {"modified_since": 253402300800}, "resources": BIOGRAPHY},
+            "modified_since",
+        ),
         ({"action": "info"}, "resources"),
         ({"action": "read", "resources": 5}, "resources"),
         ({"action": "read", "id": {"login": "bob"}, "resources": BIOGRAPHY}, "id"),

@@ -174,19 +174,20 @@ def _text(value: Mapping[str, Any], name: str) -> str | None:
 
 def _timestamp(value: Any) -> datetime | None:
     """A TIMESTAMP as UNIWeb takes it: 'YYYY-MM-DD HH:MM:SS' (or ISO 8601, or a date), in UTC when no
-    offset is given; or seconds since 1970."""
+    offset is given; or seconds since 1970. In UTC; Invalid if it is none, or beyond the years 1 to 9999
+    once in UTC (which datetime cannot hold)."""
     if value is None or value == "":
         return None
-    if isinstance(value, int | float) and not isinstance(value, bool):
-        return datetime.fromtimestamp(value, UTC)
     try:
-        parsed = datetime.fromisoformat(value) if isinstance(value, str) else None
-    except ValueError:
-        parsed = None
-    if parsed is None:
-        message = "filter/modified_since: a timestamp was expected, as 'YYYY-MM-DD HH:MM:SS' (UTC)"
-        raise Invalid("filter/modified_since", Reason.INVALID, message)
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+        if isinstance(value, int | float) and not isinstance(value, bool):
+            return datetime.fromtimestamp(value, UTC)
+        if isinstance(value, str):
+            parsed = datetime.fromisoformat(value)
+            return (parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)).astimezone(UTC)
+    except (ValueError, OverflowError, OSError):
+        pass
+    message = "filter/modified_since: a timestamp was expected, as 'YYYY-MM-DD HH:MM:SS' (UTC)"
+    raise Invalid("filter/modified_since", Reason.INVALID, message)
 
 
 # -- resource paths -----------------------------------------------------------------------------------

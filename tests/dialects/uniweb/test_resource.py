@@ -480,6 +480,8 @@ async def test_options_list_the_choices_of_a_list_of_values(
         ),
         ({"action": "info"}, "resources"),
         ({"action": "read", "resources": 5}, "resources"),
+        ({"action": "read", "resources": json.loads("[" * 900 + '"profile"' + "]" * 900)}, "resources"),
+        ({"action": "read", "resources": {"a": {"b": {"c": {"d": {"e": {"f": None}}}}}}}, "a/b/c/d/e/f"),
         ({"action": "read", "id": {"login": "bob"}, "resources": BIOGRAPHY}, "id"),
         ({"action": "read", "filter": ["unit"], "resources": BIOGRAPHY}, "filter"),
         ({"action": "add", "id": "bob@mail.ca", "resources": [BIOGRAPHY]}, "resources"),

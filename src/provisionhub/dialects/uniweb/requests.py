@@ -21,6 +21,8 @@ E = TypeVar("E", bound=StrEnum)
 
 #: The path segment after which a string path lists the fields wanted (`section/_fields_/a/b`).
 FIELDS_MARK = "_fields_"
+#: How deep a `resources` value may nest: far beyond any path (a nested form is three or four levels).
+MAX_NESTING = 32
 
 
 class Action(StrEnum):
@@ -205,8 +207,14 @@ def wanted_paths(resources: Any, is_section: Callable[[str], bool]) -> dict[str,
 
 
 def _collect(
-    value: Any, prefix: str, is_section: Callable[[str], bool], wanted: dict[str, tuple[str, ...] | None]
+    value: Any,
+    prefix: str,
+    is_section: Callable[[str], bool],
+    wanted: dict[str, tuple[str, ...] | None],
+    depth: int = 0,
 ) -> None:
+    if depth > MAX_NESTING:
+        raise Invalid("resources", Reason.INVALID, f"resources: nested deeper than {MAX_NESTING} levels")
     if isinstance(value, str):
         _add_path(_joined(prefix, value), wanted)
     elif isinstance(value, list):
@@ -216,10 +224,10 @@ def _collect(
                 _add(prefix, tuple(value), wanted)
                 return
         for item in value:
-            _collect(item, prefix, is_section, wanted)
+            _collect(item, prefix, is_section, wanted, depth + 1)
     elif isinstance(value, Mapping):
         for key, inner in value.items():
-            _collect(inner, _joined(prefix, str(key)), is_section, wanted)
+            _collect(inner, _joined(prefix, str(key)), is_section, wanted, depth + 1)
     elif value is None and prefix:
         _add_path(prefix, wanted)
     else:

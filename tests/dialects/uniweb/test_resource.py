@@ -259,6 +259,41 @@ async def test_the_filters_unit_title_and_units(
     assert {civil, lecturer} <= set(unfiltered.json())
 
 
+async def test_the_seeds_civil_engineering_request_reads_each_members_profile_page(
+    client: httpx.AsyncClient, make_client: MakeClient, directory: Directory
+) -> None:
+    civil = member_of(directory, "Civil Engineering", given_name="Ann")
+    new_bob(directory)  # in no unit
+    access = await token(client, make_client)
+    seed_request = {
+        "action": "read",
+        "content": "members",
+        "filter": {"unit": "Civil Engineering"},
+        "resources": "profile",
+    }
+
+    answer = await ask(client, access, seed_request)
+
+    assert list(answer.json()) == [civil]
+    assert set(answer.json()[civil]) == {MEMBERSHIP, BIOGRAPHY, INTERESTS, SELECTED}
+    assert answer.json()[civil][MEMBERSHIP]["first_name"] == "Ann"
+
+
+@pytest.mark.parametrize("name", ["loginName", "login", "login_name"])
+async def test_the_login_filter_takes_each_of_its_names(
+    client: httpx.AsyncClient, make_client: MakeClient, directory: Directory, name: str
+) -> None:
+    bob = new_bob(directory)
+    new_person(directory)
+    access = await token(client, make_client)
+
+    answer = await ask(
+        client, access, {"action": "read", "filter": {name: "BOB@mail.ca"}, "resources": BIOGRAPHY}
+    )
+
+    assert answer.json() == {bob: {BIOGRAPHY: BOB_BIOGRAPHY}}
+
+
 async def test_the_units_filter_takes_unit_ids(
     client: httpx.AsyncClient, make_client: MakeClient, directory: Directory
 ) -> None:
@@ -417,6 +452,21 @@ async def test_clear_removes_every_item_of_a_section(
     assert read.json() == {SELECTED: [], BIOGRAPHY: BOB_BIOGRAPHY}
 
 
+async def test_add_to_a_single_section_changes_its_item(
+    client: httpx.AsyncClient, make_client: MakeClient, directory: Directory
+) -> None:
+    bob = new_bob(directory)
+    access = await token(client, make_client, READ_AND_WRITE)
+
+    added = await ask(
+        client, access, {"action": "add", "id": bob, "resources": {BIOGRAPHY: [{"biography": "Anew"}]}}
+    )
+    read = await ask(client, access, {"action": "read", "id": bob, "resources": BIOGRAPHY})
+
+    assert added.json() == {"success": True, "changed": [BIOGRAPHY]}
+    assert read.json() == {BIOGRAPHY: "Anew"}
+
+
 # -- info and options -------------------------------------------------------------------------------------
 
 
@@ -461,6 +511,10 @@ async def test_options_list_the_choices_of_a_list_of_values(
     [
         ({"action": "read", "id": "bob@mail.ca", "resources": "profile/nothing"}, "profile/nothing"),
         ({"action": "read", "id": "bob@mail.ca", "resources": {SELECTED: ["colour"]}}, f"{SELECTED}/colour"),
+        ({"action": "info", "resources": "cv/nothing"}, "cv/nothing"),
+        ({"action": "options", "resources": f"{ADDRESS}/_fields_/colour"}, f"{ADDRESS}/colour"),
+        ({"action": "clear", "id": "bob@mail.ca", "resources": "profile/nothing"}, "profile/nothing"),
+        ({"action": "add", "id": "bob@mail.ca", "resources": {"cv/nothing": [{"a": 1}]}}, "cv/nothing"),
         ({"action": "fetch", "resources": BIOGRAPHY}, "action"),
         ({"resources": BIOGRAPHY}, "action"),
         ({"action": "read", "content": "people", "resources": BIOGRAPHY}, "content"),
@@ -530,6 +584,18 @@ async def test_a_json_body_that_is_no_object_is_a_400_with_or_without_a_token(
     assert error_of(answer)["message"].startswith("request:")
     assert anonymous.status_code == 401
     assert anonymous.json()["error"] == "invalid_request"
+
+
+async def test_a_request_over_the_size_limit_is_413_in_the_seeds_shape(
+    client: httpx.AsyncClient, make_client: MakeClient
+) -> None:
+    access = await token(client, make_client)
+    request = {"action": "read", "resources": BIOGRAPHY, "filter": {"unit": "x" * 5000}}
+
+    answer = await ask(client, access, request)
+
+    assert answer.status_code == 413
+    assert error_of(answer)["code"] == 413
 
 
 async def test_a_bad_item_names_its_field_path_and_writes_nothing(

@@ -185,6 +185,17 @@ def test_oauth_client_create_with_json_prints_one_object(cli) -> None:
     assert "group-read org-read user-read" in cli("oauth-client", "list").stdout  # the default: read
 
 
+def test_oauth_client_create_with_login_sources_lists_them(cli) -> None:
+    cli("oauth-client", "create", "limited", "--login-source", "SCIM", "--login-source", "OPSCOM")
+    cli("oauth-client", "create", "unlimited")
+
+    listing = cli("oauth-client", "list").stdout
+
+    limited, unlimited = (line for line in listing.splitlines() if "limited" in line)
+    assert "OPSCOM SCIM" in limited
+    assert "(all)" in unlimited
+
+
 def test_oauth_client_revoke_stops_the_client(cli, database: Database) -> None:
     created = json.loads(cli("oauth-client", "create", "gone", "--json").stdout)
 

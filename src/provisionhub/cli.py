@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Annotated, Any, TypeVar, cast
 
@@ -183,7 +184,7 @@ def token_list() -> None:
         table.add_row(
             token.name,
             " ".join(token.permissions),
-            " ".join(token.login_sources) if token.login_sources is not None else "(all)",
+            _login_sources(token.login_sources),
             token.account or "(all)",
             token.created_at.strftime("%Y-%m-%d %H:%M:%SZ"),
             "revoked" if token.revoked_at else "active",
@@ -209,13 +210,22 @@ def oauth_client_create(
             help="Repeat for each permission (default: user-read, org-read, group-read).",
         ),
     ] = None,
+    login_source: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--login-source",
+            help="Only members of these login sources may be read or written (repeatable).",
+        ),
+    ] = None,
     as_json: Annotated[
         bool, typer.Option("--json", help="One JSON object: client_id, client_secret.")
     ] = False,
 ) -> None:
     """Create a client and print its id and secret on stdout: the only time the secret is shown."""
     created = _in_transaction(
-        lambda conn: create_client(conn, name, permission or None, utcnow(), actor=ACTOR)
+        lambda conn: create_client(
+            conn, name, permission or None, utcnow(), actor=ACTOR, login_sources=login_source or None
+        )
     )
     if as_json:
         sys.stdout.write(json.dumps({"client_id": created.client_id, "client_secret": created.secret}) + "\n")
@@ -225,13 +235,16 @@ def oauth_client_create(
 
 @oauth_client_app.command("list")
 def oauth_client_list() -> None:
-    """List clients: ids, names, permissions, state. Never secrets."""
-    table = Table(Column("client id", no_wrap=True), "name", "permissions", "created", "state")
+    """List clients: ids, names, permissions, login sources, state. Never secrets."""
+    table = Table(
+        Column("client id", no_wrap=True), "name", "permissions", "login sources", "created", "state"
+    )
     for client in _in_transaction(list_clients):
         table.add_row(
             client.client_id,
             client.name,
             " ".join(client.permissions),
+            _login_sources(client.login_sources),
             client.created_at.strftime("%Y-%m-%d %H:%M:%SZ"),
             "revoked" if client.revoked_at else "active",
         )
@@ -408,6 +421,11 @@ def sections_load(
     for section in loaded:
         state = "added" if section.created else "replaced" if section.changed else "unchanged"
         err.print(f"{section.path}: {state}", highlight=False)
+
+
+def _login_sources(sources: Sequence[str] | None) -> str:
+    """A credential's login sources as listed: "(all)" when it is not limited to some."""
+    return " ".join(sources) if sources is not None else "(all)"
 
 
 def _read_document(file: Path) -> Any:

@@ -129,6 +129,20 @@ def test_creation_and_revocation_are_in_the_change_log(database: Database) -> No
     assert listed.revoked_at == T0 + seconds(5)
 
 
+def test_a_client_limited_to_login_sources_gives_its_tokens_those_alone(database: Database) -> None:
+    with database.transaction() as conn:
+        limited = create_client(conn, "limited", None, T0, login_sources=["SCIM", "OPSCOM", "SCIM"])
+    unlimited = new_client(database, "unlimited")
+
+    with database.snapshot() as conn:
+        listed = {client.name: client.login_sources for client in list_clients(conn)}
+        [logged, _] = list_changes(conn, entity_type="oauth_client")
+    assert listed == {"limited": ("OPSCOM", "SCIM"), "unlimited": None}
+    assert logged.fields["login_sources"] == [None, ["OPSCOM", "SCIM"]]
+    assert authenticated(database, token_of(database, limited), T0).login_sources == {"OPSCOM", "SCIM"}
+    assert authenticated(database, token_of(database, unlimited), T0).login_sources is None
+
+
 def test_revoking_an_unknown_client_is_not_found(database: Database) -> None:
     with pytest.raises(NotFound), database.transaction() as conn:
         revoke_client(conn, "phc-nobody", T0)

@@ -21,6 +21,12 @@ from provisionhub.http.access_log import RedactCredentials, redacted
             "/scim/v2/Users?filter=userName%20eq%20%22token%22",
         ),
         ("/x?mytoken=kept", "/x?mytoken=kept"),
+        (
+            f"/r.php?request=%7B%22token%22%3A%22pha-{'a1' * 20}%22%7D",
+            "/r.php?request=%7B%22token%22%3A%22pha-***%22%7D",
+        ),
+        (f'/x?q={{"apiToken":"ph-{"Z" * 40}"}}', '/x?q={"apiToken":"ph-***"}'),
+        (f"/x?id=phc-{'c' * 24}&s=phs-{'s' * 41}", f"/x?id=phc-{'c' * 24}&s=phs-{'s' * 41}"),
     ],
 )
 def test_credential_parameters_are_masked_and_nothing_else(line: str, shown: str) -> None:

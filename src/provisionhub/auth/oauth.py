@@ -87,6 +87,7 @@ class ClientInfo:
     client_id: str
     name: str
     permissions: tuple[str, ...]
+    login_sources: tuple[str, ...] | None
     created_at: datetime
     revoked_at: datetime | None
 
@@ -136,9 +137,11 @@ def create_client(
     permissions: Iterable[Permission] | None,
     now: datetime,
     actor: str = "cli",
+    login_sources: Iterable[str] | None = None,
 ) -> NewClient:
     """Store a new client and return its id and secret: the only time anyone sees the secret.
-    permissions None: DEFAULT_PERMISSIONS."""
+    permissions None: DEFAULT_PERMISSIONS. login_sources: the only login sources whose members its tokens
+    may read or write (None: all)."""
     name = name.strip()
     if not name or len(name) > 100:
         raise Invalid("name", Reason.INVALID, "a client name is 1 to 100 characters")
@@ -146,6 +149,7 @@ def create_client(
     granted = sorted({Permission(p).value for p in chosen})
     if not granted:
         raise Invalid("permissions", Reason.REQUIRED, "a client needs at least one permission")
+    sources = sorted(set(login_sources)) if login_sources is not None else None
     if conn.execute(select(clients.c.id).where(clients.c.name == name)).first():
         raise Conflict("name", f"a client named {name!r} already exists")
     created = NewClient(new_secret(CLIENT_ID_PREFIX, _CLIENT_ID_LENGTH), new_secret(SECRET_PREFIX))
@@ -154,19 +158,31 @@ def create_client(
         "name": name,
         "secret_hash": digest(created.secret),
         "permissions": granted,
+        "login_sources": sources,
         "created_at": now,
     }
     conn.execute(clients.insert(), row)
-    fields = {"name": (None, name), "permissions": (None, granted)}
+    fields = {"name": (None, name), "permissions": (None, granted), "login_sources": (None, sources)}
     record(conn, [Change(actor, "oauth_client", created.client_id, "create", fields)], now)
     return created
 
 
 def list_clients(conn: Connection) -> list[ClientInfo]:
-    columns = (clients.c.client_id, clients.c.name, clients.c.permissions, clients.c.created_at)
-    rows = conn.execute(select(*columns, clients.c.revoked_at).order_by(clients.c.created_at, clients.c.id))
+    columns = (clients.c.client_id, clients.c.name, clients.c.permissions, clients.c.login_sources)
+    rows = conn.execute(
+        select(*columns, clients.c.created_at, clients.c.revoked_at).order_by(
+            clients.c.created_at, clients.c.id
+        )
+    )
     return [
-        ClientInfo(row.client_id, row.name, tuple(row.permissions), row.created_at, row.revoked_at)
+        ClientInfo(
+            row.client_id,
+            row.name,
+            tuple(row.permissions),
+            tuple(row.login_sources) if row.login_sources is not None else None,
+            row.created_at,
+            row.revoked_at,
+        )
         for row in rows
     ]
 
@@ -250,7 +266,12 @@ def _unclaimed(conn: Connection, client_id: str, now: datetime) -> GrantRefused:
 
 _BY_TOKEN = (
     select(
-        tokens.c.token_hash, tokens.c.expires_at, clients.c.name, clients.c.permissions, clients.c.revoked_at
+        tokens.c.token_hash,
+        tokens.c.expires_at,
+        clients.c.name,
+        clients.c.permissions,
+        clients.c.login_sources,
+        clients.c.revoked_at,
     )
     .join_from(tokens, clients, tokens.c.oauth_client_id == clients.c.id)
     .where(tokens.c.token_hash == bindparam("token_hash"))
@@ -273,4 +294,5 @@ def authenticate_token(conn: Connection, token: str | None, now: datetime) -> Pr
     if row.expires_at <= now:
         raise TokenRefused(TokenProblem.EXPIRED, "The access token has expired.")
     permissions = frozenset(Permission(p) for p in row.permissions)
-    return Principal(row.name, permissions, kind="oauth")
+    sources = frozenset(row.login_sources) if row.login_sources is not None else None
+    return Principal(row.name, permissions, login_sources=sources, kind="oauth")

@@ -1,5 +1,6 @@
 """Keeping credentials out of the access log: a request line can carry one in its query string
-(UNIWeb's PHP client sends `resource.php?access_token=...`), and uvicorn logs request lines whole."""
+(UNIWeb's PHP client sends `resource.php?access_token=...`; a GET's request object may carry its 2015
+`token` property inside a JSON parameter), and uvicorn logs request lines whole."""
 
 from __future__ import annotations
 
@@ -15,10 +16,14 @@ _CREDENTIALS = re.compile(
     r"(?i)(?P<name>(?:^|[?&])(?:access_token|refresh_token|apitoken|token|client_secret|password)=)[^&#\s]*"
 )
 
+#: A secret provisionhub issued (an API token, an OAuth client secret or access token), wherever it stands:
+#: its prefix, then 40 letters and digits (see auth/tokens.py). Client ids (phc-) are not secrets.
+_ISSUED = re.compile(r"(?P<prefix>ph[as]?-)[A-Za-z0-9]{40}(?![A-Za-z0-9])")
+
 
 def redacted(text: str) -> str:
-    """text with each credential parameter's value replaced by ***."""
-    return _CREDENTIALS.sub(r"\g<name>***", text)
+    """text with each credential parameter's value, and each secret provisionhub issued, replaced by ***."""
+    return _ISSUED.sub(r"\g<prefix>***", _CREDENTIALS.sub(r"\g<name>***", text))
 
 
 class RedactCredentials(logging.Filter):

@@ -64,23 +64,27 @@ async def read_json(request: Request, limit: int) -> Any:
         parsed = json.loads(body)
     except (UnicodeDecodeError, ValueError) as exc:
         raise NotJSON(f"the request body is not valid JSON: {exc}") from None
+    except RecursionError:  # deeper than Python's parser goes (orjson stops at 1024 levels)
+        raise NotJSON("the request body is not valid JSON: nested too deeply") from None
     _refuse_nul(parsed)
     return parsed
 
 
 def _refuse_nul(value: Any) -> None:
     """No text of a request may hold a NUL character: PostgreSQL cannot store or even compare one (a
-    lookup by such a value was a 500), and no name, id or address has one."""
-    if isinstance(value, str):
-        if "\x00" in value:
-            raise HoldsNul("the request holds a NUL character (\\u0000), which no value may hold")
-    elif isinstance(value, dict):
-        for key, item in value.items():
-            _refuse_nul(key)
-            _refuse_nul(item)
-    elif isinstance(value, list):
-        for item in value:
-            _refuse_nul(item)
+    lookup by such a value was a 500), and no name, id or address has one. Walked without recursion:
+    a body may nest as deep as the JSON parser allows."""
+    pending = [value]
+    while pending:
+        value = pending.pop()
+        if isinstance(value, str):
+            if "\x00" in value:
+                raise HoldsNul("the request holds a NUL character (\\u0000), which no value may hold")
+        elif isinstance(value, dict):
+            pending.extend(value.keys())
+            pending.extend(value.values())
+        elif isinstance(value, list):
+            pending.extend(value)
 
 
 def json_kind(value: Any) -> str:

@@ -317,6 +317,8 @@ oauth_clients = Table(
     Column("name", String(100), nullable=False, unique=True),
     Column("secret_hash", String(64), nullable=False),
     Column("permissions", Json, nullable=False),
+    # Only members of these login sources may be read or written through the client's tokens (NULL: all).
+    Column("login_sources", Json),
     Column("created_at", UTCDateTime(), nullable=False),
     Column("revoked_at", UTCDateTime()),
     # Token requests counted against the client since its last right secret; forgotten when old.

@@ -40,11 +40,16 @@ def settings(database_url: str) -> Settings:
 
 @pytest.fixture
 def make_client(database: Database) -> MakeClient:
-    """make_client(name="reports", permissions=None) -> the new client's id and secret."""
+    """make_client(name="reports", permissions=None, login_sources=None) -> the new client's id and
+    secret."""
 
-    def make(name: str = "reports", permissions: list[Permission] | None = None) -> NewClient:
+    def make(
+        name: str = "reports",
+        permissions: list[Permission] | None = None,
+        login_sources: list[str] | None = None,
+    ) -> NewClient:
         with database.transaction() as conn:
-            return create_client(conn, name, permissions, utcnow())
+            return create_client(conn, name, permissions, utcnow(), login_sources=login_sources)
 
     return make
 

@@ -47,8 +47,16 @@ SEED_DEGREES = [
 BOB_BIOGRAPHY = "Bob always knew he would be a great scientist"
 
 
-async def token(client: httpx.AsyncClient, make_client: MakeClient, permissions: Any = None) -> str:
-    answer = await client.post(TOKEN, data=password_grant(make_client("reports", permissions)))
+async def token(
+    client: httpx.AsyncClient,
+    make_client: MakeClient,
+    permissions: Any = None,
+    login_sources: list[str] | None = None,
+    name: str = "reports",
+) -> str:
+    """An access token of a new client, with these permissions and login sources."""
+    made = make_client(name, permissions, login_sources)
+    answer = await client.post(TOKEN, data=password_grant(made))
     assert answer.status_code == 200, answer.text
     return answer.json()["access_token"]
 
@@ -252,6 +260,41 @@ async def test_the_filters_unit_title_and_units(
     assert {civil, lecturer} <= set(unfiltered.json())
 
 
+async def test_the_seeds_civil_engineering_request_reads_each_members_profile_page(
+    client: httpx.AsyncClient, make_client: MakeClient, directory: Directory
+) -> None:
+    civil = member_of(directory, "Civil Engineering", given_name="Ann")
+    new_bob(directory)  # in no unit
+    access = await token(client, make_client)
+    seed_request = {
+        "action": "read",
+        "content": "members",
+        "filter": {"unit": "Civil Engineering"},
+        "resources": "profile",
+    }
+
+    answer = await ask(client, access, seed_request)
+
+    assert list(answer.json()) == [civil]
+    assert set(answer.json()[civil]) == {MEMBERSHIP, BIOGRAPHY, INTERESTS, SELECTED}
+    assert answer.json()[civil][MEMBERSHIP]["first_name"] == "Ann"
+
+
+@pytest.mark.parametrize("name", ["loginName", "login", "login_name"])
+async def test_the_login_filter_takes_each_of_its_names(
+    client: httpx.AsyncClient, make_client: MakeClient, directory: Directory, name: str
+) -> None:
+    bob = new_bob(directory)
+    new_person(directory)
+    access = await token(client, make_client)
+
+    answer = await ask(
+        client, access, {"action": "read", "filter": {name: "BOB@mail.ca"}, "resources": BIOGRAPHY}
+    )
+
+    assert answer.json() == {bob: {BIOGRAPHY: BOB_BIOGRAPHY}}
+
+
 async def test_the_units_filter_takes_unit_ids(
     client: httpx.AsyncClient, make_client: MakeClient, directory: Directory
 ) -> None:
@@ -428,6 +471,21 @@ async def test_clear_removes_every_item_of_a_section(
     assert read.json() == {SELECTED: [], BIOGRAPHY: BOB_BIOGRAPHY}
 
 
+async def test_add_to_a_single_section_changes_its_item(
+    client: httpx.AsyncClient, make_client: MakeClient, directory: Directory
+) -> None:
+    bob = new_bob(directory)
+    access = await token(client, make_client, READ_AND_WRITE)
+
+    added = await ask(
+        client, access, {"action": "add", "id": bob, "resources": {BIOGRAPHY: [{"biography": "Anew"}]}}
+    )
+    read = await ask(client, access, {"action": "read", "id": bob, "resources": BIOGRAPHY})
+
+    assert added.json() == {"success": True, "changed": [BIOGRAPHY]}
+    assert read.json() == {BIOGRAPHY: "Anew"}
+
+
 # -- info and options -------------------------------------------------------------------------------------
 
 
@@ -472,6 +530,10 @@ async def test_options_list_the_choices_of_a_list_of_values(
     [
         ({"action": "read", "id": "bob@mail.ca", "resources": "profile/nothing"}, "profile/nothing"),
         ({"action": "read", "id": "bob@mail.ca", "resources": {SELECTED: ["colour"]}}, f"{SELECTED}/colour"),
+        ({"action": "info", "resources": "cv/nothing"}, "cv/nothing"),
+        ({"action": "options", "resources": f"{ADDRESS}/_fields_/colour"}, f"{ADDRESS}/colour"),
+        ({"action": "clear", "id": "bob@mail.ca", "resources": "profile/nothing"}, "profile/nothing"),
+        ({"action": "add", "id": "bob@mail.ca", "resources": {"cv/nothing": [{"a": 1}]}}, "cv/nothing"),
         ({"action": "fetch", "resources": BIOGRAPHY}, "action"),
         ({"resources": BIOGRAPHY}, "action"),
         ({"action": "read", "content": "people", "resources": BIOGRAPHY}, "content"),
@@ -482,8 +544,17 @@ async def test_options_list_the_choices_of_a_list_of_values(
             {"action": "read", "filter": {"modified_since": "yesterday"}, "resources": BIOGRAPHY},
             "modified_since",
         ),
-        ({"action": "read", "id": "bob@mail.ca"}, "resources"),
+        ({"action": "read", "filter": {"modified_since": "9999-12-31 23:59:59-14:00"}}, "modified_since"),
+        ({"action": "read", "filter": {"modified_since": "0001-01-01T00:00:00+01:00"}}, "modified_since"),
+        ({"action": "read", "filter": {"modified_since": 1e20}, "resources": BIOGRAPHY}, "modified_since"),
+        (
+            {"action": "read", "filter": {"modified_since": 253402300800}, "resources": BIOGRAPHY},
+            "modified_since",
+        ),
+        ({"action": "info"}, "resources"),
         ({"action": "read", "resources": 5}, "resources"),
+        ({"action": "read", "resources": json.loads("[" * 900 + '"profile"' + "]" * 900)}, "resources"),
+        ({"action": "read", "resources": {"a": {"b": {"c": {"d": {"e": {"f": None}}}}}}}, "a/b/c/d/e/f"),
         ({"action": "read", "id": {"login": "bob"}, "resources": BIOGRAPHY}, "id"),
         ({"action": "read", "filter": ["unit"], "resources": BIOGRAPHY}, "filter"),
         ({"action": "add", "id": "bob@mail.ca", "resources": [BIOGRAPHY]}, "resources"),
@@ -517,6 +588,33 @@ async def test_a_request_without_a_request_object_is_a_400(
 
     assert answer.status_code == 400
     assert "request" in error_of(answer)["message"]
+
+
+@pytest.mark.parametrize("body", [[1, 2], "read", 5])
+async def test_a_json_body_that_is_no_object_is_a_400_with_or_without_a_token(
+    client: httpx.AsyncClient, make_client: MakeClient, body: Any
+) -> None:
+    access = await token(client, make_client)
+
+    answer = await client.post(f"{RESOURCE}?access_token={access}", json=body)
+    anonymous = await client.post(RESOURCE, json=body)
+
+    assert answer.status_code == 400
+    assert error_of(answer)["message"].startswith("request:")
+    assert anonymous.status_code == 401
+    assert anonymous.json()["error"] == "invalid_request"
+
+
+async def test_a_request_over_the_size_limit_is_413_in_the_seeds_shape(
+    client: httpx.AsyncClient, make_client: MakeClient
+) -> None:
+    access = await token(client, make_client)
+    request = {"action": "read", "resources": BIOGRAPHY, "filter": {"unit": "x" * 5000}}
+
+    answer = await ask(client, access, request)
+
+    assert answer.status_code == 413
+    assert error_of(answer)["code"] == 413
 
 
 async def test_a_bad_item_names_its_field_path_and_writes_nothing(

@@ -11,9 +11,11 @@ import httpx
 import pytest
 from sqlalchemy import select
 
+from provisionhub.app import create_app
 from provisionhub.auth.oauth import GrantPolicy, IssuedToken, issue_token, revoke_client
 from provisionhub.auth.tokens import digest
 from provisionhub.directory.service import utcnow
+from provisionhub.settings import Settings
 from provisionhub.store import tables
 from provisionhub.store.database import Database
 from tests.dialects.uniweb.conftest import (
@@ -63,6 +65,22 @@ async def test_a_password_grant_gives_a_bearer_token_for_an_hour(
     assert stored == [digest(token)]  # only its hash
     me = await client.post(WHOAMI, headers=bearer(token))
     assert me.json() == {"actor": "oauth:reports"}
+
+
+async def test_a_tokens_lifetime_is_a_setting(
+    settings: Settings, database: Database, make_client: MakeClient
+) -> None:
+    app = create_app(settings.model_copy(update={"oauth_token_seconds": 60}), database)
+    async with (
+        app.router.lifespan_context(app),
+        httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://testserver") as client,
+    ):
+        answer = await client.post(TOKEN, data=password_grant(make_client()))
+
+    assert answer.json()["expires_in"] == 60
+    with database.snapshot() as conn:
+        expires_at = conn.execute(select(tables.oauth_tokens.c.expires_at)).scalar_one()
+    assert timedelta(seconds=55) < expires_at - utcnow() <= timedelta(seconds=60)
 
 
 async def test_a_json_body_is_taken_too(client: httpx.AsyncClient, make_client: MakeClient) -> None:

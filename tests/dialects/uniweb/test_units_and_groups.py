@@ -150,6 +150,26 @@ async def test_groups_take_modified_since(
     assert [row["contentId"] for row in answer.json()] == [fresh]
 
 
+async def test_a_group_holding_someone_beyond_the_clients_login_sources_fails_the_whole_read(
+    client: httpx.AsyncClient, make_client: MakeClient, directory: Directory
+) -> None:
+    ada, eve = new_person(directory), new_person(directory, login_source="SCIM")
+    seen = new_group(directory, "Seen", [ada])
+    mixed = new_group(directory, "Mixed", [ada, eve])
+    access = await token(client, make_client, [Permission.GROUP_READ], login_sources=["OPSCOM"])
+    read = {"action": "read", "content": "groups"}
+
+    listed = await ask(client, access, read)
+    one = await ask(client, access, {**read, "id": mixed})
+    allowed = await ask(client, access, {**read, "id": seen})
+
+    for refused, field in ((listed, "content"), (one, "id")):
+        assert refused.status_code == 403
+        assert error_of(refused)["message"].startswith(f"{field}: this credential may not see")
+        assert eve not in refused.text
+    assert allowed.json()["members"] == [ada]
+
+
 # -- info and refusals ------------------------------------------------------------------------------------
 
 

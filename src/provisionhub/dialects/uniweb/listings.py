@@ -13,8 +13,9 @@ from typing import Any
 from sqlalchemy import Connection
 
 from provisionhub.auth.permissions import Principal
+from provisionhub.dialects.uniweb.access import require_seen
 from provisionhub.dialects.uniweb.requests import Action, Content, IndexBy, ResourceRequest
-from provisionhub.directory.errors import Forbidden, Invalid, NotFound, Reason
+from provisionhub.directory.errors import Invalid, NotFound, Reason
 from provisionhub.directory.listings import (
     GroupEntry,
     OrganisationEntry,
@@ -71,7 +72,10 @@ def answer(conn: Connection, principal: Principal, request: ResourceRequest) -> 
         rows = [unit_row(unit) for unit in list_organisations(conn, query)]
     else:
         found = list_groups(conn, (request.id,) if request.id is not None else None, since)
-        rows = [group_row(_visible(principal, group)) for group in found]
+        seen = {member.login_source for group in found for member in group.members}
+        field = "content" if request.id is None else "id"
+        require_seen(principal, seen, field, "every member of the groups read")
+        rows = [group_row(group) for group in found]
     if request.id is None:
         return rows
     if not rows:
@@ -100,7 +104,7 @@ def group_row(group: GroupEntry) -> dict[str, Any]:
 
 def _check_read(request: ResourceRequest) -> None:
     content = request.content.value
-    if request.resources not in (None, "", [], {}):
+    if request.names_resources:
         message = f"resources: {content} are read as rows, without resources (their sections are not served)"
         raise Invalid("resources", Reason.INVALID, message)
     if request.index_by is not IndexBy.UNIWEB_ID:
@@ -116,15 +120,6 @@ def _check_read(request: ResourceRequest) -> None:
     for name, value in given.items():
         if value is not None and name not in FILTERS[request.content]:
             raise Invalid(f"filter/{name}", Reason.INVALID, f"filter/{name}: does not apply to {content}")
-
-
-def _visible(principal: Principal, group: GroupEntry) -> GroupEntry:
-    """group, if the principal may see all its members; Forbidden (the whole request) if not."""
-    if principal.login_sources is not None:
-        for member in group.members:
-            if member.login_source not in principal.login_sources:
-                raise Forbidden(f"this credential may not see the member {member.public_id!r}")
-    return group
 
 
 def _info(content: Content, language: Language) -> dict[str, Any]:

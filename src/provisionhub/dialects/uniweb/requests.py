@@ -1,6 +1,7 @@
 """UNIWeb's request object, as resource.php takes it: a JSON body, or the form field `request` holding the
-object as a JSON string (the PHP client's way). Aliases the docs and the client disagree on are all
-taken: content/contentType, resource/resources, filter.loginName/login/login_name, language/lang.
+object as a JSON string (the PHP client's way), or a GET's query parameters (query.py). Aliases the docs
+and the client disagree on are all taken: content/contentType, resource/resources,
+filter.loginName/login/login_name, language/lang.
 """
 
 from __future__ import annotations
@@ -20,6 +21,8 @@ E = TypeVar("E", bound=StrEnum)
 
 #: The path segment after which a string path lists the fields wanted (`section/_fields_/a/b`).
 FIELDS_MARK = "_fields_"
+#: How deep a `resources` value may nest: far beyond any path (a nested form is three or four levels).
+MAX_NESTING = 32
 
 
 class Action(StrEnum):
@@ -67,6 +70,11 @@ class ResourceRequest:
     index_by: IndexBy = IndexBy.UNIWEB_ID
     language: Language = Language.EN
 
+    @property
+    def names_resources(self) -> bool:
+        """Whether the request names resources: a read without them lists rows (UNIWeb's fast path)."""
+        return self.resources not in (None, "", [], {})
+
 
 def request_object(fields: Any) -> Any:
     """The request object a body carries: the body itself (JSON), or its `request` field parsed."""
@@ -90,6 +98,7 @@ def read_request(fields: Any) -> ResourceRequest:
     content = _choice(Content, _first(body, "content", "contentType"), "content") or Content.MEMBERS
     language = _choice(Language, _first(body, "language", "lang"), "language") or Language.EN
     index_by = _choice(IndexBy, body.get("index_by"), "index_by") or IndexBy.UNIWEB_ID
+    _only_public(body.get("onlyPublic"))
     identifier = body.get("id")
     if isinstance(identifier, bool) or (identifier is not None and not isinstance(identifier, str | int)):
         raise Invalid("id", Reason.INVALID, "id: a login name, username or UNIWeb id was expected")
@@ -102,6 +111,19 @@ def read_request(fields: Any) -> ResourceRequest:
         index_by=index_by,
         language=language,
     )
+
+
+def _only_public(value: Any) -> None:
+    """onlyPublic, of the reference's GET form: 0 (or absent) is taken. 1 asks for public data only, and
+    nothing here is marked public or private (UNIWeb's own CV is private), so it is refused rather than
+    answered with data that may be private: such answers are meant for public web pages."""
+    if value in (None, "", 0, "0", "false"):  # 0 is also False
+        return
+    if value in (1, "1", "true"):
+        message = "onlyPublic: 1 is not served: no section here is marked public or private"
+    else:
+        message = f"onlyPublic: {value!r} is not 0 or 1"
+    raise Invalid("onlyPublic", Reason.INVALID, message)
 
 
 def _first(body: Mapping[str, Any], *names: str) -> Any:
@@ -154,19 +176,20 @@ def _text(value: Mapping[str, Any], name: str) -> str | None:
 
 def _timestamp(value: Any) -> datetime | None:
     """A TIMESTAMP as UNIWeb takes it: 'YYYY-MM-DD HH:MM:SS' (or ISO 8601, or a date), in UTC when no
-    offset is given; or seconds since 1970."""
+    offset is given; or seconds since 1970. In UTC; Invalid if it is none, or beyond the years 1 to 9999
+    once in UTC (which datetime cannot hold)."""
     if value is None or value == "":
         return None
-    if isinstance(value, int | float) and not isinstance(value, bool):
-        return datetime.fromtimestamp(value, UTC)
     try:
-        parsed = datetime.fromisoformat(value) if isinstance(value, str) else None
-    except ValueError:
-        parsed = None
-    if parsed is None:
-        message = "filter/modified_since: a timestamp was expected, as 'YYYY-MM-DD HH:MM:SS' (UTC)"
-        raise Invalid("filter/modified_since", Reason.INVALID, message)
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+        if isinstance(value, int | float) and not isinstance(value, bool):
+            return datetime.fromtimestamp(value, UTC)
+        if isinstance(value, str):
+            parsed = datetime.fromisoformat(value)
+            return (parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)).astimezone(UTC)
+    except (ValueError, OverflowError, OSError):
+        pass
+    message = "filter/modified_since: a timestamp was expected, as 'YYYY-MM-DD HH:MM:SS' (UTC)"
+    raise Invalid("filter/modified_since", Reason.INVALID, message)
 
 
 # -- resource paths -----------------------------------------------------------------------------------
@@ -184,8 +207,14 @@ def wanted_paths(resources: Any, is_section: Callable[[str], bool]) -> dict[str,
 
 
 def _collect(
-    value: Any, prefix: str, is_section: Callable[[str], bool], wanted: dict[str, tuple[str, ...] | None]
+    value: Any,
+    prefix: str,
+    is_section: Callable[[str], bool],
+    wanted: dict[str, tuple[str, ...] | None],
+    depth: int = 0,
 ) -> None:
+    if depth > MAX_NESTING:
+        raise Invalid("resources", Reason.INVALID, f"resources: nested deeper than {MAX_NESTING} levels")
     if isinstance(value, str):
         _add_path(_joined(prefix, value), wanted)
     elif isinstance(value, list):
@@ -195,10 +224,10 @@ def _collect(
                 _add(prefix, tuple(value), wanted)
                 return
         for item in value:
-            _collect(item, prefix, is_section, wanted)
+            _collect(item, prefix, is_section, wanted, depth + 1)
     elif isinstance(value, Mapping):
         for key, inner in value.items():
-            _collect(inner, _joined(prefix, str(key)), is_section, wanted)
+            _collect(inner, _joined(prefix, str(key)), is_section, wanted, depth + 1)
     elif value is None and prefix:
         _add_path(prefix, wanted)
     else:

@@ -1,21 +1,22 @@
-"""UNIWeb's resource endpoint, POST /uniweb/api/resource.php: one request object, one action on members'
-profile sections (read, add, edit, clear) or on the catalogue (info, options), in one transaction; units
-and groups are read-only (listings.py).
+"""UNIWeb's resource endpoint, /uniweb/api/resource.php (a POST, or a GET that reads): one request object,
+one action on members' profile sections (read, add, edit, clear) or on the catalogue (info, options), in
+one transaction; units and groups are read-only (listings.py). A read of members without resources lists
+them as rows.
 
 A request touching one member the caller may not see fails whole (Forbidden), as UNIWeb's does.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy import Connection
 
 from provisionhub.auth.permissions import Permission, Principal
 from provisionhub.dialects.uniweb import listings, translate
-from provisionhub.dialects.uniweb.requests import Action, Content, ResourceRequest, wanted_paths
-from provisionhub.directory.errors import Forbidden, Invalid, NotFound, Reason
+from provisionhub.dialects.uniweb.access import require_seen
+from provisionhub.dialects.uniweb.requests import Action, Content, IndexBy, ResourceRequest, wanted_paths
+from provisionhub.directory.errors import Invalid, NotFound, Reason
 from provisionhub.directory.people import Person
 from provisionhub.directory.people_search import MemberQuery, find_by_login, find_members
 from provisionhub.directory.service import Directory
@@ -27,6 +28,8 @@ READ_PERMISSION = {
     Content.GROUPS: Permission.GROUP_READ,
 }
 WRITES = frozenset({Action.ADD, Action.EDIT, Action.CLEAR})
+#: The section a member's row (in a read without resources) shows: the person's own fields.
+LISTED = "profile/membership_information"
 
 
 def require_permission(principal: Principal, request: ResourceRequest) -> None:
@@ -37,6 +40,14 @@ def require_permission(principal: Principal, request: ResourceRequest) -> None:
         principal.require(Permission.USER_UPDATE)
     else:
         principal.require(READ_PERMISSION[request.content])
+
+
+def require_posted_writes(request: ResourceRequest, method: str) -> None:
+    """Invalid (naming action) for add, edit or clear sent other than as a POST: the reference's GET form
+    only reads, and a GET must change nothing (links, prefetchers and caches replay GETs)."""
+    if method != "POST" and request.action in WRITES:
+        message = f"action: {request.action.value} changes data: send it as a POST (a GET only reads)"
+        raise Invalid("action", Reason.INVALID, message)
 
 
 def is_write(request: ResourceRequest) -> bool:
@@ -64,36 +75,70 @@ def _wanted(conn: Connection, directory: Directory, request: ResourceRequest) ->
     return wanted_paths(request.resources, catalogue.__contains__)
 
 
-def _read(
-    conn: Connection, directory: Directory, principal: Principal, request: ResourceRequest
-) -> dict[str, Any]:
+def _read(conn: Connection, directory: Directory, principal: Principal, request: ResourceRequest) -> Any:
+    """Sections by path (with id), or by member and then path; without resources, members' rows."""
+    if not request.names_resources:
+        return _rows(conn, directory, principal, request)
     catalogue = directory.section_catalogue(conn)
     wanted = wanted_paths(request.resources, catalogue.__contains__)
-    since = request.filter.modified_since
+    people, changed = _people(conn, directory, principal, request)
+    read = directory.read_sections(conn, [p.public_id for p in people], wanted, request.language)
+    if changed is not None:
+        read = {
+            member: {path: value for path, value in sections.items() if path in changed.get(member, set())}
+            for member, sections in read.items()
+        }
     if request.id is not None:
-        person = _member(conn, principal, request.id)
-        read = directory.read_sections(conn, [person.public_id], wanted, request.language)[person.public_id]
-        if since is not None:
-            changed = directory.sections_modified_since(conn, since, [person.public_id])
-            read = {path: v for path, v in read.items() if path in changed.get(person.public_id, set())}
-        return translate.sections_out(catalogue, read)
-    found = request.filter
-    query = MemberQuery(login=found.login, unit=found.unit, title=found.title, units=found.units)
-    people = _visible(principal, find_members(conn, query))
-    changed = {}
-    if since is not None:
-        changed = directory.sections_modified_since(conn, since, [p.public_id for p in people])
+        return translate.sections_out(catalogue, read[people[0].public_id])
+    return {
+        translate.member_key(person, request.index_by): translate.sections_out(
+            catalogue, read[person.public_id]
+        )
+        for person in people
+        if read[person.public_id] or changed is None
+    }
+
+
+def _rows(conn: Connection, directory: Directory, principal: Principal, request: ResourceRequest) -> Any:
+    """UNIWeb's member listing (a read without resources): a list of rows, or with id that member's row,
+    each their UNIWeb id (contentId) and the fields of profile/membership_information; modified_since
+    keeps those whose row changed since."""
+    if request.index_by is not IndexBy.UNIWEB_ID:
+        message = "index_by: a read without resources answers a list of rows, not members by key"
+        raise Invalid("index_by", Reason.INVALID, message)
+    people, changed = _people(conn, directory, principal, request)
+    if changed is not None:
+        people = [p for p in people if LISTED in changed.get(p.public_id, set())]
+    section = directory.section_catalogue(conn).section(LISTED)
+    read = directory.read_sections(conn, [p.public_id for p in people], {LISTED: None}, request.language)
+    rows = [translate.member_row(p.public_id, section, read[p.public_id][LISTED]) for p in people]
+    if request.id is None:
+        return rows
+    if not rows:
+        raise NotFound(f"id: the member {request.id!r} has not changed since the filter's modified_since")
+    return rows[0]
+
+
+def _people(
+    conn: Connection, directory: Directory, principal: Principal, request: ResourceRequest
+) -> tuple[list[Person], dict[str, set[str]] | None]:
+    """The members a read is about: the one its id names, or those its filter keeps (Forbidden, the whole
+    request, if the principal may not see one). With modified_since, the section paths of each changed
+    since, and a filter keeps only the members with a change; without it, None."""
+    if request.id is not None:
+        people = [_member(conn, principal, request.id)]
+    else:
+        found = request.filter
+        query = MemberQuery(login=found.login, unit=found.unit, title=found.title, units=found.units)
+        people = find_members(conn, query)
+        require_seen(principal, {p.login_source for p in people}, "filter", "every member the filter keeps")
+    since = request.filter.modified_since
+    if since is None:
+        return people, None
+    changed = directory.sections_modified_since(conn, since, [p.public_id for p in people])
+    if request.id is None:
         people = [p for p in people if p.public_id in changed]
-    read_all = directory.read_sections(conn, [p.public_id for p in people], wanted, request.language)
-    shown: dict[str, Any] = {}
-    for person in people:
-        read = read_all[person.public_id]
-        if since is not None:
-            read = {path: v for path, v in read.items() if path in changed[person.public_id]}
-            if not read:
-                continue
-        shown[translate.member_key(person, request.index_by)] = translate.sections_out(catalogue, read)
-    return shown
+    return people, changed
 
 
 def _write(
@@ -119,13 +164,5 @@ def _member(conn: Connection, principal: Principal, identifier: str) -> Person:
     person = find_by_login(conn, identifier)
     if person is None:
         raise NotFound(f"id: no member is {identifier!r}")
-    [seen] = _visible(principal, [person])
-    return seen
-
-
-def _visible(principal: Principal, people: Sequence[Person]) -> list[Person]:
-    """people, all of them visible to the principal; Forbidden (the whole request) if one is not."""
-    for person in people:
-        if principal.login_sources is not None and person.login_source not in principal.login_sources:
-            raise Forbidden(f"this credential may not see the member {person.public_id!r}")
-    return list(people)
+    require_seen(principal, [person.login_source], "id", f"the member {identifier!r}")
+    return person

@@ -1,6 +1,7 @@
 """UNIWeb's endpoints: POST /uniweb/api/token.php, OAuth 2.0's password grant with a client's id and
-secret (see auth/oauth.py for the tokens, and for how wrong secrets hold a client id off), and POST
-/uniweb/api/resource.php, structured requests on members' profile sections (resource.py)."""
+secret (see auth/oauth.py for the tokens, and for how wrong secrets hold a client id off), and
+/uniweb/api/resource.php, structured requests on members' profile sections (resource.py): POSTed, or
+as a GET's query parameters (query.py) for those that only read."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from fastapi.responses import JSONResponse
 from provisionhub.auth.oauth import GrantPolicy, GrantRefused, issue_token
 from provisionhub.dialects.uniweb import errors, resource, wire
 from provisionhub.dialects.uniweb.access import principal
+from provisionhub.dialects.uniweb.query import query_object
 from provisionhub.dialects.uniweb.requests import read_request
 from provisionhub.directory.service import Directory
 from provisionhub.http.bodies import BodyError, BodyTooLarge, read_fields
@@ -47,9 +49,13 @@ def _router(directory: Directory, max_body_bytes: int, policy: GrantPolicy) -> A
         return JSONResponse(wire.token_out(outcome), headers=wire.NO_STORE)
 
     async def resource_request(request: Request) -> JSONResponse:
-        fields = await read_fields(request, max_body_bytes) if await request.body() else None
+        if request.method == "GET":
+            fields = query_object(request.query_params.multi_items())
+        else:
+            fields = await read_fields(request, max_body_bytes) if await request.body() else None
         caller = await principal(request, database, directory.now(), fields)
         asked = read_request(fields)
+        resource.require_posted_writes(asked, request.method)
         resource.require_permission(caller, asked)
         run = database.write if resource.is_write(asked) else database.read
         answer = await run(lambda conn: resource.answer(conn, directory, caller, asked))
@@ -77,6 +83,13 @@ def _router(directory: Directory, max_body_bytes: int, policy: GrantPolicy) -> A
             "A structured request: members' profile sections (read, add, edit, clear, info, options),"
             " units or groups (read, info)"
         ),
+    )
+    router.add_api_route(  # a route of its own: one route with two methods gives both one operation id
+        wire.RESOURCE_PATH,
+        resource_request,
+        methods=["GET"],
+        name="resource_request_get",
+        summary="A structured request that reads (read, info, options), its request object in the query",
     )
     router.add_api_route(
         wire.TOKEN_PATH, token_not_posted, methods=["GET", "PUT", "DELETE", "PATCH"], include_in_schema=False

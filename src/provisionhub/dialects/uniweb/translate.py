@@ -12,7 +12,7 @@ from provisionhub.dialects.uniweb.requests import IndexBy, wanted_paths
 from provisionhub.directory.errors import Invalid, Reason
 from provisionhub.directory.people import Person
 from provisionhub.directory.section_items import AddItems, ClearSection, EditItem, SectionCommand
-from provisionhub.directory.sections import Catalogue
+from provisionhub.directory.sections import Catalogue, Section
 
 
 def sections_out(catalogue: Catalogue, read: Mapping[str, list[dict[str, Any]]]) -> dict[str, Any]:
@@ -29,6 +29,13 @@ def section_out(catalogue: Catalogue, path: str, found: list[dict[str, Any]]) ->
     if len(section.fields) == 1:
         return item.get(section.fields[0].name)
     return item
+
+
+def member_row(public_id: str, section: Section, found: list[dict[str, Any]]) -> dict[str, Any]:
+    """A member as UNIWeb's listing (a read without resources) shows them: their UNIWeb id as contentId,
+    and every field of section's item, None when empty, so that every row has the same keys."""
+    item = found[0] if found else {}
+    return {"contentId": public_id, **{field.name: item.get(field.name) for field in section.fields}}
 
 
 def member_key(person: Person, index_by: IndexBy) -> str:

@@ -1,5 +1,6 @@
 """A real HTTP receiver on loopback for deliveries: a small ASGI app under uvicorn, in a thread of the test
-process. It records every request and answers from a script (status and headers), 200 by default."""
+process. It records every request and answers from a script (status and headers), 200 by default.
+serving() runs any ASGI app so (the SCIM peers)."""
 
 from __future__ import annotations
 
@@ -98,21 +99,28 @@ class Receiver:
 def receiving() -> Iterator[Receiver]:
     """A receiver listening on a free loopback port until the block ends."""
     receiver = Receiver()
+    with serving(receiver) as base:
+        receiver.base = base
+        yield receiver
+
+
+@contextmanager
+def serving(app: Any) -> Iterator[str]:
+    """An ASGI app under uvicorn on a free loopback port, in a thread, until the block ends; its base URL."""
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
-    config = uvicorn.Config(receiver, host="127.0.0.1", port=port, log_level="warning", lifespan="on")
+    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on")
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     deadline = time.monotonic() + 10
     while not server.started:
         if time.monotonic() > deadline:
-            raise AssertionError("the receiver did not start")
+            raise AssertionError("the server did not start")
         time.sleep(0.01)
-    receiver.base = f"http://127.0.0.1:{port}"
     try:
-        yield receiver
+        yield f"http://127.0.0.1:{port}"
     finally:
         server.should_exit = True
         thread.join(10)

@@ -6,13 +6,13 @@ from collections.abc import Awaitable, Callable
 
 import httpx
 
-from provisionhub.provisioning import apiprovisioner
+from provisionhub.provisioning import apiprovisioner, scim
 from provisionhub.provisioning.queue import Claimed, Outcome
 from provisionhub.provisioning.targets import Kind
 
 Connector = Callable[[httpx.AsyncClient, Claimed], Awaitable[Outcome]]
 
-CONNECTORS: dict[Kind, Connector] = {Kind.APIPROVISIONER: apiprovisioner.deliver}
+CONNECTORS: dict[Kind, Connector] = {Kind.APIPROVISIONER: apiprovisioner.deliver, Kind.SCIM: scim.deliver}
 
 
 def connector_for(kind: Kind) -> Connector:

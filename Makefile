@@ -3,7 +3,6 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
-BENCH_STAMP := $(VENV)/.installed-bench
 PG_URL := postgresql+psycopg://postgres@127.0.0.1:5432/test
 
 .PHONY: run test bench lint fmt migration clean
@@ -13,11 +12,6 @@ $(STAMP): pyproject.toml
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet -e '.[dev]'
 	touch $(STAMP)
-
-# The benchmarks' own dependencies (the SCIM peer), kept out of the test and CI environment.
-$(BENCH_STAMP): $(STAMP)
-	$(BIN)/pip install --quiet -e '.[dev,bench]'
-	touch $(BENCH_STAMP)
 
 run: $(STAMP)
 	$(BIN)/provisionhub serve
@@ -39,7 +33,7 @@ test: $(STAMP)
 		$(BIN)/pytest $(ARGS); \
 	fi
 
-bench: $(BENCH_STAMP)
+bench: $(STAMP)
 	$(BIN)/python -m bench $(ARGS)
 
 lint: $(STAMP)

@@ -1,5 +1,6 @@
 """The SCIM benchmark's reference peer: scim2-server's ASGI application over its in-memory storage, with
-the RFC 7643 schemas and resource types, accepting one static bearer token (BENCH_SCIM_PEER_TOKEN)."""
+the RFC 7643 schemas and resource types, accepting one static bearer token (BENCH_SCIM_PEER_TOKEN). The
+outbound SCIM connector's tests serve it too (peer_app), in process."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from scim2_models import ScimProvider, UnauthorizedException
+from scim2_models import ScimProvider, ServiceProviderConfig, UnauthorizedException
 from scim2_server.applications.asgi import ASGIApplication
 from scim2_server.memory import AsyncInMemoryStorage
 from scim2_server.requests import ScimRequest
@@ -46,12 +47,18 @@ class BearerTokenASGIApplication(ASGIApplication):
 
 def create_peer_app() -> BearerTokenASGIApplication:
     """uvicorn --factory target: an empty in-memory peer, its token from the environment."""
+    return peer_app(os.environ[TOKEN_ENV])
+
+
+def peer_app(token: str, config: ServiceProviderConfig | None = None) -> BearerTokenASGIApplication:
+    """An empty in-memory peer accepting token, with the RFC 7643 schemas and resource types, and config
+    as its ServiceProviderConfig (scim2-server's default: PATCH, bulk, filter, sort, ETags)."""
     provider = ScimProvider.from_discovery(
         load_default_schemas().values(),
         load_default_resource_types().values(),
-        config=load_default_service_provider_config(),
+        config=config or load_default_service_provider_config(),
     )
-    return BearerTokenASGIApplication(AsyncInMemoryStorage(), provider, os.environ[TOKEN_ENV])
+    return BearerTokenASGIApplication(AsyncInMemoryStorage(), provider, token)
 
 
 @contextmanager

@@ -44,9 +44,11 @@ def new_person(directory: Directory, **fields: Any) -> str:
 
 @pytest.fixture
 async def dispatcher(database: Database) -> AsyncIterator[Dispatcher]:
-    """A dispatcher running on the test's loop; stopped afterwards."""
+    """A dispatcher running on the test's loop; stopped afterwards, and the write queue with it while the
+    loop still runs (a write it left queued settles on its loop: once closed, the writer thread fails)."""
     database.start()
     dispatcher = Dispatcher(database, FAST)
     dispatcher.start()
     yield dispatcher
     await dispatcher.stop()
+    database.stop()

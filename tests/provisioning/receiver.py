@@ -1,5 +1,6 @@
 """A real HTTP receiver on loopback for deliveries: a small ASGI app under uvicorn, in a thread of the test
-process. It records every request and answers from a script (status and headers), 200 by default."""
+process. It records every request and answers from a script (status and headers), 200 by default.
+serving() runs any ASGI app so (the SCIM peers)."""
 
 from __future__ import annotations
 
@@ -95,6 +96,15 @@ class Receiver:
 
 
 @contextmanager
+def receiving() -> Iterator[Receiver]:
+    """A receiver listening on a free loopback port until the block ends."""
+    receiver = Receiver()
+    with serving(receiver) as base:
+        receiver.base = base
+        yield receiver
+
+
+@contextmanager
 def serving(app: Any) -> Iterator[str]:
     """An ASGI app under uvicorn on a free loopback port, in a thread, until the block ends; its base URL."""
     with socket.socket() as sock:
@@ -114,12 +124,3 @@ def serving(app: Any) -> Iterator[str]:
     finally:
         server.should_exit = True
         thread.join(10)
-
-
-@contextmanager
-def receiving() -> Iterator[Receiver]:
-    """A receiver listening on a free loopback port until the block ends."""
-    receiver = Receiver()
-    with serving(receiver) as base:
-        receiver.base = base
-        yield receiver

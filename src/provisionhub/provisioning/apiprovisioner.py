@@ -14,7 +14,11 @@ from datetime import UTC, date, datetime
 from typing import Any
 from urllib.parse import quote
 
+import httpx
+
 from provisionhub.directory.people import Person, Status
+from provisionhub.provisioning.calls import call, headers_for, outcome_of
+from provisionhub.provisioning.queue import Claimed, Outcome
 from provisionhub.provisioning.targets import IdentifierType, Mode, Target
 
 VERSION = "1.0.0"
@@ -59,6 +63,20 @@ def request(target: Target, person: Person, groups: list[str]) -> tuple[str, str
     if deleted:
         return "DELETE", url, None
     return target.upsert_method, url, message(target, person, groups)
+
+
+async def deliver(client: httpx.AsyncClient, claimed: Claimed) -> Outcome:
+    """Send the call that brings the target up to the claimed person's state; any 2xx is success."""
+    target = claimed.target
+    try:
+        method, url, body = request(target, claimed.person, claimed.groups)
+    except NoIdentifier as exc:
+        return Outcome(False, error=str(exc), final=True)
+    response, failed, elapsed = await call(client, method, url, headers_for(target, claimed), body)
+    if response is None:
+        assert failed is not None
+        return failed
+    return outcome_of(response, elapsed)
 
 
 def delete_message(name: str) -> dict[str, Any]:

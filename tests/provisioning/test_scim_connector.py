@@ -372,11 +372,15 @@ async def test_a_person_deleted_before_any_delivery_needs_no_call(
 ) -> None:
     target = scim_target(database, scim2)
     public_id = new_person(directory, username="never-sent")
-    directory.apply(SetStatus(public_id, Status.DELETED), "test")
-
-    assert await Dispatcher(database, FAST).run_once() == 1
-
-    [done] = await settled(database, target, public_id)
+    directory.apply(SetStatus(public_id, Status.DELETED), "test")  # folded into the add, not yet sent
+    dispatcher = Dispatcher(database, FAST)
+    database.start()
+    dispatcher.start()
+    try:
+        [done] = await settled(database, target, public_id)
+    finally:
+        await dispatcher.stop()
+        database.stop()
     assert done["state"] == "delivered"
     assert scim2.requests() == []
 

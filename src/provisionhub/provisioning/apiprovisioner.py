@@ -14,7 +14,7 @@ from datetime import UTC, date, datetime
 from typing import Any
 from urllib.parse import quote
 
-import httpx
+import aiohttp
 
 from provisionhub.directory.people import Person, Status
 from provisionhub.provisioning.calls import call, headers_for, outcome_of
@@ -65,7 +65,7 @@ def request(target: Target, person: Person, groups: list[str]) -> tuple[str, str
     return target.upsert_method, url, message(target, person, groups)
 
 
-async def deliver(client: httpx.AsyncClient, claimed: Claimed) -> Outcome:
+async def deliver(client: aiohttp.ClientSession, claimed: Claimed) -> Outcome:
     """Send the call that brings the target up to the claimed person's state; any 2xx is success."""
     target = claimed.target
     try:

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 
-import httpx
+import aiohttp
 
 from provisionhub.provisioning import apiprovisioner, scim
 from provisionhub.provisioning.queue import Claimed, Outcome
 from provisionhub.provisioning.targets import Kind
 
-Connector = Callable[[httpx.AsyncClient, Claimed], Awaitable[Outcome]]
+Connector = Callable[[aiohttp.ClientSession, Claimed], Awaitable[Outcome]]
 
 CONNECTORS: dict[Kind, Connector] = {Kind.APIPROVISIONER: apiprovisioner.deliver, Kind.SCIM: scim.deliver}
 

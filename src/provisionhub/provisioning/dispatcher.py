@@ -23,12 +23,12 @@ from datetime import UTC, datetime, timedelta
 from functools import partial
 from typing import Any
 
-import httpx
 from sqlalchemy import Connection, event, update
 
 from provisionhub.directory.changes import OUTBOX_CHANNEL as CHANNEL
 from provisionhub.directory.changes import OUTBOX_FLAG
 from provisionhub.provisioning import queue
+from provisionhub.provisioning.calls import client_session
 from provisionhub.provisioning.connectors import connector_for
 from provisionhub.provisioning.queue import Claimed, Outcome
 from provisionhub.settings import Settings
@@ -90,13 +90,11 @@ class Dispatcher:
         policy: Policy | None = None,
         *,
         clock: Callable[[], datetime] = utcnow,
-        transport: httpx.AsyncBaseTransport | None = None,
     ) -> None:
         self.database = database
         self.policy = policy or Policy()
         self.name = worker_name()
         self._clock = clock
-        self._transport = transport
         self._loop: asyncio.AbstractEventLoop | None = None
         self._wake = asyncio.Event()
         self._settle_wake = asyncio.Event()
@@ -114,13 +112,7 @@ class Dispatcher:
 
     def start(self) -> None:
         self._loop = asyncio.get_running_loop()
-        self._client = httpx.AsyncClient(
-            timeout=self.policy.timeout_seconds,
-            limits=httpx.Limits(max_connections=self.policy.in_flight, max_keepalive_connections=64),
-            transport=self._transport,
-            trust_env=False,
-            follow_redirects=False,
-        )
+        self._client = client_session(self.policy.timeout_seconds, self.policy.in_flight)
         self._unhook = _hook_commits(self.database, self.wake)
         if self.database.dialect == "postgresql":
             self._listener = _Listener(self.database.url, self.wake)
@@ -155,7 +147,7 @@ class Dispatcher:
         if unfinished:
             with contextlib.suppress(Exception):
                 await self.database.write(lambda conn: _release(conn, unfinished, self.name))
-        await self._client.aclose()
+        await self._client.close()
 
     def wake(self) -> None:
         """Look for work now (callable from any thread)."""
@@ -170,28 +162,6 @@ class Dispatcher:
             self._wake.set()
         else:
             loop.call_soon_threadsafe(self._wake.set)
-
-    async def run_once(self) -> int:
-        """One pass: fan out, claim, send, settle, all awaited; the number of deliveries tried (tests,
-        `provisionhub worker --once`)."""
-        self._loop = asyncio.get_running_loop()
-        own_client = not hasattr(self, "_client")
-        if own_client:
-            self._client = httpx.AsyncClient(
-                timeout=self.policy.timeout_seconds, transport=self._transport, trust_env=False
-            )
-        try:
-            claimed = await self._claim()
-            results = [(c, await self._send_one(c)) for c in claimed]
-            if results:
-                await self.database.write(
-                    lambda conn: queue.settle(conn, results, self._clock(), self.policy.backoff, self.name)
-                )
-            return len(results)
-        finally:
-            if own_client:
-                await self._client.aclose()
-                del self._client
 
     async def _run(self) -> None:
         while not self._stopping:

@@ -16,12 +16,12 @@ from dataclasses import dataclass, replace
 from typing import Any
 from urllib.parse import quote, urlencode
 
-import httpx
+import aiohttp
 import orjson
 
 from provisionhub.directory.people import Status
 from provisionhub.provisioning.apiprovisioner import NoIdentifier
-from provisionhub.provisioning.calls import call, headers_for, outcome_of
+from provisionhub.provisioning.calls import Answer, call, headers_for, outcome_of
 from provisionhub.provisioning.queue import Claimed, Outcome
 from provisionhub.provisioning.scim_user import USER, patch_request, user_document, user_values
 
@@ -101,13 +101,13 @@ class _Unanswered(Exception):
 class _Exchange:
     """The calls of one delivery to one provider: its base URL, the headers, and the time they took."""
 
-    def __init__(self, client: httpx.AsyncClient, claimed: Claimed) -> None:
+    def __init__(self, client: aiohttp.ClientSession, claimed: Claimed) -> None:
         self.client = client
         self.base = claimed.target.url
         self.headers = {**headers_for(claimed.target, claimed), "Accept": ACCEPT}
         self.elapsed_ms = 0
 
-    async def send(self, method: str, path: str, body: Any | None = None) -> httpx.Response:
+    async def send(self, method: str, path: str, body: Any | None = None) -> Answer:
         """The provider's answer; _Unanswered when none came."""
         response, failed, elapsed = await call(self.client, method, self.base + path, self.headers, body)
         self.elapsed_ms += elapsed
@@ -116,11 +116,11 @@ class _Exchange:
             raise _Unanswered(replace(failed, elapsed_ms=self.elapsed_ms))
         return response
 
-    def outcome(self, response: httpx.Response, remote_id: str | None = None) -> Outcome:
+    def outcome(self, response: Answer, remote_id: str | None = None) -> Outcome:
         return outcome_of(response, self.elapsed_ms, remote_id=remote_id)
 
 
-async def deliver(client: httpx.AsyncClient, claimed: Claimed) -> Outcome:
+async def deliver(client: aiohttp.ClientSession, claimed: Claimed) -> Outcome:
     """Bring the person's User at the target up to their state (see the module's docstring)."""
     exchange = _Exchange(client, claimed)
     try:
@@ -151,7 +151,7 @@ async def _create(exchange: _Exchange, provider: Provider, values: dict[str, Any
 
 
 async def _adopt(
-    exchange: _Exchange, provider: Provider, values: dict[str, Any], conflict: httpx.Response
+    exchange: _Exchange, provider: Provider, values: dict[str, Any], conflict: Answer
 ) -> Outcome:
     """After a 409 on create: the User with the person's userName, linked and brought up to date."""
     name = values["userName"]
@@ -222,7 +222,7 @@ def _paths(listing: dict[str, Any]) -> frozenset[str] | None:
     return frozenset(path.casefold() for path in found) if USER in found else None
 
 
-def _named(listing: httpx.Response, name: str) -> str | None:
+def _named(listing: Answer, name: str) -> str | None:
     """The id of the User a filtered list answered with the userName name (compared as the provider
     does, case-insensitively)."""
     for resource in _objects(_body(listing).get("Resources")):
@@ -237,7 +237,7 @@ def _objects(value: Any) -> list[dict[str, Any]]:
     return [item for item in value if isinstance(item, dict)] if isinstance(value, list) else []
 
 
-def _body(response: httpx.Response) -> dict[str, Any]:
+def _body(response: Answer) -> dict[str, Any]:
     """The answer's JSON object; {} for an empty, unreadable or other answer."""
     try:
         body = orjson.loads(response.content) if response.content else None

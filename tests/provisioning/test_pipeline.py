@@ -17,7 +17,7 @@ from provisionhub.provisioning.dispatcher import Dispatcher
 from provisionhub.provisioning.targets import IdentifierType, set_paused
 from provisionhub.store import tables
 from provisionhub.store.database import Database
-from tests.provisioning.conftest import new_person, new_target
+from tests.provisioning.conftest import FAST, new_person, new_target
 from tests.provisioning.receiver import Receiver
 
 pytestmark = pytest.mark.anyio
@@ -198,3 +198,26 @@ async def test_the_rate_limit_holds(
 
     # A burst of 5, then 5 a second: the tenth goes out a second after the first at the earliest.
     assert sent[-1].at - sent[0].at >= 0.9
+
+
+async def test_the_first_target_starts_from_now_and_a_second_gets_what_is_not_yet_sent(
+    database: Database, directory: Directory, receiver: Receiver
+) -> None:
+    """With no target, events wait undispatched; the first target added owes none of them (reprovision
+    sends it everyone). A target added while events wait for the first gets them too."""
+    before = new_person(directory)
+    new_target(database, f"{receiver.base}/first", name="first")
+    later = new_person(directory)
+    new_target(database, f"{receiver.base}/second", name="second")
+    database.start()
+    dispatcher = Dispatcher(database, FAST)
+    dispatcher.start()
+    try:
+        sent = await receiver.wait_for(2)
+        await asyncio.sleep(0.3)
+    finally:
+        await dispatcher.stop()
+        database.stop()
+
+    assert sorted(r.path for r in receiver.requests) == [f"/first/{later}", f"/second/{later}"]
+    assert all(before not in r.path for r in sent)

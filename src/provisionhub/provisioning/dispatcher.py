@@ -198,8 +198,8 @@ class Dispatcher:
         """Until woken, or until the next retry, lease or probe falls due (at most idle_seconds)."""
         timeout = self.policy.idle_seconds
         if not self._targets:
-            # Nobody to deliver to: events are only marked dispatched, once a second, whatever commits
-            # meanwhile (a target added is found by the next pass, and gets that second's events).
+            # Nobody to deliver to: a look for a target once a second, whatever commits meanwhile (events
+            # wait undispatched; the first target added marks them so, as owed to no one).
             await asyncio.sleep(timeout)
             return
         if not self._sending:

@@ -102,7 +102,11 @@ EVENTS_A_PASS = 1_000
 
 def dispatch_events(conn: Connection, now: datetime, limit: int = EVENTS_A_PASS) -> tuple[int, bool]:
     """Fan up to limit undispatched outbox events out into deliveries: (how many were taken, whether any
-    target exists). With none, events are only marked dispatched: there is nobody to owe them to."""
+    target exists). With no target, events are left as they are: adding the first target marks them
+    dispatched (add_target), as owed to nobody."""
+    target_ids = list(conn.execute(select(targets.c.id)).scalars())
+    if not target_ids:
+        return 0, False
     statement = (
         select(outbox.c.id, outbox.c.person_id, outbox.c.event)
         .where(outbox.c.dispatched == false())
@@ -112,18 +116,16 @@ def dispatch_events(conn: Connection, now: datetime, limit: int = EVENTS_A_PASS)
     if conn.dialect.name == "postgresql":
         statement = statement.with_for_update(skip_locked=True)
     events = conn.execute(statement).all()
-    target_ids = list(conn.execute(select(targets.c.id)).scalars())
     if not events:
-        return 0, bool(target_ids)
+        return 0, True
     newest: dict[int, tuple[int, str]] = {}
     for event_id, person_id, event in events:
         newest[person_id] = (event_id, event)
-    if target_ids:
-        _owe(conn, target_ids, newest, now)
+    _owe(conn, target_ids, newest, now)
     ids = [event_id for event_id, _, _ in events]
     for start in range(0, len(ids), 500):
         conn.execute(update(outbox).where(outbox.c.id.in_(ids[start : start + 500])).values(dispatched=True))
-    return len(events), bool(target_ids)
+    return len(events), True
 
 
 def _owe(

@@ -9,7 +9,7 @@ from enum import StrEnum
 from typing import Any
 from urllib.parse import urlsplit
 
-from sqlalchemy import Connection, func, select, update
+from sqlalchemy import Connection, false, func, select, update
 
 from provisionhub.directory.changes import Change, record
 from provisionhub.directory.errors import Conflict, Invalid, NotFound, Reason
@@ -160,7 +160,14 @@ def add_target(conn: Connection, command: AddTarget, actor: str, now: datetime) 
         "state": State.ACTIVE.value,
         "created_at": now,
     }
+    first = conn.execute(select(targets.c.id).limit(1)).first() is None
     target_id = conn.execute(targets.insert().values(row).returning(targets.c.id)).scalar_one()
+    if first:
+        # With no target, events were left undispatched (queue.dispatch_events): they are owed to no one,
+        # and the first target starts from now (`target reprovision` sends it everyone). Events other
+        # targets have not been given yet are fanned out to this one too, when they are.
+        outbox = tables.outbox
+        conn.execute(update(outbox).where(outbox.c.dispatched == false()).values(dispatched=True))
     shown = {k: (None, v) for k, v in row.items() if k not in ("secret", "created_at")}
     record(conn, [Change(actor, "target", name, "create", shown)], now)
     return find_target(conn, name, by_id=target_id)

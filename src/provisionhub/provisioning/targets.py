@@ -181,11 +181,6 @@ def find_target(conn: Connection, name: str, *, by_id: int | None = None) -> Tar
     return Target.from_row(row)
 
 
-def active_targets(conn: Connection) -> list[Target]:
-    """Every target (paused or tripped ones too: their deliveries queue up)."""
-    return [Target.from_row(row) for row in conn.execute(select(targets).order_by(targets.c.id)).mappings()]
-
-
 def set_paused(conn: Connection, name: str, paused: bool, actor: str, now: datetime) -> Target:
     """Pause a target (nothing is sent; deliveries queue) or resume it (also a tripped one)."""
     target = find_target(conn, name)

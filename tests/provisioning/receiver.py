@@ -41,7 +41,8 @@ class Receiver:
     answers: deque[tuple[int, dict[str, str]]] = field(default_factory=deque)
     status: int = 200
     delay: float = 0.0
-    arrived: threading.Condition = field(default_factory=threading.Condition)
+    #: Held while a request is recorded and its answer taken from the script (the server's thread).
+    lock: threading.Lock = field(default_factory=threading.Lock)
 
     def answer(self, *statuses: int | tuple[int, dict[str, str]]) -> None:
         for status in statuses:
@@ -74,10 +75,9 @@ class Receiver:
                 break
         headers = {k.decode().lower(): v.decode() for k, v in scope["headers"]}
         path = scope["raw_path"].decode()
-        with self.arrived:
+        with self.lock:
             self.requests.append(Received(scope["method"], path, headers, body, time.monotonic()))
             status, extra = self.answers.popleft() if self.answers else (self.status, {})
-            self.arrived.notify_all()
         if self.delay:
             await asyncio.sleep(self.delay)
         await send(

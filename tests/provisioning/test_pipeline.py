@@ -221,3 +221,35 @@ async def test_the_first_target_starts_from_now_and_a_second_gets_what_is_not_ye
 
     assert sorted(r.path for r in receiver.requests) == [f"/first/{later}", f"/second/{later}"]
     assert all(before not in r.path for r in sent)
+
+
+async def test_a_dispatcher_stopping_hands_back_what_it_is_still_sending(
+    database: Database, directory: Directory, receiver: Receiver
+) -> None:
+    """A call still unanswered when the grace runs out is cancelled, and its delivery is pending again,
+    unclaimed and not counted as a try: the next dispatcher sends it without waiting for a lease."""
+    new_target(database, f"{receiver.base}/p", name="slow-answers")
+    receiver.delay = 5.0
+    database.start()
+    dispatcher = Dispatcher(database, FAST)
+    dispatcher.start()
+    new_person(directory)
+    await receiver.wait_for(1)
+
+    await dispatcher.stop(grace_seconds=0.1)
+
+    [handed_back] = deliveries_of(database, "slow-answers")
+    assert (handed_back.state, handed_back.attempts) == ("pending", 0)
+    with database.snapshot() as conn:
+        claim = conn.execute(select(tables.deliveries.c.claimed_by, tables.deliveries.c.lease_until)).one()
+    assert tuple(claim) == (None, None)
+
+    receiver.delay = 0.0
+    again = Dispatcher(database, FAST)
+    again.start()
+    try:
+        await settled(database, "slow-answers", "delivered")
+    finally:
+        await again.stop()
+        database.stop()
+    assert len(receiver.requests) == 2

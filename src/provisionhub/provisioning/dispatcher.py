@@ -307,7 +307,12 @@ def _release(conn: Connection, ids: list[int], worker: str) -> None:
 
 
 def _hook_commits(database: Database, wake: Callable[[], None]) -> Callable[[], None]:
-    """Call wake after each commit (in this process) of a transaction that appended outbox events."""
+    """Call wake after each commit (in this process) of a transaction that appended outbox events.
+
+    SQLAlchemy's commit event comes just before the driver's commit. On the event loop (SQLite's inline
+    writes) the wake is seen after the commit has finished; from PostgreSQL's writer thread a pass may
+    start before it, find nothing, and the NOTIFY delivered at the commit wakes the dispatcher again.
+    """
     engine = database.engine
 
     def committed(conn: Any) -> None:

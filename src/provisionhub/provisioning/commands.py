@@ -22,7 +22,6 @@ from provisionhub.provisioning.targets import (
     Mode,
     add_target,
     set_paused,
-    summaries,
 )
 from provisionhub.settings import Settings
 from provisionhub.store.database import Database
@@ -111,7 +110,7 @@ def _rate(text: str | None) -> int | None:
 @target_app.command("list")
 def target_list() -> None:
     """Targets with their state, queue depth, dead letters, last success and last error. Never secrets."""
-    found = _in_transaction(summaries)
+    found = _in_transaction(queue.summaries)
     table = Table("name", "kind", "url", "state", "queued", "dead", "last success", "last error")
     for target in found:
         error = f"{_when(target.last_error_at)} {target.last_error}" if target.last_error else ""

@@ -96,6 +96,54 @@ class DeliveryInfo:
     finished_at: datetime | None
 
 
+@dataclass(frozen=True, slots=True)
+class TargetSummary:
+    """A target as `target list` shows it: never its secret."""
+
+    name: str
+    kind: str
+    url: str
+    mode: str
+    identifier_type: str
+    auth: str
+    state: str
+    queued: int
+    dead: int
+    last_success_at: datetime | None
+    last_error: str | None
+    last_error_at: datetime | None
+
+
+def summaries(conn: Connection) -> list[TargetSummary]:
+    """Every target, by name, with its queue depth, dead letters, last success and last error."""
+    counts: dict[tuple[int, str], int] = {
+        (row.target_id, row.state): row.n
+        for row in conn.execute(
+            select(deliveries.c.target_id, deliveries.c.state, func.count().label("n"))
+            .where(deliveries.c.state.in_((DeliveryState.PENDING, DeliveryState.SENDING, DeliveryState.DEAD)))
+            .group_by(deliveries.c.target_id, deliveries.c.state)
+        )
+    }
+    return [
+        TargetSummary(
+            name=row["name"],
+            kind=row["kind"],
+            url=row["url"],
+            mode=row["mode"],
+            identifier_type=row["identifier_type"],
+            auth=row["auth"],
+            state=row["state"],
+            queued=counts.get((row["id"], DeliveryState.PENDING), 0)
+            + counts.get((row["id"], DeliveryState.SENDING), 0),
+            dead=counts.get((row["id"], DeliveryState.DEAD), 0),
+            last_success_at=row["last_success_at"],
+            last_error=row["last_error"],
+            last_error_at=row["last_error_at"],
+        )
+        for row in conn.execute(select(targets).order_by(targets.c.name)).mappings()
+    ]
+
+
 #: Most outbox events one pass fans out.
 EVENTS_A_PASS = 1_000
 

@@ -9,14 +9,13 @@ from enum import StrEnum
 from typing import Any
 from urllib.parse import urlsplit
 
-from sqlalchemy import Connection, false, func, select, update
+from sqlalchemy import Connection, false, select, update
 
 from provisionhub.directory.changes import Change, record
 from provisionhub.directory.errors import Conflict, Invalid, NotFound, Reason
 from provisionhub.store import tables
 
 targets = tables.targets
-deliveries = tables.deliveries
 
 
 class Kind(StrEnum):
@@ -110,24 +109,6 @@ class AddTarget:
     max_attempts: int = 10
 
 
-@dataclass(frozen=True, slots=True)
-class TargetSummary:
-    """A target as `target list` shows it: never its secret."""
-
-    name: str
-    kind: str
-    url: str
-    mode: str
-    identifier_type: str
-    auth: str
-    state: str
-    queued: int
-    dead: int
-    last_success_at: datetime | None
-    last_error: str | None
-    last_error_at: datetime | None
-
-
 def add_target(conn: Connection, command: AddTarget, actor: str, now: datetime) -> Target:
     name = command.name.strip()
     if not name or len(name) > 100:
@@ -192,34 +173,6 @@ def set_paused(conn: Connection, name: str, paused: bool, actor: str, now: datet
         fields = {"state": (target.state.value, state.value)}
         record(conn, [Change(actor, "target", target.name, "pause" if paused else "resume", fields)], now)
     return find_target(conn, name)
-
-
-def summaries(conn: Connection) -> list[TargetSummary]:
-    counts: dict[tuple[int, str], int] = {
-        (row.target_id, row.state): row.n
-        for row in conn.execute(
-            select(deliveries.c.target_id, deliveries.c.state, func.count().label("n"))
-            .where(deliveries.c.state.in_(("pending", "sending", "dead")))
-            .group_by(deliveries.c.target_id, deliveries.c.state)
-        )
-    }
-    return [
-        TargetSummary(
-            name=row["name"],
-            kind=row["kind"],
-            url=row["url"],
-            mode=row["mode"],
-            identifier_type=row["identifier_type"],
-            auth=row["auth"],
-            state=row["state"],
-            queued=counts.get((row["id"], "pending"), 0) + counts.get((row["id"], "sending"), 0),
-            dead=counts.get((row["id"], "dead"), 0),
-            last_success_at=row["last_success_at"],
-            last_error=row["last_error"],
-            last_error_at=row["last_error_at"],
-        )
-        for row in conn.execute(select(targets).order_by(targets.c.name)).mappings()
-    ]
 
 
 def _check_url(url: str) -> None:

@@ -85,6 +85,7 @@ def test_pause_resume_reprovision_deliveries_and_replay(
     assert "paused" in cli("target", "list").stdout
 
     assert "2 deliveries queued" in cli("target", "reprovision", "lms", "--all").stderr
+    assert queue_columns(cli("target", "list").stdout) == ("2", "0")  # queued, dead
     shown = cli("target", "deliveries", "lms").stdout
     assert first in shown
     assert "reprovision" in shown
@@ -94,8 +95,16 @@ def test_pause_resume_reprovision_deliveries_and_replay(
     with database.transaction() as conn:  # as the dispatcher leaves a delivery that ran out of tries
         conn.execute(update(tables.deliveries).values(state="dead", finished_at=datetime.now(UTC)))
     assert first in cli("target", "deliveries", "lms", "--state", "dead").stdout
+    assert queue_columns(cli("target", "list").stdout) == ("0", "2")
     assert "2 dead deliveries" in cli("target", "replay", "lms").stderr
     assert first not in cli("target", "deliveries", "lms", "--state", "dead").stdout
     cli("target", "resume", "lms")
     assert "active" in cli("target", "list").stdout
     cli("target", "pause", "nope", code=1)
+
+
+def queue_columns(listed: str) -> tuple[str, str]:
+    """The queued and dead counts of the one target in `target list`'s table."""
+    [row] = [line for line in listed.splitlines() if "http://lms.example" in line]
+    cells = [cell.strip() for cell in row.strip("│┃ ").split("│")]
+    return cells[4], cells[5]

@@ -19,7 +19,7 @@ from provisionhub.dialects.scim.routes import scim_dialect
 from provisionhub.dialects.uniweb.routes import uniweb_dialect
 from provisionhub.directory.lifecycle import run_periodically
 from provisionhub.directory.service import Directory
-from provisionhub.http.dialects import serve_dialects
+from provisionhub.http.dialects import DialectsApp, serve_dialects
 from provisionhub.provisioning.dispatcher import Dispatcher, Policy
 from provisionhub.settings import Settings
 from provisionhub.store.database import Database
@@ -30,7 +30,7 @@ DESCRIPTION = (
 )
 
 
-def create_app(settings: Settings | None = None, database: Database | None = None) -> FastAPI:
+def create_app(settings: Settings | None = None, database: Database | None = None) -> DialectsApp:
     """Build the application. Nothing connects until the first request or the lifespan starts."""
     settings = settings or Settings()
     database = database or Database.from_settings(settings)
@@ -57,7 +57,7 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
             finally:
                 database.dispose()
 
-    app = FastAPI(title="provisionhub", version=__version__, description=DESCRIPTION, lifespan=lifespan)
+    app = DialectsApp(title="provisionhub", version=__version__, description=DESCRIPTION, lifespan=lifespan)
 
     @app.get("/healthz", tags=["operations"], summary="The process is up")
     async def healthz() -> dict[str, str]:

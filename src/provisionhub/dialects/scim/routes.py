@@ -41,6 +41,7 @@ from provisionhub.directory.reference_data import list_user_types
 from provisionhub.directory.service import Directory
 from provisionhub.http.bodies import read_json
 from provisionhub.http.dialects import Dialect
+from provisionhub.http.routes import DirectRoute
 from provisionhub.store.database import Database
 
 
@@ -51,7 +52,7 @@ def scim_dialect(directory: Directory, max_body_bytes: int) -> Dialect:
 
 
 def _router(directory: Directory, max_body_bytes: int) -> APIRouter:
-    router = APIRouter(prefix=PREFIX, tags=["scim"])
+    router = APIRouter(prefix=PREFIX, tags=["scim"], route_class=DirectRoute)
     database = directory.database
 
     def shown(document: dict[str, Any], wanted: Projection) -> dict[str, Any]:

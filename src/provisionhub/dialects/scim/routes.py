@@ -173,7 +173,7 @@ def _router(directory: Directory, max_body_bytes: int) -> APIRouter:
 
         return ScimResponse(bulk.response(await database.write(work)))
 
-    add_group_routes(router, directory, max_body_bytes)
+    # Routes are matched in order: Users, the busiest, first.
     add_resource_routes(
         router,
         "/Users",
@@ -186,6 +186,7 @@ def _router(directory: Directory, max_body_bytes: int) -> APIRouter:
         change=patch_user,
         delete=delete_user,
     )
+    add_group_routes(router, directory, max_body_bytes)
     router.add_api_route("/.search", search_everything, methods=["POST"], summary="Search Users and Groups")
     router.add_api_route("/Bulk", bulk_request, methods=["POST"], summary="Many operations in one request")
     _discovery(router, database, max_body_bytes)

@@ -43,11 +43,14 @@ class Attribute:
     sub_attributes: tuple[Attribute, ...] = ()
     canonical_values: tuple[str, ...] = ()
     reference_types: tuple[str, ...] = ()
+    _by_name: dict[str, Attribute] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "_by_name", {a.name.casefold(): a for a in self.sub_attributes})
 
     def sub_attribute(self, name: str) -> Attribute | None:
         """The sub-attribute of this name, compared case-insensitively (RFC 7643 2.1)."""
-        folded = name.casefold()
-        return next((a for a in self.sub_attributes if a.name.casefold() == folded), None)
+        return self._by_name.get(name.casefold())
 
     def to_scim(self) -> dict[str, Any]:
         body: dict[str, Any] = {

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import Connection, select
 
 from provisionhub.auth.permissions import Permission, Principal
 from provisionhub.auth.tokens import (
@@ -140,3 +141,68 @@ def test_a_token_can_only_be_scoped_to_an_account_that_exists(
         assert (caught.value.field, caught.value.reason) == ("account", reason)
     with database.snapshot() as conn:
         assert list_tokens(conn) == []
+
+
+# -- principals remembered: never past a change that could alter them -----------------------------------
+
+
+@pytest.mark.anyio
+async def test_a_token_revoked_by_another_process_is_refused_at_the_next_read(
+    database: Database, database_url: str
+) -> None:
+    with database.transaction() as conn:
+        secret = create_token(conn, "reader", [Permission.USER_READ])
+    for _ in range(2):  # the second is answered from what the first found
+        found = await database.read(lambda conn: authenticate(conn, secret))
+        assert found.name == "reader"
+    _elsewhere(database_url, lambda conn: revoke_token(conn, "reader"))
+    with pytest.raises(Unauthenticated):
+        await database.read(lambda conn: authenticate(conn, secret))
+
+
+@pytest.mark.anyio
+async def test_a_token_whose_permissions_another_process_changed_is_read_again(
+    database: Database, database_url: str
+) -> None:
+    with database.transaction() as conn:
+        secret = create_token(conn, "reader", [Permission.USER_READ])
+    assert (await database.read(lambda conn: authenticate(conn, secret))).can(Permission.USER_READ)
+    _elsewhere(
+        database_url,
+        lambda conn: conn.execute(
+            tables.api_tokens.update().values(permissions=[Permission.GROUP_READ.value])
+        ),
+    )
+    found = await database.read(lambda conn: authenticate(conn, secret))
+    assert found.can(Permission.GROUP_READ)
+    assert not found.can(Permission.USER_READ)
+
+
+def _elsewhere(database_url: str, work: Callable[[Connection], object]) -> None:
+    """Run work in a transaction of another engine: as the CLI would, in its own process."""
+    elsewhere = Database(database_url)
+    try:
+        with elsewhere.transaction() as conn:
+            work(conn)
+    finally:
+        elsewhere.dispose()
+
+
+def test_a_transaction_that_revokes_a_token_no_longer_accepts_it(database: Database) -> None:
+    with database.transaction() as conn:
+        secret = create_token(conn, "brief", [Permission.USER_READ])
+    with database.transaction() as conn:
+        assert authenticate(conn, secret).name == "brief"
+        revoke_token(conn, "brief")
+        with pytest.raises(Unauthenticated):
+            authenticate(conn, secret)
+
+
+def test_a_token_created_in_a_transaction_rolled_back_is_not_remembered(database: Database) -> None:
+    with database.engine.connect() as conn:
+        with conn.begin() as tx:
+            secret = create_token(conn, "fleeting", [Permission.USER_READ])
+            assert authenticate(conn, secret).name == "fleeting"
+            tx.rollback()
+        with conn.begin(), pytest.raises(Unauthenticated):
+            authenticate(conn, secret)

@@ -39,6 +39,26 @@ async def test_reads_see_each_committed_write_in_every_read_mode(database_url: s
         database.dispose()
 
 
+@pytest.mark.anyio
+@pytest.mark.parametrize("mode", ["auto", "inline", "thread"])
+async def test_a_read_sees_one_snapshot_whatever_commits_meanwhile(database_url: str, mode: str) -> None:
+    database = Database(database_url, read_mode=mode)
+    other = Database(database_url)  # another process's connection
+    try:
+
+        def counted_around_a_commit(conn: Connection) -> tuple[int, int]:
+            before = conn.execute(text_count).scalar_one()
+            with other.transaction() as elsewhere:
+                elsewhere.execute(text_insert, {"name": "read-mode-meanwhile"})
+            return before, conn.execute(text_count).scalar_one()
+
+        assert await database.read(counted_around_a_commit) == (0, 0)
+        assert await database.read(lambda conn: conn.execute(text_count).scalar_one()) == 1
+    finally:
+        other.dispose()
+        database.dispose()
+
+
 def test_an_unknown_read_mode_is_refused(database_url: str) -> None:
     with pytest.raises(ValueError, match="read_mode must be auto, inline or thread"):
         Database(database_url, read_mode="sometimes")

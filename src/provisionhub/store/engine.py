@@ -76,8 +76,11 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
     @event.listens_for(engine, "begin")
     def _begin(connection: Any) -> None:
         writer = connection.get_execution_options().get(WRITE, False)
+        driver = connection.connection.driver_connection
+        if driver.in_transaction:  # begun on the driver (a kept reader's snapshot): SQLAlchemy joins it
+            return
         # Straight to the driver: SQLAlchemy's statement machinery cost more than BEGIN itself.
-        connection.connection.driver_connection.execute("BEGIN IMMEDIATE" if writer else "BEGIN")
+        driver.execute("BEGIN IMMEDIATE" if writer else "BEGIN")
 
     return engine
 

@@ -78,6 +78,16 @@ def test_the_openapi_document_has_one_operation_id_per_operation() -> None:
     )
 
 
+@pytest.mark.parametrize("wanted", [False, True])
+def test_fastapis_opentelemetry_is_on_only_when_asked_for(
+    wanted: bool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("PROVISIONHUB_OPENTELEMETRY", str(wanted).lower())
+    app = create_app(Settings(database_url="sqlite://"))
+
+    assert [app._telemetry[kind] for kind in ("tracing", "metrics", "logs")] == [wanted] * 3
+
+
 # -- the lifecycle inside serve ---------------------------------------------------------------------------
 
 

@@ -8,6 +8,7 @@ from contextlib import asynccontextmanager, suppress
 
 from fastapi import FastAPI
 from fastapi.responses import JSONResponse
+from fastapi.telemetry import TelemetryConfig
 
 from provisionhub import __version__
 from provisionhub.auth.oauth import GrantPolicy
@@ -28,6 +29,10 @@ DESCRIPTION = (
     "One directory of people, many dialects in, many targets out. Each dialect lives under its own prefix "
     "and answers errors in its own wire format."
 )
+
+#: FastAPI's OpenTelemetry instrumentation, off: unless PROVISIONHUB_OPENTELEMETRY is set, each request
+#: would ask whether a tracer, meter or logger provider was configured.
+NO_TELEMETRY: TelemetryConfig = {"tracing": False, "metrics": False, "logs": False}
 
 
 def create_app(settings: Settings | None = None, database: Database | None = None) -> DialectsApp:
@@ -57,7 +62,13 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
             finally:
                 database.dispose()
 
-    app = DialectsApp(title="provisionhub", version=__version__, description=DESCRIPTION, lifespan=lifespan)
+    app = DialectsApp(
+        title="provisionhub",
+        version=__version__,
+        description=DESCRIPTION,
+        lifespan=lifespan,
+        telemetry=None if settings.opentelemetry else NO_TELEMETRY,
+    )
 
     @app.get("/healthz", tags=["operations"], summary="The process is up")
     async def healthz() -> dict[str, str]:

@@ -106,15 +106,26 @@ def page(
     return total, [Person.from_row(row) for row in rows]
 
 
-_BY_ID = select(people).where(
+#: A person's newest change-log seq: their User's version (an index search, as latest_seqs makes).
+_LATEST_SEQ = (
+    select(func.max(tables.changes.c.seq))
+    .where(
+        tables.changes.c.entity_type == bindparam("entity_type"),
+        tables.changes.c.entity_id == people.c.public_id,
+    )
+    .scalar_subquery()
+)
+_BY_ID = select(people, _LATEST_SEQ.label("latest_seq")).where(
     people.c.public_id == bindparam("public_id"), people.c.status != bindparam("deleted")
 )
 
 
-def find(conn: Connection, public_id: str) -> Person | None:
-    """The User with this id (None: nobody, or a deleted person)."""
-    rows = fetch_all(conn, _BY_ID, {"public_id": public_id, "deleted": Status.DELETED.value})
-    return Person.from_row(rows[0]) if rows else None
+def find(conn: Connection, public_id: str) -> tuple[Person, int] | None:
+    """The User with this id and the newest change-log seq about them, in one statement (None: nobody,
+    or a deleted person)."""
+    parameters = {"public_id": public_id, "deleted": Status.DELETED.value, "entity_type": "person"}
+    rows = fetch_all(conn, _BY_ID, parameters)
+    return (Person.from_row(rows[0]), rows[0]["latest_seq"] or 0) if rows else None
 
 
 def identity_taken(conn: Connection, login_source: str, unique_id: str) -> bool:

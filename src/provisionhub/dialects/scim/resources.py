@@ -77,8 +77,12 @@ class Resources:
 
     # -- Users -----------------------------------------------------------------------------------------
 
-    def user_documents(self, conn: Connection, found: list[Person]) -> list[Document]:
-        seqs = latest_seqs(conn, "person", [p.public_id for p in found])
+    def user_documents(
+        self, conn: Connection, found: list[Person], seqs: Mapping[str, int] | None = None
+    ) -> list[Document]:
+        """The User documents of people; seqs: their versions, when already known (else looked up)."""
+        if seqs is None:
+            seqs = latest_seqs(conn, "person", [p.public_id for p in found])
         groups = groups_of(conn, [p.id for p in found])
         return [
             user_out(p, groups.get(p.id, []), seqs.get(p.public_id, 0), self.url, self.bound) for p in found
@@ -87,12 +91,21 @@ class Resources:
     def user_document(self, conn: Connection, person: Person) -> Document:
         return self.user_documents(conn, [person])[0]
 
-    def existing_user(self, conn: Connection, user_id: str, if_match: str | None = None) -> Person:
-        person = people.find(conn, user_id)
-        if person is None:
+    def read_user(self, conn: Connection, user_id: str) -> Document:
+        """The document of the User with this id (a GET)."""
+        person, seq = self.versioned_user(conn, user_id)
+        return self.user_documents(conn, [person], {person.public_id: seq})[0]
+
+    def versioned_user(self, conn: Connection, user_id: str) -> tuple[Person, int]:
+        """The User with this id, and their version: the newest change-log seq about them."""
+        found = people.find(conn, user_id)
+        if found is None:
             raise NotFound(f"no User has the id {user_id}")
+        return found
+
+    def existing_user(self, conn: Connection, user_id: str, if_match: str | None = None) -> Person:
+        person, seq = self.versioned_user(conn, user_id)
         if if_match is not None:
-            seq = latest_seqs(conn, "person", [user_id]).get(user_id, 0)
             access.check_precondition(if_match, version_tag(seq))
         return person
 

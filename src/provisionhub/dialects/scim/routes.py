@@ -73,11 +73,7 @@ def _router(directory: Directory, max_body_bytes: int) -> APIRouter:
     async def get_user(resource_id: str, request: Request) -> Response:
         seen_in = reader(directory, request, Permission.USER_READ)
 
-        def work(conn: Connection) -> dict[str, Any]:
-            seen = seen_in(conn)
-            return seen.user_document(conn, seen.existing_user(conn, resource_id))
-
-        document = await database.read(work)
+        document = await database.read(lambda conn: seen_in(conn).read_user(conn, resource_id))
         return read_response(request, document, shown(document, requested(request)))
 
     async def replace_user(resource_id: str, request: Request) -> JSONResponse:

@@ -3,7 +3,7 @@ and the errors, on both databases."""
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
@@ -34,6 +34,12 @@ async def create(client: httpx.AsyncClient, headers: dict[str, str], **overrides
     return answer.json()
 
 
+def _to_the_millisecond(moment: datetime) -> str:
+    """A stored time as SCIM's meta shows it: xsd:dateTime in UTC, milliseconds, Z."""
+    utc = moment.astimezone(UTC)
+    return f"{utc:%Y-%m-%dT%H:%M:%S}.{utc.microsecond // 1000:03d}Z"
+
+
 def row(database: Database, public_id: str) -> dict[str, Any]:
     with database.snapshot() as conn:
         found = conn.execute(select(tables.people).where(tables.people.c.public_id == public_id))
@@ -57,6 +63,9 @@ async def test_a_created_user_is_answered_whole_with_its_location_and_version(
     assert answer.headers["ETag"] == user["meta"]["version"]
     assert user["meta"]["version"].startswith('W/"')
     assert user["meta"]["resourceType"] == "User"
+    stored = row(database, user["id"])
+    assert user["meta"]["created"] == _to_the_millisecond(stored["created_at"])
+    assert user["meta"]["lastModified"] == _to_the_millisecond(stored["updated_at"])
     assert (user["userName"], user["externalId"], user["title"], user["active"]) == (
         body["userName"],
         "hr-1001",

@@ -149,8 +149,9 @@ def user_out(
 
 
 def scim_datetime(value: datetime) -> str:
-    """A SCIM dateTime (xsd:dateTime, in UTC, to the millisecond)."""
-    return value.strftime("%Y-%m-%dT%H:%M:%S.") + f"{value.microsecond // 1000:03d}Z"
+    """A SCIM dateTime (xsd:dateTime, in UTC, to the millisecond) of a time in UTC. isoformat, not
+    strftime: a fifth of the time, twice in every User (100 Users a page)."""
+    return value.replace(tzinfo=None).isoformat(timespec="milliseconds") + "Z"
 
 
 def _day_or_second(value: date | datetime) -> str:

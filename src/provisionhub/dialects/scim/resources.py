@@ -48,14 +48,26 @@ def scim_names() -> Iterator[None]:
     try:
         yield
     except (Invalid, Conflict) as exc:
-        name = _GROUP_NAMES.get(exc.field) or SCIM_NAMES.get(exc.field, exc.field)
-        message = worded_as(exc, name)
-        if isinstance(exc, Conflict):
-            raise ScimError(409, message, ScimType.UNIQUENESS) from None
-        raise invalid_value(message) from None
+        raise scim_error(exc) from None
+
+
+def scim_error(exc: Exception) -> Exception:
+    """A refusal of the core (Invalid, Conflict) as SCIM words it, naming the SCIM attribute; any other
+    error as it is."""
+    if not isinstance(exc, Invalid | Conflict):
+        return exc
+    name = _GROUP_NAMES.get(exc.field) or SCIM_NAMES.get(exc.field, exc.field)
+    message = worded_as(exc, name)
+    if isinstance(exc, Conflict):
+        return ScimError(409, message, ScimType.UNIQUENESS)
+    return invalid_value(message)
 
 
 _GROUP_NAMES = {"display_name": "displayName", "external_id": "externalId", "members": "members"}
+
+
+def externalid_taken(unique_id: str) -> ScimError:
+    return ScimError(409, f"externalId {unique_id!r} is already taken", ScimType.UNIQUENESS)
 
 
 def checked_password(read: UserIn) -> str | None:
@@ -110,7 +122,6 @@ class Resources:
         return person
 
     def create_user(self, conn: Connection, read: UserIn, hashes: Hashes) -> Document:
-        self.who.require(Permission.USER_CREATE)
         return self.user_document(conn, self._write_user(conn, read, None, hashes))
 
     def replace_user(
@@ -141,7 +152,27 @@ class Resources:
         self.who.require_login_source(person.login_source)
         self.directory.set_status(conn, SetStatus(person.public_id, Status.DELETED), self.who.actor)
 
-    def _write_user(self, conn: Connection, read: UserIn, existing: Person | None, hashes: Hashes) -> Person:
+    def creation(self, conn: Connection, read: UserIn, hashes: Hashes) -> UpsertPerson:
+        """The command that creates the User read (checked: the token may create Users of its login
+        source, the externalId is free); ScimError or a core refusal if it may not."""
+        self.who.require(Permission.USER_CREATE)
+        fields = self._fields(read, hashes)
+        self.who.require_login_source(self.bound)
+        public_id = new_public_id()
+        unique_id = read.external_id or public_id
+        if read.external_id is not None and people.identity_taken(conn, self.bound, unique_id):
+            raise externalid_taken(unique_id)
+        return UpsertPerson(self.bound, unique_id, fields, frozenset({"username"}), public_id)
+
+    def made_active(self, conn: Connection, person: Person, read: UserIn) -> Person:
+        """person, suspended or reactivated as the User read's `active` says."""
+        if read.active is None or read.active == (person.status in ACTIVE_STATUSES):
+            return person
+        status = Status.ACTIVE if read.active else Status.SUSPENDED
+        return self.directory.set_status(conn, SetStatus(person.public_id, status), self.who.actor).person
+
+    def _fields(self, read: UserIn, hashes: Hashes) -> dict[str, Any]:
+        """The person's fields a User document sets, its password as a hash."""
         if read.fields.get("username") is None:
             raise invalid_value("userName is required")
         fields = dict(read.fields)
@@ -149,27 +180,24 @@ class Resources:
         if password is not None:
             # Hashed ahead of the transaction; one that is not (the User changed meanwhile) is hashed here.
             fields["password_hash"] = hashes.get(password) or hash_password(password)
+        return fields
+
+    def _write_user(self, conn: Connection, read: UserIn, existing: Person | None, hashes: Hashes) -> Person:
         directory, who = self.directory, self.who
-        with scim_names():
-            if existing is None:
-                who.require_login_source(self.bound)
-                public_id = new_public_id()
-                unique_id = read.external_id or public_id
-                if read.external_id is not None and people.identity_taken(conn, self.bound, unique_id):
-                    raise ScimError(409, f"externalId {unique_id!r} is already taken", ScimType.UNIQUENESS)
-                command = UpsertPerson(self.bound, unique_id, fields, frozenset({"username"}), public_id)
+        if existing is None:
+            command = self.creation(conn, read, hashes)
+            with scim_names():
                 person = directory.upsert_person(conn, command, who.actor).person
-            else:
+        else:
+            fields = self._fields(read, hashes)
+            with scim_names():
                 who.require_login_source(existing.login_source)
                 new_unique_id: str | None = None
                 if existing.login_source == self.bound:  # externalId is theirs: set, changed or cleared
                     new_unique_id = read.external_id or existing.public_id
                 update = UpdatePerson(existing.public_id, fields, new_unique_id)
                 person = directory.update_person(conn, update, who.actor).person
-        if read.active is not None and read.active != (person.status in ACTIVE_STATUSES):
-            status = Status.ACTIVE if read.active else Status.SUSPENDED
-            person = directory.set_status(conn, SetStatus(person.public_id, status), who.actor).person
-        return person
+        return self.made_active(conn, person, read)
 
     # -- Groups ----------------------------------------------------------------------------------------
 

@@ -1,0 +1,157 @@
+"""SCIM creates queued together are made in one batch: each User still created or refused on its own, with
+its own credential checked, as if it had come alone. On both databases."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import httpx
+import pytest
+from sqlalchemy import func, select
+
+from provisionhub.auth.tokens import revoke_token
+from provisionhub.dialects.scim.creates import NewUser, user_creations
+from provisionhub.dialects.scim.errors import ScimError
+from provisionhub.dialects.scim.users import user_in
+from provisionhub.directory.errors import Forbidden, Unauthenticated
+from provisionhub.directory.organisations import OrgKind
+from provisionhub.directory.service import Directory
+from provisionhub.store import tables
+from provisionhub.store.database import Database
+from tests.conftest import MakeToken, count_rows
+from tests.dialects.scim.conftest import new_user
+from tests.factories import new_organisation
+
+pytestmark = pytest.mark.anyio
+
+USERS = "/scim/v2/Users"
+URL = "http://testserver/scim/v2"
+
+
+def _batch(directory: Directory, *items: tuple[str, dict[str, Any]]) -> list[Any]:
+    """Run the create handler once over (token, User body) items, in one transaction, as the write queue
+    does with the creates it gathered."""
+    handler = user_creations(directory)
+    with directory.database.transaction() as conn:
+        return handler(conn, [NewUser(token, URL, user_in(body), {}) for token, body in items])
+
+
+def _people_named(database: Database, username: str) -> int:
+    with database.snapshot() as conn:
+        query = select(func.count()).where(func.lower(tables.people.c.username) == username.lower())
+        return int(conn.execute(query).scalar_one())
+
+
+async def test_a_batch_creates_each_user_and_answers_each_its_own_document(
+    directory: Directory, make_token: MakeToken
+) -> None:
+    token = make_token("user-create", "user-read")
+    bodies = [new_user(), new_user(externalId="hr-7"), new_user(active=False)]
+
+    documents = _batch(directory, *[(token, body) for body in bodies])
+
+    assert [d["userName"] for d in documents] == [b["userName"] for b in bodies]
+    assert [d["active"] for d in documents] == [True, True, False]
+    assert documents[1]["externalId"] == "hr-7"
+    assert len({d["id"] for d in documents}) == 3
+    assert all(d["meta"]["location"] == f"{URL}/Users/{d['id']}" for d in documents)
+    versions = [int(d["meta"]["version"][3:-1]) for d in documents]
+    with directory.database.snapshot() as conn:
+        logged = conn.execute(select(func.max(tables.changes.c.seq))).scalar_one()
+    assert max(versions) == logged  # the suspension's entry is the third User's version
+
+
+async def test_in_a_batch_each_credential_is_checked_on_its_own(
+    directory: Directory, make_token: MakeToken
+) -> None:
+    creator, reader = make_token("user-create"), make_token("user-read")
+    revoked = make_token("user-create", name="gone")
+    with directory.database.transaction() as conn:
+        revoke_token(conn, "gone")
+    account = new_organisation(directory, OrgKind.ACCOUNT)
+    scoped = make_token("user-create", account=account)
+    bound = make_token("user-create", login_sources=["OPSCOM"])
+
+    outcomes = _batch(
+        directory,
+        (creator, new_user()),
+        (reader, new_user()),
+        (revoked, new_user()),
+        ("ph-nobody", new_user()),
+        (scoped, new_user()),
+        (bound, new_user()),
+        (creator, new_user()),
+    )
+
+    kinds = [type(o).__name__ if isinstance(o, Exception) else "created" for o in outcomes]
+    assert kinds == [
+        "created",
+        Forbidden.__name__,
+        Unauthenticated.__name__,
+        Unauthenticated.__name__,
+        Forbidden.__name__,
+        "created",
+        "created",
+    ]
+    assert count_rows(directory.database, tables.people) == 3
+    sources = [
+        o["urn:ietf:params:scim:schemas:extension:provisionhub:2.0:User"]["loginSource"] for o in outcomes[5:]
+    ]
+    assert sources == ["OPSCOM", "SCIM"]  # each User shown as its own token sees it
+
+
+async def test_in_a_batch_a_username_or_external_id_taken_twice_goes_to_the_first(
+    directory: Directory, make_token: MakeToken, database: Database
+) -> None:
+    token = make_token("user-create")
+    first = new_user(externalId="hr-1")
+    same_name = new_user(userName=first["userName"].upper())
+    same_external_id = new_user(externalId="hr-1")
+
+    outcomes = _batch(directory, (token, first), (token, same_name), (token, same_external_id))
+
+    assert isinstance(outcomes[0], dict)
+    for refused, attribute in ((outcomes[1], "userName"), (outcomes[2], "externalId")):
+        assert isinstance(refused, ScimError)
+        assert (refused.status, refused.scim_type) == (409, "uniqueness")
+        assert attribute in refused.detail
+    assert _people_named(database, first["userName"]) == 1
+
+
+async def test_concurrent_creates_over_http_are_each_answered_as_if_alone(
+    client: httpx.AsyncClient, scim: dict[str, str], make_token: MakeToken, database: Database
+) -> None:
+    reader = {"Authorization": f"Bearer {make_token('user-read')}"}
+    taken = new_user()
+    requests = [
+        *(client.post(USERS, headers=scim, json=new_user()) for _ in range(20)),
+        client.post(USERS, headers=scim, json=taken),
+        client.post(USERS, headers=scim, json={**new_user(), "userName": taken["userName"]}),
+        client.post(USERS, headers=reader, json=new_user()),
+        client.post(USERS, headers={"Authorization": "Bearer ph-nobody"}, json=new_user()),
+    ]
+
+    answers = await asyncio.gather(*requests)
+
+    statuses = [a.status_code for a in answers]
+    assert statuses[:20] == [201] * 20
+    assert sorted(statuses[20:22]) == [201, 409]
+    assert statuses[22:] == [403, 401]
+    assert len({a.json()["id"] for a in answers if a.status_code == 201}) == 21
+    assert _people_named(database, taken["userName"]) == 1
+
+
+async def test_a_credential_is_checked_before_a_body_is_refused_or_a_password_hashed(
+    client: httpx.AsyncClient, scim: dict[str, str], database: Database
+) -> None:
+    nobody = {"Authorization": "Bearer ph-nobody", "Content-Type": "application/scim+json"}
+
+    broken = await client.post(USERS, headers=nobody, content=b'{"userName": ')
+    wrong = await client.post(USERS, headers=nobody, content=b'{"userName": 7}')
+    with_password = await client.post(USERS, headers=nobody, json=new_user(password="Tr0ub4dor&3-horse"))
+    mine = await client.post(USERS, headers=scim, json={**new_user(), "userName": 7})
+
+    assert [broken.status_code, wrong.status_code, with_password.status_code] == [401, 401, 401]
+    assert (mine.status_code, mine.json()["scimType"]) == (400, "invalidValue")
+    assert count_rows(database, tables.people) == 0

@@ -1,6 +1,8 @@
 """SCIM benchmark: provisionhub's /scim/v2 against scim2-server, the reference peer, in the same run.
 
-Both run under uvicorn (one worker, uvloop, httptools) on loopback, the peer over its in-memory storage.
+Both run under uvicorn (one worker, uvloop) on loopback: provisionhub as `provisionhub serve` runs it (its
+HTTP protocol, uvicorn's httptools with each response in one write), the peer with uvicorn's httptools as it
+is, over its in-memory storage.
 wrk (16 connections) drives, in rounds alternating between the two: creates (POST /Users, a new userName
 each; on our side each committed with its change-log and outbox rows), reads by id (GET /Users/{id} of
 1,000 Users created before) and list pages (GET /Users?startIndex=..&count=100, from the Users both hold).

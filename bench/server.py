@@ -1,5 +1,6 @@
-"""One uvicorn process (one worker, uvloop, httptools) serving an app factory on a free 127.0.0.1 port:
-bench.app (provisionhub) by default, or a reference peer."""
+"""One uvicorn process (one worker, uvloop) serving an app factory on a free 127.0.0.1 port: bench.app
+(provisionhub) as `provisionhub serve` serves it (its HTTP protocol: httptools, each response in one write;
+no proxy headers), or a reference peer with uvicorn's defaults (httptools)."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,6 +21,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from bench.report import BenchError
+from provisionhub.http.server import HTTP_PROTOCOL
 
 REPO = Path(__file__).resolve().parent.parent
 HOST = "127.0.0.1"
@@ -50,19 +52,29 @@ class Server:
         return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+#: How `provisionhub serve` has uvicorn serve HTTP.
+AS_SERVE_SERVES = ("--http", HTTP_PROTOCOL, "--no-proxy-headers")
+
+
 @contextmanager
 def serve(database_url: str, log_path: Path) -> Iterator[Server]:
     """Start provisionhub on database_url, wait until /healthz answers, yield it; always stop it."""
-    with serve_app(BENCH_APP, "/healthz", {"PROVISIONHUB_DATABASE_URL": database_url}, log_path) as server:
+    environment = {"PROVISIONHUB_DATABASE_URL": database_url}
+    with serve_app(BENCH_APP, "/healthz", environment, log_path, AS_SERVE_SERVES) as server:
         yield server
 
 
 @contextmanager
 def serve_app(
-    factory: str, ready_path: str, environment: Mapping[str, str], log_path: Path
+    factory: str,
+    ready_path: str,
+    environment: Mapping[str, str],
+    log_path: Path,
+    options: Sequence[str] = ("--http", "httptools"),
 ) -> Iterator[Server]:
-    """Start uvicorn on factory (module:function) with environment added to ours, wait until a GET of
-    ready_path answers 200, yield the server; always stop it afterwards."""
+    """Start uvicorn on factory (module:function) with environment added to ours and options (its HTTP
+    protocol's) given to it, wait until a GET of ready_path answers 200, yield the server; always stop
+    it afterwards."""
     port = free_port()
     env = os.environ.copy()
     env.update(environment)
@@ -71,9 +83,8 @@ def serve_app(
     )
     command = [
         sys.executable, "-m", "uvicorn", factory, "--factory",
-        "--host", HOST, "--port", str(port), "--workers", "1",
-        "--loop", "uvloop", "--http", "httptools",
-        "--no-access-log", "--log-level", "warning",
+        "--host", HOST, "--port", str(port), "--workers", "1", "--loop", "uvloop",
+        *options, "--no-access-log", "--log-level", "warning",
     ]  # fmt: skip
     with log_path.open("wb") as log:
         process = subprocess.Popen(

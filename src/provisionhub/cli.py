@@ -102,6 +102,7 @@ def serve(
 
     from provisionhub.app import create_app
     from provisionhub.http.access_log import log_config
+    from provisionhub.http.server import HttpProtocol
     from provisionhub.runtime import tune_for_serving
 
     settings = Settings()
@@ -119,6 +120,7 @@ def serve(
         log_level=settings.log_level,
         log_config=log_config(),
         proxy_headers=False,
+        http=HttpProtocol,
     )
 
 

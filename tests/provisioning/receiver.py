@@ -105,12 +105,13 @@ def receiving() -> Iterator[Receiver]:
 
 
 @contextmanager
-def serving(app: Any) -> Iterator[str]:
-    """An ASGI app under uvicorn on a free loopback port, in a thread, until the block ends; its base URL."""
+def serving(app: Any, **options: Any) -> Iterator[str]:
+    """An ASGI app under uvicorn (options: more of uvicorn's configuration) on a free loopback port, in a
+    thread, until the block ends; its base URL."""
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
-    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on")
+    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on", **options)
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()

@@ -193,11 +193,22 @@ def _multi_valued_out(f: Mapping[str, Any]) -> dict[str, list[dict[str, Any]]]:
 
 def _columns_of(name: str, values: Any) -> dict[str, Any]:
     """The columns a multi-valued attribute's values set."""
+    return _columns_from(name, _items(name, values))
+
+
+def _items(name: str, values: Any) -> list[dict[str, Any]]:
+    """A multi-valued attribute's values, checked: each an object of its sub-attributes, by their names."""
+    attribute = _attribute(name)
+    return [_sub_values(f"{name}[{i}]", v, attribute) for i, v in enumerate(_values(name, values))]
+
+
+def _columns_from(name: str, items: list[dict[str, Any]]) -> dict[str, Any]:
+    """The columns a multi-valued attribute's checked values (_items) set."""
     if name == "emails":
-        return {"email": _email(values)}
+        return {"email": _email(items)}
     if name == "phoneNumbers":
-        return _typed_values(name, values, PHONES)
-    return _addresses(values)
+        return _typed_values(name, items, PHONES)
+    return _addresses(items)
 
 
 @dataclass(slots=True)
@@ -239,10 +250,10 @@ def user_in(document: Any, *, whole: bool = False) -> UserIn:
     read.fields.update(_name(_get(document, keys, "name")))
     kept: dict[str, Any] = {}
     for name in _MULTI_VALUED:
-        values = _get(document, keys, name)
-        read.fields.update(_columns_of(name, values))
-        if values:
-            kept[name] = [_sub_values(f"{name}[{i}]", v, _attribute(name)) for i, v in enumerate(values)]
+        items = _items(name, _get(document, keys, name))
+        read.fields.update(_columns_from(name, items))
+        if items:
+            kept[name] = items
     read.fields["scim_values"] = kept or None
     sent = {folded: document[key] for folded, key in keys.items() if folded in extensions}
     if schemas.ENTERPRISE.casefold() in sent or whole:
@@ -319,18 +330,18 @@ def _name(value: Any) -> dict[str, Any]:
     return {column: _string(f"name.{name}", parts.get(name)) for name, column in NAME_FIELDS.items()}
 
 
-def _primary_first(name: str, values: list[Any]) -> list[dict[str, Any]]:
-    attribute = _attribute(name)
-    read = [_sub_values(f"{name}[{i}]", v, attribute) for i, v in enumerate(values)]
-    for i, item in enumerate(read):
-        if "primary" in item:
-            item["primary"] = boolean(f"{name}[{i}].primary", item["primary"])
+def _primary_first(name: str, items: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Checked values (_items), the primary first; primary read as a boolean, in copies of them."""
+    read = [
+        {**item, "primary": boolean(f"{name}[{i}].primary", item["primary"])} if "primary" in item else item
+        for i, item in enumerate(items)
+    ]
     return sorted(read, key=lambda item: not item.get("primary", False))
 
 
-def _email(value: Any) -> str | None:
+def _email(items: list[dict[str, Any]]) -> str | None:
     """The one email kept: the primary, or else the first (work before others when none is primary)."""
-    items = _primary_first("emails", _values("emails", value))
+    items = _primary_first("emails", items)
     if not items:
         return None
     if not items[0].get("primary"):
@@ -346,19 +357,19 @@ def _kind(name: str, index: int, item: Mapping[str, Any], kinds: Mapping[str, An
     return kind.casefold()
 
 
-def _typed_values(name: str, value: Any, columns: Mapping[str, str]) -> dict[str, Any]:
+def _typed_values(name: str, items: list[dict[str, Any]], columns: Mapping[str, str]) -> dict[str, Any]:
     fields: dict[str, Any] = dict.fromkeys(columns.values())
-    for index, item in enumerate(_primary_first(name, _values(name, value))):
+    for index, item in enumerate(_primary_first(name, items)):
         column = columns[_kind(name, index, item, columns)]
         if fields[column] is None:
             fields[column] = _string(f"{name}.value", item.get("value"))
     return fields
 
 
-def _addresses(value: Any) -> dict[str, Any]:
+def _addresses(items: list[dict[str, Any]]) -> dict[str, Any]:
     fields: dict[str, Any] = {column: None for parts in ADDRESSES.values() for column in parts.values()}
     taken: set[str] = set()
-    for index, item in enumerate(_primary_first("addresses", _values("addresses", value))):
+    for index, item in enumerate(_primary_first("addresses", items)):
         kind = _kind("addresses", index, item, ADDRESSES)
         if kind in taken:
             continue

@@ -183,17 +183,13 @@ def _multi_valued_out(f: Mapping[str, Any]) -> dict[str, list[dict[str, Any]]]:
         made["addresses"] = addresses
     sent = f["scim_values"] or {}
     for name in _MULTI_VALUED:
-        if name in sent and _columns_of(name, sent[name]).items() <= f.items():
+        # Kept as user_in checked them (_items): only their columns are worked out again.
+        if name in sent and _columns_from(name, sent[name]).items() <= f.items():
             if sent[name]:
                 made[name] = sent[name]
             else:
                 made.pop(name, None)
     return made
-
-
-def _columns_of(name: str, values: Any) -> dict[str, Any]:
-    """The columns a multi-valued attribute's values set."""
-    return _columns_from(name, _items(name, values))
 
 
 def _items(name: str, values: Any) -> list[dict[str, Any]]:

@@ -386,6 +386,14 @@ async def test_search_by_post(client: httpx.AsyncClient, scim: dict[str, str]) -
         ({"name": {"nickName": "Babs"}}, "name.nickName is not an attribute"),
         ({"emails": [{"value": "not an email", "type": "work"}]}, "emails.value is not a valid email"),
         ({"emails": "bjensen@example.com"}, "emails must be a list"),
+        (
+            {"emails": [{"value": "b@example.com", "primary": "perhaps"}]},
+            "emails[0].primary must be a boolean",
+        ),
+        (
+            {"emails": [{"value": "b@example.com"}, {"value": "c@example.com", "primary": 2}]},
+            "emails[1].primary must be a boolean",
+        ),
         ({"active": "maybe"}, "active must be a boolean"),
         ({"phoneNumbers": [{"value": "1", "type": "fax"}]}, "phoneNumbers[0].type must be"),
         ({"title": "T" * 300}, "title must be at most 255 characters"),

@@ -228,36 +228,50 @@ def user_in(document: Any, *, whole: bool = False) -> UserIn:
         raise ScimError(400, "the body must be a JSON object: a User", ScimType.INVALID_SYNTAX)
     _require_schemas(document, schemas.USER)
     read = UserIn()
-    keys = {key.casefold(): key for key in document}
-    extensions = {s.id.casefold(): s for s in schemas.USER_EXTENSIONS}
-    for folded, key in keys.items():
-        if folded in extensions or folded in _READ_ONLY or folded in ("externalid", "active", "password"):
-            continue
-        attribute = schemas.USER_SCHEMA.attribute(key)
-        if attribute is None:
+    # Attribute names are compared case-insensitively (RFC 7643 2.1): the document's values by folded name.
+    sent = {key.casefold(): value for key, value in document.items()}
+    for key in document:
+        folded = key.casefold()
+        if folded not in _NOT_CORE and schemas.USER_SCHEMA.attribute(folded) is None:
             raise invalid_value(f"{key} is not an attribute of a User (schema {schemas.USER})")
-    value = _get(document, keys, "externalId")
+    value = sent.get("externalid")
     read.external_id = _string("externalId", value) if value is not None else None
-    value = _get(document, keys, "active")
+    value = sent.get("active")
     read.active = boolean("active", value) if value is not None else None
-    value = _get(document, keys, "password")
+    value = sent.get("password")
     read.password = _string("password", value) if value is not None else None
-    for name, column in CORE_FIELDS.items():
-        read.fields[column] = _string(name, _get(document, keys, name))
-    read.fields.update(_name(_get(document, keys, "name")))
+    for name, folded, column in _CORE_IN:
+        read.fields[column] = _string(name, sent.get(folded))
+    read.fields.update(_name(sent.get("name")))
     kept: dict[str, Any] = {}
-    for name in _MULTI_VALUED:
-        items = _items(name, _get(document, keys, name))
+    for name, folded in _MULTI_VALUED_IN:
+        items = _items(name, sent.get(folded))
         read.fields.update(_columns_from(name, items))
         if items:
             kept[name] = items
     read.fields["scim_values"] = kept or None
-    sent = {folded: document[key] for folded, key in keys.items() if folded in extensions}
-    if schemas.ENTERPRISE.casefold() in sent or whole:
-        read.fields.update(_enterprise(sent.get(schemas.ENTERPRISE.casefold(), {})))
-    if schemas.PROVISIONHUB.casefold() in sent or whole:
-        read.fields.update(_provisionhub(sent.get(schemas.PROVISIONHUB.casefold(), {})))
+    if _ENTERPRISE in sent or whole:
+        read.fields.update(_enterprise(sent.get(_ENTERPRISE, {})))
+    if _PROVISIONHUB in sent or whole:
+        read.fields.update(_provisionhub(sent.get(_PROVISIONHUB, {})))
     return read
+
+
+_ENTERPRISE = schemas.ENTERPRISE.casefold()
+_PROVISIONHUB = schemas.PROVISIONHUB.casefold()
+#: Folded names a User document may carry that are not attributes of the core schema's.
+_NOT_CORE = frozenset(
+    {*(s.id.casefold() for s in schemas.USER_EXTENSIONS), *_READ_ONLY, "externalid", "active", "password"}
+)
+#: The core schema's simple attributes: name, folded name, person field.
+_CORE_IN = tuple((name, name.casefold(), column) for name, column in CORE_FIELDS.items())
+_MULTI_VALUED_IN = tuple((name, name.casefold()) for name in _MULTI_VALUED)
+#: The schema URNs a document of each core schema may list, folded.
+_KNOWN_SCHEMAS = {
+    schemas.USER.casefold(): frozenset(
+        {schemas.USER.casefold(), *(s.id.casefold() for s in schemas.USER_EXTENSIONS)}
+    )
+}
 
 
 def _require_schemas(document: Mapping[str, Any], core: str) -> None:
@@ -266,21 +280,14 @@ def _require_schemas(document: Mapping[str, Any], core: str) -> None:
         return  # lenient: the body's attributes say what it is
     if not isinstance(listed, list) or not all(isinstance(s, str) for s in listed):
         raise invalid_value("schemas must be a list of schema URNs")
-    known = (
-        {core.casefold(), *(s.id.casefold() for s in schemas.USER_EXTENSIONS)}
-        if core == schemas.USER
-        else {core.casefold()}
-    )
-    for urn in listed:
-        if urn.casefold() not in known:
+    folded_core = core.casefold()
+    known = _KNOWN_SCHEMAS.get(folded_core) or frozenset({folded_core})
+    folded = [urn.casefold() for urn in listed]
+    for urn, folded_urn in zip(listed, folded, strict=True):
+        if folded_urn not in known:
             raise invalid_value(f"schemas: {urn} is not a schema of this resource")
-    if core.casefold() not in {s.casefold() for s in listed}:
+    if folded_core not in folded:
         raise invalid_value(f"schemas must include {core}")
-
-
-def _get(document: Mapping[str, Any], keys: Mapping[str, str], name: str) -> Any:
-    key = keys.get(name.casefold())
-    return document[key] if key is not None else None
 
 
 def _string(name: str, value: Any) -> str | None:

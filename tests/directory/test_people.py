@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, date, datetime
 
 import pytest
@@ -142,6 +143,37 @@ def test_required_on_create_applies_only_to_new_people(directory: Directory) -> 
 
     directory.apply(upsert("s1"), ACTOR)
     assert directory.apply(command, ACTOR).person["username"] == "ada"
+
+
+def test_a_create_only_command_never_changes_someone_who_has_its_identity(
+    directory: Directory, database: Database
+) -> None:
+    kept = directory.apply(upsert("s1"), ACTOR).person
+    gone = directory.apply(upsert("s2"), ACTOR).person
+    directory.apply(SetStatus(gone.public_id, Status.DELETED), ACTOR)
+    before = count_rows(database, tables.changes)
+
+    for unique_id in ("s1", "s2"):  # deleted or not, the identity is someone's
+        with pytest.raises(Conflict) as caught:
+            directory.apply(replace(upsert(unique_id), create_only=True), ACTOR)
+        assert caught.value.field == "unique_id"
+        assert repr(unique_id) in caught.value.message
+
+    assert count_rows(database, tables.changes) == before
+    assert directory.apply(upsert("s1"), ACTOR).person.public_id == kept.public_id  # as it was
+
+
+def test_of_two_create_only_commands_for_one_identity_the_first_creates(directory: Directory) -> None:
+    first, second = upsert("twice", username="first"), upsert("twice", username="second")
+    with directory.database.transaction() as conn:
+        outcomes = directory.upsert_each(
+            conn, [(replace(first, create_only=True), ACTOR), (replace(second, create_only=True), ACTOR)]
+        )
+
+    assert not isinstance(outcomes[0], Conflict)
+    assert outcomes[0].person["username"] == "first"
+    assert isinstance(outcomes[1], Conflict)
+    assert outcomes[1].field == "unique_id"
 
 
 def test_an_unknown_login_source_is_refused(directory: Directory) -> None:

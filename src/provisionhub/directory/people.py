@@ -161,6 +161,9 @@ class UpsertPerson:
     fields: Mapping[str, Any] = field(default_factory=dict)
     required_on_create: frozenset[str] = frozenset()
     public_id: str | None = None
+    #: Only create: someone who has this identity already (deleted or not) makes it a Conflict on
+    #: unique_id, not a change of them (a SCIM POST).
+    create_only: bool = False
 
 
 @dataclass(frozen=True, slots=True)

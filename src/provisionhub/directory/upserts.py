@@ -83,6 +83,7 @@ class Item:
     public_id: str | None = None
     #: Changes the caller makes beside the person's fields (where they belong, say), logged with them.
     extra: Mapping[str, tuple[Any, Any]] | None = None
+    create_only: bool = False
     existing: Mapping[str, Any] | None = None
     requires_username: bool = False
     row: dict[str, Any] | None = None
@@ -134,6 +135,7 @@ def upsert(
                 command.required_on_create,
                 command.public_id,
                 extra,
+                command.create_only,
             )
         )
 
@@ -146,6 +148,9 @@ def upsert(
             outcomes[item.index] = Invalid("login_source", Reason.UNKNOWN, message)
             continue
         item.existing = existing.get((item.login_source, item.unique_id))
+        if item.create_only and item.existing is not None:
+            outcomes[item.index] = Conflict("unique_id", f"unique_id {item.unique_id!r} is already taken")
+            continue
         item.requires_username = sources[item.login_source]
         matched.append(item)
     return _write(conn, known, matched, outcomes, now, isolate=isolate, owners=owners)

@@ -1,6 +1,7 @@
 """SCIM creates in batches: the POST /Users queued together go to one handler, which checks their tokens
 in one query and creates their people with one batched upsert, each User still created or refused on
-its own (as OPS-COM's pushes are)."""
+its own (as OPS-COM's pushes are). The upsert only creates: an externalId someone has, or one an earlier
+create of the same batch took, is a Conflict (409 uniqueness)."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ from sqlalchemy import Connection
 from provisionhub.auth.permissions import Principal
 from provisionhub.auth.tokens import authenticate_many
 from provisionhub.dialects.scim.errors import ScimError
-from provisionhub.dialects.scim.resources import Resources, externalid_taken, scim_error
+from provisionhub.dialects.scim.resources import Resources, scim_error
 from provisionhub.dialects.scim.users import UserIn
 from provisionhub.directory.errors import DirectoryError, Unauthenticated
 from provisionhub.directory.people import Person, UpsertPerson
@@ -42,15 +43,10 @@ def user_creations(directory: Directory) -> BatchHandler:
         outcomes: list[Document | Exception | None] = [None] * len(items)
         accepted: list[tuple[int, Resources]] = []
         commands: list[tuple[UpsertPerson, str]] = []
-        identities: set[tuple[str, str]] = set()
         for index, item in enumerate(items):
             try:
                 seen = Resources(directory, item.url, _principal(principals[item.token]))
-                command = seen.creation(conn, item.read, item.hashes)
-                identity = (command.login_source, command.unique_id)
-                if identity in identities:  # one externalId twice in this batch: the first one has it
-                    raise externalid_taken(command.unique_id)
-                identities.add(identity)
+                command = seen.creation(item.read, item.hashes)
             except (DirectoryError, ScimError) as exc:
                 outcomes[index] = scim_error(exc)
                 continue

@@ -132,11 +132,3 @@ def find(conn: Connection, public_id: str) -> tuple[Person, int] | None:
     parameters = {"public_id": public_id, "deleted": Status.DELETED.value, "entity_type": "person"}
     rows = fetch_all(conn, _BY_ID, parameters)
     return (Person.from_row(rows[0]), rows[0]["latest_seq"] or 0) if rows else None
-
-
-def identity_taken(conn: Connection, login_source: str, unique_id: str) -> bool:
-    """Whether someone (deleted or not) has this source identity."""
-    statement = select(people.c.id).where(
-        people.c.login_source == login_source, people.c.unique_id == unique_id
-    )
-    return conn.execute(statement).first() is not None

@@ -66,10 +66,6 @@ def scim_error(exc: Exception) -> Exception:
 _GROUP_NAMES = {"display_name": "displayName", "external_id": "externalId", "members": "members"}
 
 
-def externalid_taken(unique_id: str) -> ScimError:
-    return ScimError(409, f"externalId {unique_id!r} is already taken", ScimType.UNIQUENESS)
-
-
 def checked_password(read: UserIn) -> str | None:
     """The password a User document sets, if it is acceptable as one."""
     if read.password is None:
@@ -152,17 +148,17 @@ class Resources:
         self.who.require_login_source(person.login_source)
         self.directory.set_status(conn, SetStatus(person.public_id, Status.DELETED), self.who.actor)
 
-    def creation(self, conn: Connection, read: UserIn, hashes: Hashes) -> UpsertPerson:
-        """The command that creates the User read (checked: the token may create Users of its login
-        source, the externalId is free); ScimError or a core refusal if it may not."""
+    def creation(self, read: UserIn, hashes: Hashes) -> UpsertPerson:
+        """The command that creates the User read, only creates (an externalId someone has is a Conflict
+        on unique_id: 409 uniqueness); ScimError or a core refusal if the token may not."""
         self.who.require(Permission.USER_CREATE)
         fields = self._fields(read, hashes)
         self.who.require_login_source(self.bound)
         public_id = new_public_id()
         unique_id = read.external_id or public_id
-        if read.external_id is not None and people.identity_taken(conn, self.bound, unique_id):
-            raise externalid_taken(unique_id)
-        return UpsertPerson(self.bound, unique_id, fields, frozenset({"username"}), public_id)
+        return UpsertPerson(
+            self.bound, unique_id, fields, frozenset({"username"}), public_id, create_only=True
+        )
 
     def made_active(self, conn: Connection, person: Person, read: UserIn) -> Person:
         """person, suspended or reactivated as the User read's `active` says."""
@@ -185,7 +181,7 @@ class Resources:
     def _write_user(self, conn: Connection, read: UserIn, existing: Person | None, hashes: Hashes) -> Person:
         directory, who = self.directory, self.who
         if existing is None:
-            command = self.creation(conn, read, hashes)
+            command = self.creation(read, hashes)
             with scim_names():
                 person = directory.upsert_person(conn, command, who.actor).person
         else:

@@ -7,8 +7,11 @@ import httpx
 import pytest
 from fastapi import Depends, FastAPI, Request
 from fastapi.responses import JSONResponse, Response
+from starlette.routing import NoMatchFound
 
+from provisionhub.app import create_app
 from provisionhub.http.routes import DirectRoute
+from provisionhub.settings import Settings
 
 pytestmark = pytest.mark.anyio
 
@@ -65,3 +68,12 @@ def test_a_direct_route_refuses_an_endpoint_that_asks_for_more_than_it_passes() 
         DirectRoute("/q", with_query)
     with pytest.raises(TypeError, match="no dependencies"):
         DirectRoute("/d", with_dependency)
+
+
+def test_a_dialects_route_is_found_by_its_name() -> None:
+    app = create_app(Settings(database_url="sqlite://"))
+
+    assert app.url_path_for("push") == "/opscom/api/OC_TOMA/v1/profiles/push"
+    assert app.url_path_for("healthz") == "/healthz"
+    with pytest.raises(NoMatchFound):
+        app.url_path_for("no-such-route")

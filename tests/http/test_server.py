@@ -97,6 +97,12 @@ class _Recording(asyncio.Transport):
     def is_closing(self) -> bool:
         return self.closed
 
+    def abort(self) -> None:
+        self.closed = True
+
+    def get_write_buffer_size(self) -> int:
+        return 0
+
 
 @pytest.mark.anyio
 async def test_writes_within_one_turn_of_the_loop_go_out_as_one() -> None:
@@ -117,3 +123,17 @@ async def test_writes_within_one_turn_of_the_loop_go_out_as_one() -> None:
     assert underlying.closed
     await asyncio.sleep(0)  # the turn's flush finds nothing left to write
     assert len(underlying.writes) == 3
+
+
+@pytest.mark.anyio
+async def test_what_waits_for_the_end_of_the_turn_counts_as_buffered_and_an_abort_drops_it() -> None:
+    underlying = _Recording()
+    transport = CoalescedTransport(underlying, asyncio.get_running_loop())
+
+    transport.write(b"12345")
+    assert transport.get_write_buffer_size() == 5
+    transport.abort()
+    await asyncio.sleep(0)
+
+    assert underlying.writes == []
+    assert underlying.closed

@@ -148,13 +148,14 @@ class Resources:
         self.who.require_login_source(person.login_source)
         self.directory.set_status(conn, SetStatus(person.public_id, Status.DELETED), self.who.actor)
 
-    def creation(self, read: UserIn, hashes: Hashes) -> UpsertPerson:
+    def creation(self, read: UserIn, hashes: Hashes, public_id: str | None = None) -> UpsertPerson:
         """The command that creates the User read, only creates (an externalId someone has is a Conflict
-        on unique_id: 409 uniqueness); ScimError or a core refusal if the token may not."""
+        on unique_id: 409 uniqueness), with public_id as the User's id (None: a new one); ScimError or a
+        core refusal if the token may not."""
         self.who.require(Permission.USER_CREATE)
         fields = self._fields(read, hashes)
         self.who.require_login_source(self.bound)
-        public_id = new_public_id()
+        public_id = public_id or new_public_id()
         unique_id = read.external_id or public_id
         return UpsertPerson(
             self.bound, unique_id, fields, frozenset({"username"}), public_id, create_only=True

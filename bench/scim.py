@@ -11,11 +11,13 @@ Then the latency of a `userName eq` filter on our side, with 1,000 and then 100,
 
 from __future__ import annotations
 
+import itertools
 import random
 import secrets
 import statistics
 import sys
 import tempfile
+import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -45,6 +47,10 @@ HEAD = (
 )
 TAIL = '"name":{"givenName":"Barbara","familyName":"Jensen"},"active":true}'
 TARGETS = {"create": 5.0, "read": 3.0, "list": 20.0}
+#: Before the list pages, the side holding fewer Users creates more until the two are this close (a
+#: fraction of the larger), for at most this long.
+EVEN_WITHIN = 0.02
+EVEN_OUT_SECONDS = 180.0
 FILTER_P99_LIMIT_MS = 10.0
 
 
@@ -114,11 +120,11 @@ def run(quick: bool, database_url: str | None) -> list[Result]:
                 )
 
             measured += rounds("create", sides, plan, create)
-            totals = {side.name: _total(side) for side in sides}
             created = sum(m.run.requests for m in measured if m.side == "provisionhub") + 1
             stored = count_people(url, f"u{nonce}", "username")
             if not created <= stored:
                 raise BenchError(f"{created} creates were answered but {stored} Users are stored")
+            totals = even_out(sides, lambda side, seconds, n: create(side, seconds, f"e{n}"))
 
             files = {side.name: folder / f"read-{side.name}.txt" for side in sides}
             for side in sides:
@@ -184,6 +190,26 @@ def rounds(
         if counted:
             measured.append(Measured(kind, side.name, done, cpu))
     return measured
+
+
+def even_out(sides: list[Side], create: Callable[[Side, float, int], WrkRun]) -> dict[str, int]:
+    """The Users each side holds, after creating more on the side holding fewer until both hold about as
+    many (within EVEN_WITHIN), at most EVEN_OUT_SECONDS: a list page costs more the more Users a side holds
+    (the peer sorts them all, we count them), so pages are compared at one size, not at whatever each side
+    created in the same time."""
+    totals = {side.name: _total(side) for side in sides}
+    began = time.monotonic()
+    for n in itertools.count():
+        fewer = min(sides, key=lambda side: totals[side.name])
+        most = max(totals.values())
+        missing = most - totals[fewer.name]
+        if missing <= most * EVEN_WITHIN or time.monotonic() - began > EVEN_OUT_SECONDS:
+            break
+        done = create(fewer, 2.0, n)
+        check_run(done, fewer.log)
+        totals[fewer.name] = _total(fewer)
+    print(f"bench:   Users held before the list pages: {totals}", file=sys.stderr)
+    return totals
 
 
 def filter_stages(url: str, token: str, nonce: str, plan: Plan, folder: Path) -> list[scim_filter.Latency]:

@@ -3,10 +3,12 @@
 Both run under uvicorn (one worker, uvloop) on loopback: provisionhub as `provisionhub serve` runs it (its
 HTTP protocol, uvicorn's httptools with each response in one write), the peer with uvicorn's httptools as it
 is, over its in-memory storage.
-wrk (16 connections) drives, in rounds alternating between the two: creates (POST /Users, a new userName
-each; on our side each committed with its change-log and outbox rows), reads by id (GET /Users/{id} of
-1,000 Users created before) and list pages (GET /Users?startIndex=..&count=100, from the Users both hold).
-Then the latency of a `userName eq` filter on our side, with 1,000 and then 100,000 SCIM people stored.
+First each side creates Users until both hold about plan.list_users, as many as each other (a list page
+costs more the more Users a side holds). Then wrk (16 connections) drives, in rounds alternating between
+the two: reads by id (GET /Users/{id} of the first 1,000 Users), list pages (GET
+/Users?startIndex=..&count=100 at random starts) and creates (POST /Users, a new userName each; on our side
+each committed with its change-log and outbox rows). Then the latency of a `userName eq` filter on our side,
+with 1,000 and then 100,000 SCIM people stored.
 """
 
 from __future__ import annotations
@@ -47,29 +49,48 @@ HEAD = (
 )
 TAIL = '"name":{"givenName":"Barbara","familyName":"Jensen"},"active":true}'
 TARGETS = {"create": 5.0, "read": 3.0, "list": 20.0}
-#: Before the list pages, the side holding fewer Users creates more until the two are this close (a
-#: fraction of the larger), for at most this long.
+#: Before the reads and list pages, each side creates Users until both hold plan.list_users and are this
+#: close (a fraction of the larger), for at most this long.
 EVEN_WITHIN = 0.02
-EVEN_OUT_SECONDS = 180.0
+FILL_SECONDS = 180.0
 FILTER_P99_LIMIT_MS = 10.0
 
 
 @dataclass(frozen=True, slots=True)
 class Plan:
-    """Seconds of each wrk run (warm-up and measured), rounds per kind, and the filter stages: people
-    stored at each, rounds and requests a round."""
+    """Seconds of each wrk run (warm-up and measured), rounds per kind, the Users each side holds for the
+    reads and list pages, and the filter stages: people stored at each, rounds and requests a round."""
 
     warmup: float
     seconds: float
     rounds: int
+    list_users: int
     small: int
     large: int
     filter_rounds: int
     filter_requests: int
 
 
-FULL = Plan(warmup=2, seconds=6, rounds=3, small=1_000, large=100_000, filter_rounds=3, filter_requests=1_000)
-QUICK = Plan(warmup=1, seconds=2, rounds=2, small=1_000, large=10_000, filter_rounds=2, filter_requests=200)
+FULL = Plan(
+    warmup=2,
+    seconds=6,
+    rounds=3,
+    list_users=20_000,
+    small=1_000,
+    large=100_000,
+    filter_rounds=3,
+    filter_requests=1_000,
+)
+QUICK = Plan(
+    warmup=1,
+    seconds=2,
+    rounds=2,
+    list_users=5_000,
+    small=1_000,
+    large=10_000,
+    filter_rounds=2,
+    filter_requests=200,
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -119,12 +140,7 @@ def run(quick: bool, database_url: str | None) -> list[Result]:
                     wrk, side.server.base, path, seconds, f"{nonce}{label}", HEAD, TAIL, side.authorization
                 )
 
-            measured += rounds("create", sides, plan, create)
-            created = sum(m.run.requests for m in measured if m.side == "provisionhub") + 1
-            stored = count_people(url, f"u{nonce}", "username")
-            if not created <= stored:
-                raise BenchError(f"{created} creates were answered but {stored} Users are stored")
-            totals = even_out(sides, lambda side, seconds, n: create(side, seconds, f"e{n}"))
+            totals = fill(sides, plan.list_users, lambda side, seconds, n: create(side, seconds, f"f{n}"))
 
             files = {side.name: folder / f"read-{side.name}.txt" for side in sides}
             for side in sides:
@@ -159,6 +175,16 @@ def run(quick: bool, database_url: str | None) -> list[Result]:
 
             measured += rounds("list", sides, plan, page)
 
+            measured += rounds("create", sides, plan, create)
+            # Every create answered is stored: those of the measured rounds on top of the Users held before.
+            created = sum(m.run.requests for m in measured if m.kind == "create" and m.side == "provisionhub")
+            stored = count_people(url, f"u{nonce}", "username")
+            if totals["provisionhub"] + created > stored:
+                raise BenchError(
+                    f"{totals['provisionhub']} Users were held and {created} more creates answered, "
+                    f"but {stored} Users are stored"
+                )
+
         filter_url = database_url or f"sqlite:///{folder / 'filter.db'}"
         filter_token = ours_token if database_url else prepare(filter_url, f"bench-scim-filter-{nonce}")
         stages = filter_stages(filter_url, filter_token, nonce, plan, folder)
@@ -192,23 +218,21 @@ def rounds(
     return measured
 
 
-def even_out(sides: list[Side], create: Callable[[Side, float, int], WrkRun]) -> dict[str, int]:
-    """The Users each side holds, after creating more on the side holding fewer until both hold about as
-    many (within EVEN_WITHIN), at most EVEN_OUT_SECONDS: a list page costs more the more Users a side holds
-    (the peer sorts them all, we count them), so pages are compared at one size, not at whatever each side
-    created in the same time."""
+def fill(sides: list[Side], target: int, create: Callable[[Side, float, int], WrkRun]) -> dict[str, int]:
+    """The Users each side holds after creating more, a second at a time, on the side holding fewer,
+    until both hold about target or more and about as many as each other (within EVEN_WITHIN), for at
+    most FILL_SECONDS. A list page costs more the more Users a side holds (the peer filters and sorts them
+    all, we count them): pages are compared at one size, not at what each side created in equal time."""
     totals = {side.name: _total(side) for side in sides}
     began = time.monotonic()
     for n in itertools.count():
+        goal = max(target, *totals.values())
         fewer = min(sides, key=lambda side: totals[side.name])
-        most = max(totals.values())
-        missing = most - totals[fewer.name]
-        if missing <= most * EVEN_WITHIN or time.monotonic() - began > EVEN_OUT_SECONDS:
+        if goal - totals[fewer.name] <= goal * EVEN_WITHIN or time.monotonic() - began > FILL_SECONDS:
             break
-        done = create(fewer, 2.0, n)
-        check_run(done, fewer.log)
+        check_run(create(fewer, 1.0, n), fewer.log)
         totals[fewer.name] = _total(fewer)
-    print(f"bench:   Users held before the list pages: {totals}", file=sys.stderr)
+    print(f"bench:   Users held for the reads and list pages: {totals}", file=sys.stderr)
     return totals
 
 
@@ -295,7 +319,7 @@ def _throughput(kind: str, measured: list[Measured], url: str, plan: Plan, total
             "database": make_url(url).render_as_string(hide_password=True),
             "plan": asdict(plan),
             "connections": CONNECTIONS,
-            "users_stored_after_creates": totals,
+            "users_held_for_reads_and_lists": totals,
             "rates": {side: rates(side) for side in ("provisionhub", "scim2-server")},
             "server_cpu_us_per_request": {side: cpu(side) for side in ("provisionhub", "scim2-server")},
             "runs": [

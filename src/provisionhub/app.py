@@ -92,5 +92,6 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
             uniweb_dialect(directory, settings.max_body_bytes, GrantPolicy.from_settings(settings)),
             comanage_dialect(directory, settings.max_body_bytes),
         ],
+        front_door=not settings.opentelemetry,  # the instrumentation is in the stack
     )
     return app

@@ -7,9 +7,10 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from fastapi.routing import APIRoute
+from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.routing import request_response
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 
 class DirectRoute(APIRoute):
@@ -25,7 +26,25 @@ class DirectRoute(APIRoute):
             raise TypeError(f"{path}: a DirectRoute's endpoint takes only the request and path parameters")
         if taken.dependencies:
             raise TypeError(f"{path}: a DirectRoute's endpoint takes no dependencies")
-        self.app = request_response(_called_directly(endpoint, taken.request_param_name))
+        self.app = _answering(_called_directly(endpoint, taken.request_param_name))
+
+
+def _answering(call: Callable[[Request], Awaitable[Response] | Response]) -> ASGIApp:
+    """The ASGI app of an endpoint: its response sent, its exceptions left to whoever called it (the
+    application's exception handlers, or the dialect's front door)."""
+    if inspect.iscoroutinefunction(call):
+
+        async def app(scope: Scope, receive: Receive, send: Send) -> None:
+            response = await call(Request(scope, receive, send))  # type: ignore[misc]
+            await response(scope, receive, send)
+
+        return app
+
+    async def app_sync(scope: Scope, receive: Receive, send: Send) -> None:
+        response = await run_in_threadpool(call, Request(scope, receive, send))
+        await response(scope, receive, send)  # type: ignore[operator]
+
+    return app_sync
 
 
 def _called_directly(

@@ -198,7 +198,8 @@ class SetStaff:
 
 @dataclass(slots=True)  # not frozen: a batch makes one a person, and freezing costs 0.2 µs each
 class PersonResult:
-    """What a person command did: the person's row afterwards, whether it was created, what changed.
+    """What a person command did: the person's row afterwards, whether it was created, what changed, and
+    the change log's sequence number of the change (None if nothing changed).
 
     The Person is built from the row when asked for: answers that need only the ids (a bulk request's,
     a push's) skip building one per person (~1 µs each).
@@ -207,6 +208,7 @@ class PersonResult:
     row: Mapping[str, Any]
     created: bool
     changed: tuple[str, ...]
+    seq: int | None = None
 
     @property
     def person(self) -> Person:

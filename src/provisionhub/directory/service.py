@@ -215,12 +215,12 @@ class Directory:
         )
         fields = {"status": (old.value, new.value)}
         event = lifecycle.status_event(old, new)
-        record(
+        [seq] = record(
             conn,
             [Change(actor, "person", existing["public_id"], "status", fields, existing["id"], event)],
             now,
         )
-        return PersonResult(row, created=False, changed=("status",))
+        return PersonResult(row, created=False, changed=("status",), seq=seq)
 
     def advance_lifecycle(
         self,

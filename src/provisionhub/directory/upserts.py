@@ -88,6 +88,7 @@ class Item:
     requires_username: bool = False
     row: dict[str, Any] | None = None
     diff: dict[str, tuple[Any, Any]] | None = None
+    seq: int | None = None  # the change log's, once written
 
 
 Outcome = PersonResult | DirectoryError
@@ -198,11 +199,13 @@ def _write(
         conn.execute(
             _UPDATE, [{"_id": i.row["id"], **{n: i.row[n] for n in _WRITE_COLUMNS}} for i in updates]
         )  # type: ignore[index]
-    record(conn, [change_of(item) for item in creates + updates], now)
+    written = creates + updates
+    for item, seq in zip(written, record(conn, [change_of(item) for item in written], now), strict=True):
+        item.seq = seq
     for item in planned:
         assert item.row is not None
         assert item.diff is not None
-        outcomes[item.index] = PersonResult(item.row, item.existing is None, tuple(item.diff))
+        outcomes[item.index] = PersonResult(item.row, item.existing is None, tuple(item.diff), item.seq)
     return outcomes  # type: ignore[return-value]
 
 

@@ -4,6 +4,7 @@ its own credential checked, as if it had come alone. On both databases."""
 from __future__ import annotations
 
 import asyncio
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
@@ -11,8 +12,10 @@ import pytest
 from sqlalchemy import func, select
 
 from provisionhub.auth.tokens import revoke_token
+from provisionhub.dialects.scim.access import principal
 from provisionhub.dialects.scim.creates import NewUser, user_creations
 from provisionhub.dialects.scim.errors import ScimError
+from provisionhub.dialects.scim.resources import Resources
 from provisionhub.dialects.scim.users import user_in
 from provisionhub.directory.errors import Forbidden, Unauthenticated
 from provisionhub.directory.organisations import OrgKind
@@ -26,6 +29,7 @@ from tests.factories import new_organisation
 pytestmark = pytest.mark.anyio
 
 USERS = "/scim/v2/Users"
+PROVISIONHUB = "urn:ietf:params:scim:schemas:extension:provisionhub:2.0:User"
 URL = "http://testserver/scim/v2"
 
 
@@ -60,6 +64,27 @@ async def test_a_batch_creates_each_user_and_answers_each_its_own_document(
     with directory.database.snapshot() as conn:
         logged = conn.execute(select(func.max(tables.changes.c.seq))).scalar_one()
     assert max(versions) == logged  # the suspension's entry is the third User's version
+
+
+async def test_each_created_users_document_is_the_one_a_read_gives_afterwards(
+    directory: Directory, make_token: MakeToken
+) -> None:
+    """The handler makes a new User's document without looking up their version or groups: the version
+    is the change it logged (or the status change `active` made), and a new User is in no group."""
+    token = make_token("user-create", "user-read")
+    later = (datetime.now(UTC) + timedelta(days=30)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    bodies = [
+        new_user(),
+        new_user(active=False),  # suspended after its creation: a second change
+        new_user(**{PROVISIONHUB: {"validFrom": later}}),  # pending: `active` changes nothing
+    ]
+
+    documents = _batch(directory, *[(token, body) for body in bodies])
+
+    with directory.database.snapshot() as conn:
+        seen = Resources(directory, URL, principal(conn, token))
+        assert documents == [seen.read_user(conn, d["id"]) for d in documents]
+    assert [d["active"] for d in documents] == [True, False, False]
 
 
 async def test_in_a_batch_each_credential_is_checked_on_its_own(

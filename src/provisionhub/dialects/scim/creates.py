@@ -54,21 +54,29 @@ def user_creations(directory: Directory) -> BatchHandler:
                 continue
             accepted.append((index, seen))
             commands.append((command, seen.who.actor))
-        # Documents are made per view (base URL, bound login source): one set of queries for each.
+        # Documents are made per view (base URL, bound login source). A new User is in no group yet, and
+        # their version is the change just logged (or the status change `active` made).
         views: dict[tuple[str, str], tuple[Resources, list[tuple[int, Person]]]] = {}
+        versions: dict[str, int] = {}
         for (index, seen), result in zip(accepted, directory.upsert_each(conn, commands), strict=True):
             if isinstance(result, DirectoryError):
                 outcomes[index] = scim_error(result)
                 continue
-            person = seen.made_active(conn, result.person, items[index].read)
-            views.setdefault((seen.url, seen.bound), (seen, []))[1].append((index, person))
+            made = seen.made_active(conn, result, items[index].read)
+            version = result.seq if made.seq is None else made.seq  # None: `active` changed nothing
+            assert version is not None
+            versions[made.public_id] = version
+            views.setdefault((seen.url, seen.bound), (seen, []))[1].append((index, made.person))
         for seen, created in views.values():
-            documents = seen.user_documents(conn, [person for _, person in created])
+            documents = seen.user_documents(conn, [person for _, person in created], versions, _NO_GROUPS)
             for (index, _), document in zip(created, documents, strict=True):
                 outcomes[index] = document
         return outcomes  # type: ignore[return-value]
 
     return create
+
+
+_NO_GROUPS: Mapping[int, list[Any]] = {}
 
 
 def _principal(found: Principal | Unauthenticated) -> Principal:

@@ -29,6 +29,7 @@ from provisionhub.directory.ids import new_public_id
 from provisionhub.directory.people import (
     ACTIVE_STATUSES,
     Person,
+    PersonResult,
     SetStatus,
     Status,
     UpdatePerson,
@@ -86,12 +87,18 @@ class Resources:
     # -- Users -----------------------------------------------------------------------------------------
 
     def user_documents(
-        self, conn: Connection, found: list[Person], seqs: Mapping[str, int] | None = None
+        self,
+        conn: Connection,
+        found: list[Person],
+        seqs: Mapping[str, int] | None = None,
+        groups: Mapping[int, list[Any]] | None = None,
     ) -> list[Document]:
-        """The User documents of people; seqs: their versions, when already known (else looked up)."""
+        """The User documents of people; seqs (their versions) and groups (theirs, by person id), when
+        already known: else looked up."""
         if seqs is None:
             seqs = latest_seqs(conn, "person", [p.public_id for p in found])
-        groups = groups_of(conn, [p.id for p in found])
+        if groups is None:
+            groups = groups_of(conn, [p.id for p in found])
         return [
             user_out(p, groups.get(p.id, []), seqs.get(p.public_id, 0), self.url, self.bound) for p in found
         ]
@@ -161,12 +168,12 @@ class Resources:
             self.bound, unique_id, fields, frozenset({"username"}), public_id, create_only=True
         )
 
-    def made_active(self, conn: Connection, person: Person, read: UserIn) -> Person:
-        """person, suspended or reactivated as the User read's `active` says."""
-        if read.active is None or read.active == (person.status in ACTIVE_STATUSES):
-            return person
+    def made_active(self, conn: Connection, written: PersonResult, read: UserIn) -> PersonResult:
+        """The person written, suspended or reactivated as the User read's `active` says."""
+        if read.active is None or read.active == (written.row["status"] in ACTIVE_STATUSES):
+            return written
         status = Status.ACTIVE if read.active else Status.SUSPENDED
-        return self.directory.set_status(conn, SetStatus(person.public_id, status), self.who.actor).person
+        return self.directory.set_status(conn, SetStatus(written.public_id, status), self.who.actor)
 
     def _fields(self, read: UserIn, hashes: Hashes) -> dict[str, Any]:
         """The person's fields a User document sets, its password as a hash."""
@@ -184,7 +191,7 @@ class Resources:
         if existing is None:
             command = self.creation(read, hashes)
             with scim_names():
-                person = directory.upsert_person(conn, command, who.actor).person
+                written = directory.upsert_person(conn, command, who.actor)
         else:
             fields = self._fields(read, hashes)
             with scim_names():
@@ -193,8 +200,8 @@ class Resources:
                 if existing.login_source == self.bound:  # externalId is theirs: set, changed or cleared
                     new_unique_id = read.external_id or existing.public_id
                 update = UpdatePerson(existing.public_id, fields, new_unique_id)
-                person = directory.update_person(conn, update, who.actor).person
-        return self.made_active(conn, person, read)
+                written = directory.update_person(conn, update, who.actor)
+        return self.made_active(conn, written, read).person
 
     # -- Groups ----------------------------------------------------------------------------------------
 

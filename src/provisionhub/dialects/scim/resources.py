@@ -160,7 +160,8 @@ class Resources:
         on unique_id: 409 uniqueness), with public_id as the User's id (None: a new one); ScimError or a
         core refusal if the token may not."""
         self.who.require(Permission.USER_CREATE)
-        fields = self._fields(read, hashes)
+        # A document names every attribute, most of them unset: for a new person, unset is absent.
+        fields = {name: value for name, value in self._fields(read, hashes).items() if value is not None}
         self.who.require_login_source(self.bound)
         public_id = public_id or new_public_id()
         unique_id = read.external_id or public_id

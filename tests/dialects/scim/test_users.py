@@ -10,6 +10,7 @@ import httpx
 import pytest
 from sqlalchemy import select
 
+from provisionhub.dialects.scim.users import ADDRESSES, PHONES
 from provisionhub.directory.changes import list_changes
 from provisionhub.directory.lifecycle import run_lifecycle
 from provisionhub.directory.people import SetStatus, Status
@@ -227,6 +228,25 @@ async def test_put_replaces_the_core_attributes_and_keeps_extensions_it_does_not
     assert "title" not in replaced.json()  # not sent: cleared
     assert replaced.json()[PROVISIONHUB]["studentNumber"] == "S-2"  # extension not sent: kept
     assert row(database, user["id"])["title"] is None
+
+
+async def test_put_without_multi_valued_attributes_clears_them(
+    client: httpx.AsyncClient, scim: dict[str, str], database: Database
+) -> None:
+    phones = [{"value": "555-0100", "type": "work"}, {"value": "555-0101", "type": "mobile"}]
+    addresses = [{"type": "home", "locality": "Hollywood", "postalCode": "91608"}]
+    user = await create(client, scim, phoneNumbers=phones, addresses=addresses)
+    columns = ["email", *PHONES.values(), *(c for parts in ADDRESSES.values() for c in parts.values())]
+    set_before = {name for name in columns if row(database, user["id"])[name] is not None}
+
+    replaced = await client.put(
+        f"{USERS}/{user['id']}", headers=scim, json=new_user(userName=user["userName"], emails=None)
+    )
+
+    assert replaced.status_code == 200
+    assert not {"emails", "phoneNumbers", "addresses"} & set(replaced.json())
+    assert set_before == {"email", "mobile_phone", "employee_phone", "alt_city", "alt_postal_code"}
+    assert {name: row(database, user["id"])[name] for name in columns} == dict.fromkeys(columns)
 
 
 async def test_active_false_suspends_and_the_user_is_still_returned(

@@ -240,12 +240,20 @@ def user_in(document: Any, *, whole: bool = False) -> UserIn:
     read.active = boolean("active", value) if value is not None else None
     value = sent.get("password")
     read.password = _string("password", value) if value is not None else None
+    fields = read.fields
     for name, folded, column in _CORE_IN:
-        read.fields[column] = _string(name, sent.get(folded))
+        value = sent.get(folded)
+        if value is not None and type(value) is not str:
+            raise invalid_value(f"{name} must be a string")
+        fields[column] = value
     read.fields.update(_name(sent.get("name")))
     kept: dict[str, Any] = {}
     for name, folded in _MULTI_VALUED_IN:
-        items = _items(name, sent.get(folded))
+        value = sent.get(folded)
+        if value is None:  # not sent: its columns cleared
+            read.fields.update(_CLEARED[name])
+            continue
+        items = _items(name, value)
         read.fields.update(_columns_from(name, items))
         if items:
             kept[name] = items
@@ -441,3 +449,7 @@ def _moment_in(name: str, value: Any, *, date_only: bool) -> date | datetime | N
     if moment.tzinfo is None:
         raise invalid_value(f"{name} must give its time zone (Z for UTC)")
     return moment
+
+
+#: The columns of each multi-valued attribute, as a document without it leaves them.
+_CLEARED = {name: _columns_from(name, []) for name in _MULTI_VALUED}

@@ -22,7 +22,7 @@ from starlette._utils import get_route_path
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import URLPath
 from starlette.exceptions import HTTPException
-from starlette.routing import BaseRoute, Match, NoMatchFound
+from starlette.routing import BaseRoute, Match, NoMatchFound, Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from provisionhub.directory.errors import DirectoryError
@@ -77,13 +77,21 @@ class DialectRoutes(BaseRoute):
     def __init__(self, prefix: str, routes: list[BaseRoute]) -> None:
         self.prefix = prefix
         self.routes = routes
+        # For each path without parameters (/Users, /Bulk), the routes whose pattern takes it, in order:
+        # a request for it is matched against those alone, as if against all.
+        self._by_path: dict[str, list[BaseRoute]] = {}
+        if all(isinstance(route, Route) for route in routes):
+            for route in routes:
+                path = route.path  # type: ignore[attr-defined]
+                if not route.param_convertors:  # type: ignore[attr-defined]
+                    self._by_path[path] = [r for r in routes if r.path_regex.match(path)]  # type: ignore[attr-defined]
 
     def matches(self, scope: Scope) -> tuple[Match, Scope]:
         path = get_route_path(scope)
         if not (path == self.prefix or path.startswith(self.prefix + "/")):
             return Match.NONE, {}
         partial: Scope | None = None
-        for route in self.routes:
+        for route in self._by_path.get(path, self.routes):
             match, child_scope = route.matches(scope)
             if match is Match.FULL:
                 return Match.FULL, {**child_scope, _CHOSEN: route}

@@ -15,7 +15,9 @@ DEFAULT_SOURCE = "SCIM"
 
 
 def bearer(request: Request) -> str:
-    scheme, _, token = request.headers.get("authorization", "").partition(" ")
+    """The request's bearer token (its headers read as they came: a Headers object is not needed)."""
+    sent = next((value for name, value in request.scope["headers"] if name == b"authorization"), b"")
+    scheme, _, token = sent.decode("latin-1").partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
         raise Unauthenticated("an Authorization: Bearer <API token> header is required")
     return token.strip()

@@ -209,6 +209,8 @@ def _router(directory: Directory, max_body_bytes: int) -> APIRouter:
 async def hashes_for(reads: list[UserIn]) -> dict[str, str]:
     """The hashes of the passwords these User documents set, made on worker threads."""
     passwords = sorted({p for p in (checked_password(read) for read in reads) if p is not None})
+    if not passwords:
+        return {}
     hashed = await password_hashes([(p, None) for p in passwords])
     return dict(zip(passwords, hashed, strict=True))
 

@@ -138,10 +138,13 @@ def user_out(
         document[schemas.ENTERPRISE] = enterprise
     document["schemas"].append(schemas.PROVISIONHUB)
     document[schemas.PROVISIONHUB] = extension
+    created = scim_datetime(person.created_at)
     document["meta"] = {
         "resourceType": "User",
-        "created": scim_datetime(person.created_at),
-        "lastModified": scim_datetime(person.updated_at),
+        "created": created,
+        "lastModified": created
+        if person.updated_at == person.created_at
+        else scim_datetime(person.updated_at),
         "location": location,
         "version": version_tag(seq),
     }
@@ -230,10 +233,9 @@ def user_in(document: Any, *, whole: bool = False) -> UserIn:
     read = UserIn()
     # Attribute names are compared case-insensitively (RFC 7643 2.1): the document's values by folded name.
     sent = {key.casefold(): value for key, value in document.items()}
-    for key in document:
-        folded = key.casefold()
-        if folded not in _NOT_CORE and schemas.USER_SCHEMA.attribute(folded) is None:
-            raise invalid_value(f"{key} is not an attribute of a User (schema {schemas.USER})")
+    if not sent.keys() <= _KNOWN_KEYS:
+        key = next(key for key in document if key.casefold() not in _KNOWN_KEYS)
+        raise invalid_value(f"{key} is not an attribute of a User (schema {schemas.USER})")
     value = sent.get("externalid")
     read.external_id = _string("externalId", value) if value is not None else None
     value = sent.get("active")
@@ -271,6 +273,8 @@ _PROVISIONHUB = schemas.PROVISIONHUB.casefold()
 _NOT_CORE = frozenset(
     {*(s.id.casefold() for s in schemas.USER_EXTENSIONS), *_READ_ONLY, "externalid", "active", "password"}
 )
+#: Every folded name a User document may carry.
+_KNOWN_KEYS = _NOT_CORE | {attribute.name.casefold() for attribute in schemas.USER_SCHEMA.attributes}
 #: The core schema's simple attributes: name, folded name, person field.
 _CORE_IN = tuple((name, name.casefold(), column) for name, column in CORE_FIELDS.items())
 _MULTI_VALUED_IN = tuple((name, name.casefold()) for name in _MULTI_VALUED)
@@ -286,6 +290,8 @@ def _require_schemas(document: Mapping[str, Any], core: str) -> None:
     listed = document.get("schemas")
     if listed is None:
         return  # lenient: the body's attributes say what it is
+    if listed == [core]:
+        return  # the everyday case
     if not isinstance(listed, list) or not all(isinstance(s, str) for s in listed):
         raise invalid_value("schemas must be a list of schema URNs")
     folded_core = core.casefold()

@@ -8,7 +8,8 @@ costs more the more Users a side holds). Then wrk (16 connections) drives, in ro
 the two: reads by id (GET /Users/{id} of the first 1,000 Users), list pages (GET
 /Users?startIndex=..&count=100 at random starts) and creates (POST /Users, a new userName each; on our side
 each committed with its change-log and outbox rows). Then the latency of a `userName eq` filter on our side,
-with 1,000 and then 100,000 SCIM people stored.
+with 1,000 and with 100,000 SCIM people stored: on SQLite two databases served at once and timed in
+alternating rounds; on PostgreSQL one database, timed at 1,000 and again once grown to 100,000.
 """
 
 from __future__ import annotations
@@ -78,7 +79,7 @@ FULL = Plan(
     list_users=20_000,
     small=1_000,
     large=100_000,
-    filter_rounds=3,
+    filter_rounds=5,
     filter_requests=1_000,
 )
 QUICK = Plan(
@@ -185,9 +186,12 @@ def run(quick: bool, database_url: str | None) -> list[Result]:
                     f"but {stored} Users are stored"
                 )
 
-        filter_url = database_url or f"sqlite:///{folder / 'filter.db'}"
-        filter_token = ours_token if database_url else prepare(filter_url, f"bench-scim-filter-{nonce}")
-        stages = filter_stages(filter_url, filter_token, nonce, plan, folder)
+        if database_url:
+            filter_url = database_url
+            stages = filter_stages(database_url, ours_token, nonce, plan, folder)
+        else:
+            filter_url = _filter_database(folder, plan.large)
+            stages = filter_sizes_side_by_side(folder, nonce, plan)
     return [
         *(_throughput(kind, measured, url, plan, totals) for kind in TARGETS),
         _filter_result(stages, filter_url, plan),
@@ -236,8 +240,39 @@ def fill(sides: list[Side], target: int, create: Callable[[Side, float, int], Wr
     return totals
 
 
+def filter_sizes_side_by_side(folder: Path, nonce: str, plan: Plan) -> list[scim_filter.Latency]:
+    """SQLite: one database of plan.small SCIM people and one of plan.large, each served, and the filter
+    timed on them in alternating rounds, so that both sizes are measured under the same host load (timed
+    minutes apart, one after the other, the two drifted apart by up to 40%)."""
+    sizes = (plan.small, plan.large)
+    urls = {size: _filter_database(folder, size) for size in sizes}
+    tokens = {size: prepare(urls[size], f"bench-scim-filter-{nonce}") for size in sizes}
+    people = {size: scim_filter.seed(urls[size], nonce, 0, size) for size in sizes}
+    latencies: dict[int, list[list[float]]] = {size: [] for size in sizes}
+    with (
+        serve(urls[plan.small], folder / f"filter-{plan.small}.log") as small,
+        serve(urls[plan.large], folder / f"filter-{plan.large}.log") as large,
+    ):
+        servers = {plan.small: small, plan.large: large}
+        for number in range(plan.filter_rounds):
+            for size in sizes if number % 2 == 0 else sizes[::-1]:
+                names = [scim_filter.username(nonce, n) for n in range(size)]
+                latencies[size] += scim_filter.measure(
+                    servers[size].base, f"Bearer {tokens[size]}", names, 1, plan.filter_requests
+                )
+    stages = [scim_filter.stage(people[size], latencies[size]) for size in sizes]
+    for latency in stages:
+        _print_filter_stage(latency)
+    return stages
+
+
+def _filter_database(folder: Path, size: int) -> str:
+    return f"sqlite:///{folder / f'filter-{size}.db'}"
+
+
 def filter_stages(url: str, token: str, nonce: str, plan: Plan, folder: Path) -> list[scim_filter.Latency]:
-    """Seed plan.small SCIM people and time the filter, then seed up to plan.large and time it again."""
+    """PostgreSQL (one database given): seed plan.small SCIM people and time the filter, then seed up to
+    plan.large and time it again."""
     stages = []
     seeded = 0
     for size in (plan.small, plan.large):
@@ -249,12 +284,16 @@ def filter_stages(url: str, token: str, nonce: str, plan: Plan, folder: Path) ->
                 server.base, f"Bearer {token}", names, plan.filter_rounds, plan.filter_requests
             )
         stages.append(scim_filter.stage(people, latencies))
-        print(
-            f"bench:   filter with {people:,} people: p99 {stages[-1].p99:.2f} ms "
-            f"(rounds {', '.join(f'{p:.2f}' for p in stages[-1].p99_ms)})",
-            file=sys.stderr,
-        )
+        _print_filter_stage(stages[-1])
     return stages
+
+
+def _print_filter_stage(latency: scim_filter.Latency) -> None:
+    print(
+        f"bench:   filter with {latency.people:,} people: p99 {latency.p99:.2f} ms "
+        f"(rounds {', '.join(f'{p:.2f}' for p in latency.p99_ms)})",
+        file=sys.stderr,
+    )
 
 
 def prepare(url: str, token_name: str) -> str:

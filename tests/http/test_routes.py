@@ -197,3 +197,8 @@ async def test_scim_answers_the_same_with_and_without_the_front_door(
 
     assert answers[0] == answers[1]
     assert answers[0][0] != 500
+
+
+def test_with_opentelemetry_every_request_goes_through_the_instrumented_stack() -> None:
+    assert create_app(Settings(database_url="sqlite://")).front is not None
+    assert create_app(Settings(database_url="sqlite://", opentelemetry=True)).front is None

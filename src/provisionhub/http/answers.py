@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import orjson
@@ -15,7 +16,14 @@ class LargeJSONResponse(JSONResponse):
     integer beyond 64 bits, a key that is not a string) starlette renders as before."""
 
     def render(self, content: Any) -> bytes:
-        try:
-            return orjson.dumps(content)
-        except TypeError:
-            return super().render(content)
+        return json_bytes(content)
+
+
+def json_bytes(content: Any) -> bytes:
+    """content as LargeJSONResponse renders it: by orjson, else (what orjson refuses) as starlette does."""
+    try:
+        return orjson.dumps(content)
+    except TypeError:
+        return json.dumps(
+            content, ensure_ascii=False, allow_nan=False, indent=None, separators=(",", ":")
+        ).encode()

@@ -202,3 +202,29 @@ async def test_scim_answers_the_same_with_and_without_the_front_door(
 def test_with_opentelemetry_every_request_goes_through_the_instrumented_stack() -> None:
     assert create_app(Settings(database_url="sqlite://")).front is not None
     assert create_app(Settings(database_url="sqlite://", opentelemetry=True)).front is None
+
+
+async def test_the_front_door_calls_plain_function_exception_handlers_as_the_stack_does() -> None:
+    """A handler the app registers (a plain function, run on a worker thread) answers through the front
+    door too; one registered for Exception answers a bug with its own 500, which is still raised on."""
+
+    def teapot(request: Request, exc: Exception) -> Response:
+        return JSONResponse({"registered": type(exc).__name__}, status_code=418)
+
+    def server_error(request: Request, exc: Exception) -> Response:
+        return JSONResponse({"bug": str(exc)}, status_code=500)
+
+    routes = {"teapot": Teapot(), "bug": RuntimeError("a bug")}
+    front, stack = _dialect_app(**routes), _dialect_app(**routes)
+    stack.front = None
+    for app in (front, stack):
+        app.add_exception_handler(Teapot, teapot)
+        app.add_exception_handler(Exception, server_error)
+
+    for app in (front, stack):
+        answer = await _get(app, "/d/teapot")
+        assert (answer.status_code, answer.json()) == (418, {"registered": "Teapot"})
+        bug = await _get(app, "/d/bug", raise_app_exceptions=False)
+        assert (bug.status_code, bug.json()) == (500, {"bug": "a bug"})
+        with pytest.raises(RuntimeError, match="a bug"):
+            await _get(app, "/d/bug")

@@ -7,6 +7,8 @@ from typing import Literal
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from provisionhub.store.engine import DEFAULT_POOL_SIZE
+
 DEFAULT_DATABASE_URL = "sqlite:///./var/provisionhub.db"
 
 
@@ -38,6 +40,12 @@ class Settings(BaseSettings):
         "auto",
         description="Where reads run: on the event loop over one kept connection (inline, SQLite's "
         "default) or on worker threads from the pool (thread, PostgreSQL's default).",
+    )
+    database_pool_size: int = Field(
+        DEFAULT_POOL_SIZE,
+        ge=1,
+        description="PostgreSQL: connections the pool keeps open for requests' reads and writes; as many "
+        "again are opened in bursts and closed when returned.",
     )
     dispatch: bool = Field(
         True,

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import time
+
+import anyio
 import pytest
-from sqlalchemy import Connection, text
+from sqlalchemy import Connection, event, text
 
 from provisionhub.store.database import Database
 
@@ -56,6 +59,30 @@ async def test_a_read_sees_one_snapshot_whatever_commits_meanwhile(database_url:
         assert await database.read(lambda conn: conn.execute(text_count).scalar_one()) == 1
     finally:
         other.dispose()
+        database.dispose()
+
+
+@pytest.mark.anyio
+async def test_concurrent_reads_on_threads_keep_their_connections_open(database_url: str) -> None:
+    # Sixteen reads at once, ten times over. A pool that closes what it opened for a burst opens
+    # connections all along (SQLAlchemy's default: five kept, 100 opened here).
+    database = Database(database_url, read_mode="thread")
+    opened: list[object] = []
+    event.listen(
+        database.engine, "connect", lambda dbapi_connection, _record: opened.append(dbapi_connection)
+    )
+
+    def read(conn: Connection) -> int:
+        time.sleep(0.005)  # holds its connection while the others start
+        return conn.execute(text_count).scalar_one()
+
+    try:
+        for _ in range(10):
+            async with anyio.create_task_group() as group:
+                for _ in range(16):
+                    group.start_soon(database.read, read)
+        assert len(opened) <= 16
+    finally:
         database.dispose()
 
 

@@ -10,7 +10,7 @@ import anyio.to_thread
 from sqlalchemy import Connection, Engine
 
 from provisionhub.settings import Settings
-from provisionhub.store.engine import WRITE, make_engine
+from provisionhub.store.engine import DEFAULT_POOL_SIZE, WRITE, make_engine
 from provisionhub.store.writes import BatchHandler, WriteQueue
 
 T = TypeVar("T")
@@ -20,10 +20,16 @@ class Database:
     """One database, reached through one engine. Writes from async code go through a WriteQueue."""
 
     def __init__(
-        self, url: str, *, write_batch_size: int = 256, write_mode: str = "auto", read_mode: str = "auto"
+        self,
+        url: str,
+        *,
+        write_batch_size: int = 256,
+        write_mode: str = "auto",
+        read_mode: str = "auto",
+        pool_size: int = DEFAULT_POOL_SIZE,
     ) -> None:
         self.url = url
-        self.engine: Engine = make_engine(url)
+        self.engine: Engine = make_engine(url, pool_size=pool_size)
         self._writer = _KeptConnection(self.engine, writer=True)
         inline_writes = self._inline("write_mode", write_mode)
         self._writes = WriteQueue(self._writer.transaction, write_batch_size, inline=inline_writes)
@@ -37,6 +43,7 @@ class Database:
             write_batch_size=settings.write_batch_size,
             write_mode=settings.write_mode,
             read_mode=settings.read_mode,
+            pool_size=settings.database_pool_size,
         )
 
     def _inline(self, name: str, mode: str) -> bool:

@@ -24,6 +24,7 @@ from provisionhub.http.dialects import DialectsApp, serve_dialects
 from provisionhub.provisioning.dispatcher import Dispatcher, Policy
 from provisionhub.settings import Settings
 from provisionhub.store.database import Database
+from provisionhub.store.upkeep import warn_about_upkeep
 
 DESCRIPTION = (
     "One directory of people, many dialects in, many targets out. Each dialect lives under its own prefix "
@@ -44,6 +45,7 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         database.start()
+        await warn_about_upkeep(database)
         dispatcher = Dispatcher(database, Policy.from_settings(settings)) if settings.dispatch else None
         interval = settings.lifecycle_interval_seconds
         scheduler = asyncio.create_task(run_periodically(directory, interval)) if interval > 0 else None

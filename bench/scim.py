@@ -8,8 +8,9 @@ costs more the more Users a side holds). Then wrk (16 connections) drives, in ro
 the two: reads by id (GET /Users/{id} of the first 1,000 Users), list pages (GET
 /Users?startIndex=..&count=100 at random starts) and creates (POST /Users, a new userName each; on our side
 each committed with its change-log and outbox rows). Then the latency of a `userName eq` filter on our side,
-with 1,000 and with 100,000 SCIM people stored: on SQLite two databases served at once and timed in
-alternating rounds; on PostgreSQL one database, timed at 1,000 and again once grown to 100,000.
+with 1,000 and with 100,000 SCIM people stored: on SQLite two databases served at once and timed request
+by request in turn; on PostgreSQL one database, timed at 1,000 and again once grown to 100,000. On
+PostgreSQL the tables are analysed after each load (as autovacuum would, where it is on).
 """
 
 from __future__ import annotations
@@ -146,6 +147,7 @@ def run(quick: bool, database_url: str | None) -> list[Result]:
                 )
 
             totals = fill(sides, plan.list_users, lambda side, seconds, n: create(side, seconds, f"f{n}"))
+            _analyze(url)
 
             files = {side.name: folder / f"read-{side.name}.txt" for side in sides}
             for side in sides:
@@ -302,6 +304,14 @@ def _print_filter_stage(latency: scim_filter.Latency) -> None:
         f"p50 {statistics.median(latency.p50_ms):.2f} ms)",
         file=sys.stderr,
     )
+
+
+def _analyze(url: str) -> None:
+    database = Database(url)
+    try:
+        scim_filter.analyze(database)
+    finally:
+        database.dispose()
 
 
 def prepare(url: str, token_name: str) -> str:

@@ -11,7 +11,6 @@ import os
 import shutil
 import uuid
 from collections.abc import AsyncIterator, Callable, Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -19,7 +18,6 @@ import httpx
 import pytest
 from click.testing import Result
 from sqlalchemy import create_engine, insert, select, text
-from sqlalchemy.engine import make_url
 from typer.testing import CliRunner
 
 from provisionhub import cli as cli_module
@@ -31,6 +29,7 @@ from provisionhub.settings import Settings
 from provisionhub.store import tables
 from provisionhub.store.database import Database
 from provisionhub.store.migrate import upgrade
+from provisionhub.store.scratch import scratch_postgres_database
 
 PG_ENV = "PROVISIONHUB_TEST_DATABASE_URL"
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
@@ -70,25 +69,10 @@ def postgres_server() -> str:
     return url
 
 
-@contextmanager
-def fresh_postgres_database(server_url: str) -> Iterator[str]:
-    """Create an empty database on the server, yield its URL, drop it afterwards."""
-    name = f"provisionhub_test_{uuid.uuid4().hex[:12]}"
-    admin = create_engine(server_url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    try:
-        yield make_url(server_url).set(database=name).render_as_string(hide_password=False)
-    finally:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
-
-
 @pytest.fixture(scope="session")
 def postgres_template(postgres_server: str) -> Iterator[tuple[str, dict[str, list[dict[str, Any]]]]]:
     """A migrated PostgreSQL database for the session, and the rows the migrations put in it."""
-    with fresh_postgres_database(postgres_server) as url:
+    with scratch_postgres_database(postgres_server, "provisionhub_test") as url:
         database = Database(url)
         upgrade(database.engine)
         with database.engine.connect() as conn:

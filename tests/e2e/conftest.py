@@ -13,7 +13,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.conftest import BACKENDS, fresh_postgres_database
+from provisionhub.store.scratch import scratch_postgres_database
+from tests.conftest import BACKENDS
 
 CLI = [sys.executable, "-m", "provisionhub.cli"]
 
@@ -70,7 +71,7 @@ def empty_database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterat
     if request.param == "sqlite":
         yield f"sqlite:///{tmp_path / 'var' / 'provisionhub.db'}"
         return
-    with fresh_postgres_database(request.getfixturevalue("postgres_server")) as url:
+    with scratch_postgres_database(request.getfixturevalue("postgres_server"), "provisionhub_test") as url:
         yield url
 
 

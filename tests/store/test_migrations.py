@@ -14,7 +14,8 @@ from sqlalchemy import inspect, select
 from provisionhub.store import tables
 from provisionhub.store.database import Database
 from provisionhub.store.migrate import alembic_config, upgrade
-from tests.conftest import BACKENDS, fresh_postgres_database
+from provisionhub.store.scratch import scratch_postgres_database
+from tests.conftest import BACKENDS
 
 
 @pytest.fixture(params=BACKENDS)
@@ -24,7 +25,7 @@ def empty_database(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[D
         yield database
         database.dispose()
         return
-    with fresh_postgres_database(request.getfixturevalue("postgres_server")) as url:
+    with scratch_postgres_database(request.getfixturevalue("postgres_server"), "provisionhub_test") as url:
         database = Database(url)
         yield database
         database.dispose()

@@ -44,8 +44,8 @@ class Settings(BaseSettings):
     database_pool_size: int = Field(
         DEFAULT_POOL_SIZE,
         ge=1,
-        description="PostgreSQL: connections the pool keeps open for requests' reads and writes; as many "
-        "again are opened in bursts and closed when returned.",
+        description="Connections the pool keeps open for reads on worker threads (PostgreSQL's) and other "
+        "work; as many again are opened for a burst and closed when returned.",
     )
     dispatch: bool = Field(
         True,

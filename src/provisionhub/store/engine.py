@@ -48,7 +48,7 @@ def make_engine(url: str, *, pool_size: int = DEFAULT_POOL_SIZE, **kwargs: Any) 
         # size; planning costs a tenth of a millisecond.
         connect_args = kwargs.setdefault("connect_args", {})
         connect_args["options"] = f"{connect_args.get('options', '')} -c plan_cache_mode=force_custom_plan"
-        engine = create_engine(url, pool_pre_ping=True, pool_size=pool_size, max_overflow=pool_size, **kwargs)
+        engine = create_engine(url, pool_pre_ping=True, **_pool(pool_size), **kwargs)
 
         @event.listens_for(engine, "handle_error")
         def _hide_row_values(context: Any) -> None:

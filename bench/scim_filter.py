@@ -90,8 +90,8 @@ class Target:
 
 
 def analyze(database: Database) -> None:
-    """On PostgreSQL, ANALYZE: what autovacuum does after a load, done here at once (and where it is off,
-    as on the machine the bench was written on, at all; see store/upkeep.py)."""
+    """On PostgreSQL, ANALYZE: what autovacuum does some time after a load, done here at once (and done
+    at all where autovacuum is off; see store/upkeep.py)."""
     if database.dialect == "postgresql":
         with database.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
             conn.exec_driver_sql("ANALYZE")

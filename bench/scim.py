@@ -60,7 +60,7 @@ FILTER_P99_LIMIT_MS = 10.0
 #: "No slower at 100,000 people than at 1,000" (indexes, not scans): the larger's p99 within this factor
 #: of the smaller's. Two databases of 1,000 people each, timed this way (request by request in turn), gave
 #: p99 ratios of 0.976 to 1.001. At 100,000 the index is one level deeper and the pages a request touches
-#: are less often in the CPU's caches: p50 0.5% to 2% higher, p99 0.98 to 1.117 in seven runs. A search
+#: are less often in the CPU's caches: p50 0.5% to 2% higher, p99 0.968 to 1.117 in eight runs. A search
 #: that scanned the table would be tens of times slower.
 FILTER_NO_SLOWER_WITHIN = 1.10
 
@@ -301,8 +301,8 @@ def _filter_database(folder: Path, size: int) -> str:
 
 
 def filter_stages(url: str, token: str, nonce: str, plan: Plan, folder: Path) -> list[scim_filter.Latency]:
-    """PostgreSQL (one database given): seed plan.small SCIM people and time the filter, then seed up to
-    plan.large and time it again."""
+    """One database given (PostgreSQL's scratch one, or a SQLite file named with --database-url): seed
+    plan.small SCIM people and time the filter, then seed up to plan.large and time it again."""
     stages = []
     seeded = 0
     for size in (plan.small, plan.large):

@@ -7,6 +7,8 @@ import logging
 import pytest
 from sqlalchemy import text
 
+from provisionhub.app import create_app
+from provisionhub.settings import Settings
 from provisionhub.store.database import Database
 from provisionhub.store.upkeep import upkeep_warnings, warn_about_upkeep
 
@@ -50,3 +52,27 @@ async def test_the_warnings_are_logged_and_an_unreachable_server_is_not_fatal(
     assert [r.getMessage() for r in caplog.records] == [
         "could not check the database server's upkeep (autovacuum)"
     ]
+
+
+@pytest.mark.anyio
+async def test_serving_starts_with_the_check(
+    database: Database, settings: Settings, caplog: pytest.LogCaptureFixture
+) -> None:
+    postgresql = database.dialect == "postgresql"
+    if postgresql:
+        with database.transaction() as conn:
+            conn.execute(text("ALTER TABLE groups SET (autovacuum_enabled = false)"))
+    caplog.set_level(logging.WARNING, logger="provisionhub.store.upkeep")
+    try:
+        app = create_app(settings, database)
+        async with app.router.lifespan_context(app):
+            pass
+    finally:
+        if postgresql:  # the lifespan disposed of the pool; a new connection resets the table
+            with database.transaction() as conn:
+                conn.execute(text("ALTER TABLE groups RESET (autovacuum_enabled)"))
+    logged = [r.getMessage() for r in caplog.records]
+    if postgresql:
+        assert any("autovacuum is off for groups (autovacuum_enabled=false)" in m for m in logged)
+    else:
+        assert logged == []

@@ -25,8 +25,8 @@ from sqlalchemy import select
 
 from bench.report import BenchError, Result
 from bench.server import Server, request, serve, serve_app
-from provisionhub.auth.permissions import Permission
 from provisionhub.auth.tokens import create_token
+from provisionhub.directory.access import Permission
 from provisionhub.provisioning.calls import client_session
 from provisionhub.provisioning.targets import AddTarget, Kind, Mode, add_target, set_paused
 from provisionhub.store import tables

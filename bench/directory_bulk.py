@@ -12,8 +12,8 @@ from pathlib import Path
 from sqlalchemy import func, select
 
 from bench.report import BenchError, Result
+from provisionhub.directory.operations import Operations
 from provisionhub.directory.people import UpsertPerson
-from provisionhub.directory.service import Directory
 from provisionhub.store import tables
 from provisionhub.store.database import Database
 from provisionhub.store.migrate import upgrade
@@ -72,7 +72,7 @@ def time_directory(rows: list[Row], url: str) -> float:
     database = Database(url)
     try:
         upgrade(database.engine)
-        directory = Directory(database)
+        directory = Operations()
         created = 0
         start = time.perf_counter()
         for first in range(0, len(commands), BATCH):

@@ -18,11 +18,11 @@ from bench.app import NOOP_PATH
 from bench.report import BenchError, Result
 from bench.server import request, serve
 from bench.wrk import CONNECTIONS, WrkRun, ensure_wrk, run_wrk
-from provisionhub.auth.permissions import Permission
+from provisionhub.auth.authenticator import directory_over
 from provisionhub.auth.tokens import create_token
+from provisionhub.directory.access import Permission
 from provisionhub.directory.errors import Conflict
 from provisionhub.directory.reference_data import AddUserType
-from provisionhub.directory.service import Directory
 from provisionhub.store import tables
 from provisionhub.store.database import Database
 from provisionhub.store.migrate import upgrade
@@ -145,7 +145,7 @@ def prepare(url: str, token_name: str) -> str:
     try:
         upgrade(database.engine)
         with contextlib.suppress(Conflict):  # a reused (PostgreSQL) database has it from an earlier run
-            Directory(database).apply(AddUserType(id="6", name="Demo"), "bench")
+            directory_over(database).apply(AddUserType(id="6", name="Demo"), "bench")
         with database.transaction() as conn:
             return create_token(conn, token_name, [Permission.USER_CREATE], actor="bench")
     finally:

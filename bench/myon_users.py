@@ -28,11 +28,11 @@ from bench.http_push import HEAD, PUSH_PATH, body_tail, prepare, probe
 from bench.report import BenchError, Result
 from bench.server import serve
 from bench.wrk import CONNECTIONS, ensure_wrk, run_wrk
-from provisionhub.auth.permissions import Permission
 from provisionhub.auth.tokens import create_token
+from provisionhub.directory.access import Permission
 from provisionhub.directory.memberships import LOGIN_SOURCE
+from provisionhub.directory.operations import Operations
 from provisionhub.directory.organisations import OrgKind, UpsertOrganisation
-from provisionhub.directory.service import Directory
 from provisionhub.store import tables
 from provisionhub.store.database import Database
 
@@ -114,7 +114,7 @@ def _prepare_myon(url: str, nonce: str) -> tuple[str, str]:
     """A user-create token and an account for the users; (token, account's myon_id)."""
     database = Database(url)
     try:
-        directory = Directory(database)
+        directory = Operations()
         with database.transaction() as conn:
             token = create_token(conn, f"bench-myon-{nonce}", [Permission.USER_CREATE], actor="bench")
             command = UpsertOrganisation(OrgKind.ACCOUNT, fields={"title": f"Bench District {nonce}"})

@@ -15,8 +15,8 @@ from sqlalchemy import func, select
 
 from bench.report import BenchError
 from provisionhub.dialects.scim.access import DEFAULT_SOURCE
+from provisionhub.directory.operations import Operations
 from provisionhub.directory.people import UpsertPerson
-from provisionhub.directory.service import Directory
 from provisionhub.store import tables
 from provisionhub.store.database import Database
 
@@ -48,7 +48,7 @@ def seed(url: str, nonce: str, start: int, stop: int) -> int:
     of SEED_BATCH, each one transaction; return how many people the database now holds."""
     database = Database(url)
     try:
-        directory = Directory(database)
+        directory = Operations()
         began = time.perf_counter()
         for first in range(start, stop, SEED_BATCH):
             commands = [

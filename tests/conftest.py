@@ -22,8 +22,10 @@ from typer.testing import CliRunner
 
 from provisionhub import cli as cli_module
 from provisionhub.app import create_app
-from provisionhub.auth.permissions import Permission
+from provisionhub.auth.authenticator import Authenticator
 from provisionhub.auth.tokens import create_token
+from provisionhub.directory.access import Permission
+from provisionhub.directory.operations import Clock, Operations, utcnow
 from provisionhub.directory.service import Directory
 from provisionhub.settings import Settings
 from provisionhub.store import tables
@@ -117,9 +119,29 @@ def database(database_url: str) -> Iterator[Database]:
     database.dispose()
 
 
+class DirectoryUnderTest(Directory):
+    """The Directory, with the database it runs on at hand for a test's own setup and checks (dialects
+    never get it: they reach the directory through its door alone)."""
+
+    def __init__(self, database: Database, clock: Clock = utcnow) -> None:
+        super().__init__(database, Authenticator(), clock)
+        self.database = database
+
+    def __getattr__(self, name: str) -> Any:
+        """The directory's operations inside a test's own transaction (directory.upsert_people(conn, ...)),
+        without the door's authorization: for setting up what a test is about."""
+        return getattr(self._operations, name)
+
+
 @pytest.fixture
-def directory(database: Database) -> Directory:
-    return Directory(database)
+def directory(database: Database) -> DirectoryUnderTest:
+    return DirectoryUnderTest(database)
+
+
+@pytest.fixture
+def operations() -> Operations:
+    """The directory's commands inside a test's own transaction, without the door's authorization."""
+    return Operations()
 
 
 @pytest.fixture

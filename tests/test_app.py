@@ -18,11 +18,11 @@ from fastapi.responses import JSONResponse
 from provisionhub.app import create_app
 from provisionhub.directory.changes import list_changes
 from provisionhub.directory.people import Status
-from provisionhub.directory.service import Directory, utcnow
+from provisionhub.directory.service import utcnow
 from provisionhub.http.dialects import Dialect, serve_dialects
 from provisionhub.settings import Settings
 from provisionhub.store.database import Database
-from tests.conftest import outbox_events
+from tests.conftest import DirectoryUnderTest, outbox_events
 from tests.factories import upsert
 
 pytestmark = pytest.mark.anyio
@@ -108,13 +108,13 @@ async def eventually(check: Callable[[], bool], seconds: float = 10.0) -> None:
 
 def due_person(database: Database) -> str:
     """A person made active yesterday whose valid_through went by an hour ago: the next pass expires them."""
-    yesterday = Directory(database, clock=lambda: utcnow() - timedelta(days=1))
+    yesterday = DirectoryUnderTest(database, clock=lambda: utcnow() - timedelta(days=1))
     return yesterday.apply(upsert(valid_through=utcnow() - timedelta(hours=1)), "test").public_id
 
 
 def status(database: Database, public_id: str) -> Status:
     with database.snapshot() as conn:
-        return Directory(database).find_person(conn, public_id).status
+        return DirectoryUnderTest(database).find_person(conn, public_id).status
 
 
 async def test_serve_applies_the_lifecycle_at_start_and_every_interval(database: Database) -> None:

@@ -12,7 +12,7 @@ from provisionhub.directory.people import Status
 from provisionhub.directory.reference_data import list_login_sources, list_user_types
 from provisionhub.directory.service import Directory, utcnow
 from provisionhub.store.database import Database
-from tests.conftest import outbox_events
+from tests.conftest import DirectoryUnderTest, outbox_events
 from tests.factories import upsert
 
 
@@ -81,7 +81,7 @@ def test_grace_takes_days_or_clear_and_refuses_what_is_neither(cli) -> None:
 @pytest.fixture
 def yesterday(database: Database) -> Directory:
     """The directory as it was a day ago: what it wrote then, the run now finds due."""
-    return Directory(database, clock=lambda: utcnow() - timedelta(days=1))
+    return DirectoryUnderTest(database, clock=lambda: utcnow() - timedelta(days=1))
 
 
 def test_lifecycle_run_moves_who_is_due_and_prints_how_many_went_where(

@@ -11,6 +11,8 @@ from fastapi.responses import JSONResponse
 from fastapi.telemetry import TelemetryConfig
 
 from provisionhub import __version__
+from provisionhub.auth.authenticator import Authenticator
+from provisionhub.auth.credentials import Credentials
 from provisionhub.auth.oauth import GrantPolicy
 from provisionhub.dialects.comanage.routes import comanage_dialect
 from provisionhub.dialects.myon.routes import myon_dialect
@@ -18,10 +20,10 @@ from provisionhub.dialects.ocl.routes import ocl_dialect
 from provisionhub.dialects.opscom.routes import opscom_dialect
 from provisionhub.dialects.scim.routes import scim_dialect
 from provisionhub.dialects.uniweb.routes import uniweb_dialect
-from provisionhub.directory.lifecycle import run_periodically
 from provisionhub.directory.service import Directory
 from provisionhub.http.dialects import DialectsApp, serve_dialects
 from provisionhub.provisioning.dispatcher import Dispatcher, Policy
+from provisionhub.scheduler import run_periodically
 from provisionhub.settings import Settings
 from provisionhub.store.database import Database
 from provisionhub.store.upkeep import warn_about_upkeep
@@ -40,7 +42,8 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     """Build the application. Nothing connects until the first request or the lifespan starts."""
     settings = settings or Settings()
     database = database or Database.from_settings(settings)
-    directory = Directory(database)
+    directory = Directory(database, Authenticator())
+    credentials = Credentials(database, GrantPolicy.from_settings(settings), directory.now)
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
@@ -89,10 +92,10 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
         [
             opscom_dialect(directory, settings.max_body_bytes),
             myon_dialect(directory, settings.bulk_max_body_bytes),
-            ocl_dialect(directory, settings.max_body_bytes),
+            ocl_dialect(directory, credentials, settings.max_body_bytes),
             scim_dialect(directory, settings.max_body_bytes),
-            uniweb_dialect(directory, settings.max_body_bytes, GrantPolicy.from_settings(settings)),
-            comanage_dialect(directory, settings.max_body_bytes),
+            uniweb_dialect(directory, credentials, settings.max_body_bytes),
+            comanage_dialect(directory, credentials, settings.max_body_bytes),
         ],
         front_door=not settings.opentelemetry,  # the instrumentation is in the stack
     )

@@ -16,18 +16,16 @@ from provisionhub.auth.oauth import (
     GrantRefused,
     IssuedToken,
     NewClient,
-    TokenProblem,
-    TokenRefused,
     authenticate_token,
     create_client,
     issue_token,
     list_clients,
     revoke_client,
 )
-from provisionhub.auth.permissions import Permission
 from provisionhub.auth.tokens import digest
+from provisionhub.directory.access import Permission
 from provisionhub.directory.changes import list_changes
-from provisionhub.directory.errors import Conflict, Invalid, NotFound
+from provisionhub.directory.errors import Conflict, CredentialProblem, Invalid, NotFound, Unauthenticated
 from provisionhub.store import tables
 from provisionhub.store.database import Database
 
@@ -62,8 +60,8 @@ def authenticated(database: Database, token: str | None, at: datetime):
         return authenticate_token(conn, token, at)
 
 
-def refusal(database: Database, token: str | None, at: datetime = T0) -> TokenProblem:
-    with pytest.raises(TokenRefused) as refused:
+def refusal(database: Database, token: str | None, at: datetime = T0) -> CredentialProblem:
+    with pytest.raises(Unauthenticated) as refused:
         authenticated(database, token, at)
     return refused.value.problem
 
@@ -163,7 +161,7 @@ def test_a_token_authenticates_as_its_client_until_it_expires(database: Database
     assert principal.name == "reports"
     assert principal.actor == "oauth:reports"
     assert principal.permissions == frozenset({Permission.USER_READ})
-    assert refusal(database, issued.access_token, T0 + seconds(3600)) is TokenProblem.EXPIRED
+    assert refusal(database, issued.access_token, T0 + seconds(3600)) is CredentialProblem.EXPIRED
 
 
 def test_tokens_are_stored_only_hashed(database: Database) -> None:
@@ -178,13 +176,13 @@ def test_tokens_are_stored_only_hashed(database: Database) -> None:
 
 @pytest.mark.parametrize("token", [None, ""])
 def test_no_token_is_missing(database: Database, token: str | None) -> None:
-    assert refusal(database, token) is TokenProblem.MISSING
+    assert refusal(database, token) is CredentialProblem.MISSING
 
 
 @pytest.mark.parametrize("token", ["pha-unknown", "x" * 1000, "ph-an-api-token"])
 def test_an_unknown_token_is_unknown(database: Database, token: str) -> None:
     token_of(database, new_client(database))
-    assert refusal(database, token) is TokenProblem.UNKNOWN
+    assert refusal(database, token) is CredentialProblem.UNKNOWN
 
 
 def test_revoking_the_client_stops_its_tokens_and_its_grants(database: Database) -> None:
@@ -194,7 +192,7 @@ def test_revoking_the_client_stops_its_tokens_and_its_grants(database: Database)
     with database.transaction() as conn:
         revoke_client(conn, client.client_id, T0)
 
-    assert refusal(database, token) is TokenProblem.REVOKED
+    assert refusal(database, token) is CredentialProblem.REVOKED
     assert issue(database, client) == GrantRefused(GrantProblem.REVOKED)
     assert issue(database, client, "phs-wrong") == GrantRefused(GrantProblem.WRONG)  # no news to a guesser
 
@@ -206,9 +204,11 @@ def test_a_new_token_drops_the_clients_tokens_expired_over_a_day(database: Datab
 
     token_of(database, client, T0 + timedelta(hours=26))  # old expired 25 hours before: dropped
 
-    assert refusal(database, old, T0 + timedelta(hours=26)) is TokenProblem.UNKNOWN
-    assert refusal(database, recent, T0 + timedelta(hours=26)) is TokenProblem.EXPIRED
-    assert refusal(database, others, T0 + timedelta(hours=26)) is TokenProblem.EXPIRED  # another client's
+    assert refusal(database, old, T0 + timedelta(hours=26)) is CredentialProblem.UNKNOWN
+    assert refusal(database, recent, T0 + timedelta(hours=26)) is CredentialProblem.EXPIRED
+    assert (
+        refusal(database, others, T0 + timedelta(hours=26)) is CredentialProblem.EXPIRED
+    )  # another client's
 
 
 def test_a_wrong_secret_or_client_id_gets_no_token(database: Database) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from argon2 import PasswordHasher
 
-from provisionhub.auth.passwords import check_password, hash_for, hashes_for, verify_password
+from provisionhub.auth.passwords import check_password, hash_for, verify_password
 from provisionhub.directory.errors import Invalid, Reason
 
 pytestmark = pytest.mark.anyio
@@ -47,13 +47,3 @@ def test_the_stored_hash_is_kept_for_the_same_password_and_replaced_otherwise() 
     renewed = hash_for("open sesame", weaker)  # the right password, but yesterday's parameters
     assert renewed != weaker
     assert verify_password(renewed, "open sesame")
-
-
-async def test_many_hashes_come_back_in_order() -> None:
-    stored = hash_for("kept password", None)
-
-    hashes = await hashes_for([("first password", None), ("kept password", stored), ("third password", None)])
-
-    assert hashes[1] == stored
-    assert verify_password(hashes[0], "first password")
-    assert verify_password(hashes[2], "third password")

@@ -8,7 +8,6 @@ from collections.abc import Callable
 import pytest
 from sqlalchemy import Connection, select
 
-from provisionhub.auth.permissions import Permission, Principal
 from provisionhub.auth.tokens import (
     authenticate,
     authenticate_many,
@@ -17,6 +16,7 @@ from provisionhub.auth.tokens import (
     list_tokens,
     revoke_token,
 )
+from provisionhub.directory.access import Permission, Principal
 from provisionhub.directory.changes import list_changes
 from provisionhub.directory.errors import Conflict, Forbidden, Invalid, Reason, Unauthenticated
 from provisionhub.directory.organisations import OrgKind
@@ -53,9 +53,9 @@ def test_authenticate_gives_the_principal_with_its_permissions_and_sources(datab
     assert principal.actor == "token:sis"
     assert principal.can(Permission.USER_CREATE)
     assert not principal.can(Permission.USER_DELETE)
-    principal.require_login_source("OPSCOM")
+    principal.require_source("OPSCOM")
     with pytest.raises(Forbidden):
-        principal.require_login_source("SAML")
+        principal.require_source("SAML")
     with pytest.raises(Forbidden):
         principal.require(Permission.USER_READ)
     principal.require_any(Permission.USER_READ, Permission.USER_CREATE)
@@ -67,7 +67,7 @@ def test_admin_can_do_everything(database: Database) -> None:
     with database.transaction() as conn:
         principal = authenticate(conn, create_token(conn, "root", [Permission.ADMIN]))
     assert all(principal.can(p) for p in Permission)
-    principal.require_login_source("ANYTHING")
+    principal.require_source("ANYTHING")
 
 
 @pytest.mark.parametrize("secret", [None, "", "ph-not-a-real-token", "x" * 1000])
@@ -106,7 +106,7 @@ def test_many_secrets_are_checked_with_one_answer_each(database: Database) -> No
     assert isinstance(answers[None], Unauthenticated)
 
 
-def test_a_token_scoped_to_an_account_names_it_and_is_refused_where_accounts_are_unknown(
+def test_a_token_scoped_to_an_account_names_it_and_reaches_only_that_account_s_own_people(
     database: Database, directory: Directory
 ) -> None:
     account = new_organisation(directory, OrgKind.ACCOUNT)
@@ -115,9 +115,10 @@ def test_a_token_scoped_to_an_account_names_it_and_is_refused_where_accounts_are
         unscoped = authenticate(conn, create_token(conn, "everything", [Permission.ADMIN]))
     assert scoped.account == account
     assert unscoped.account is None
-    unscoped.require_unscoped()
-    with pytest.raises(Forbidden, match="scoped to one account"):
-        scoped.require_unscoped()
+    assert (scoped.scoped, unscoped.scoped) == (True, False)
+    assert scoped.sources == frozenset({"MYON"})  # its district's own people, unless told others
+    with pytest.raises(Forbidden, match="login source 'OPSCOM'"):
+        scoped.require_source("OPSCOM")
     with database.snapshot() as conn:
         listed = {token.name: token.account for token in list_tokens(conn)}
         logged = [c.fields for c in list_changes(conn, entity_type="api_token")]

@@ -15,10 +15,10 @@ from provisionhub.directory.errors import Invalid, NotFound
 from provisionhub.directory.lifecycle import (
     LIFECYCLE_ACTOR,
     due_transitions,
-    run_lifecycle,
     status_event,
     window_status,
 )
+from provisionhub.directory.operations import Operations
 from provisionhub.directory.people import SetStatus, Status, UpsertPerson
 from provisionhub.directory.reference_data import (
     AddLoginSource,
@@ -29,9 +29,10 @@ from provisionhub.directory.reference_data import (
     list_user_types,
 )
 from provisionhub.directory.service import Directory
+from provisionhub.scheduler import run_lifecycle
 from provisionhub.store import tables
 from provisionhub.store.database import Database
-from tests.conftest import count_rows, outbox_events
+from tests.conftest import DirectoryUnderTest, count_rows, outbox_events
 from tests.factories import upsert
 
 ACTOR = "test"
@@ -57,7 +58,7 @@ def clock() -> Clock:
 
 @pytest.fixture
 def directory(database: Database, clock: Clock) -> Directory:
-    return Directory(database, clock)
+    return DirectoryUnderTest(database, clock)
 
 
 def run(directory: Directory, **options: Any) -> dict[str, int]:
@@ -484,10 +485,11 @@ def test_concurrent_runs_on_postgresql_skip_the_people_another_is_moving(
         make_person(directory, valid_through=START)
     clock.now = START + SECOND
 
+    operations = Operations(clock)
     with database.transaction() as first:
-        moving = directory.advance_lifecycle(first, clock.now, limit=2)
+        moving = operations.advance_lifecycle(first, clock.now, limit=2)
         with database.transaction() as second:
-            others = directory.advance_lifecycle(second, clock.now)
+            others = operations.advance_lifecycle(second, clock.now)
         assert len(moving) == 2
         assert len(others) == 1
         assert {t.person_id for t in moving}.isdisjoint(t.person_id for t in others)

@@ -18,7 +18,7 @@ from provisionhub.directory.sections import Language
 from provisionhub.directory.service import Directory
 from provisionhub.store import tables
 from provisionhub.store.database import Database
-from tests.conftest import count_rows, outbox_events
+from tests.conftest import DirectoryUnderTest, count_rows, outbox_events
 from tests.factories import new_organisation, person_fields, upsert
 
 DEGREES = "cv/education/degrees"
@@ -51,7 +51,7 @@ def clock() -> Clock:
 
 @pytest.fixture
 def directory(database: Database, clock: Clock) -> Directory:
-    return Directory(database, clock)
+    return DirectoryUnderTest(database, clock)
 
 
 def new_person(directory: Directory, **fields: Any) -> str:

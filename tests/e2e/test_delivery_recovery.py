@@ -13,9 +13,9 @@ from pathlib import Path
 import httpx
 import pytest
 
-from provisionhub.directory.service import Directory
 from provisionhub.store.database import Database
 from provisionhub.store.migrate import upgrade
+from tests.conftest import DirectoryUnderTest
 from tests.e2e.conftest import CLI, Server
 from tests.e2e.test_serve import first_token
 from tests.factories import opscom_push
@@ -96,7 +96,7 @@ def test_two_workers_share_the_queue_and_never_send_one_delivery_twice(
     ]
     try:
         time.sleep(1.0)  # both up and listening
-        directory = Directory(database)
+        directory = DirectoryUnderTest(database)
         for _ in range(200):
             new_person(directory)
         wait_until(

@@ -19,8 +19,8 @@ from scim2_models import Patch
 from scim2_server.utils import load_default_service_provider_config
 
 from provisionhub.app import create_app
-from provisionhub.auth.permissions import Permission
 from provisionhub.auth.tokens import create_token
+from provisionhub.directory.access import Permission
 from provisionhub.settings import Settings
 from provisionhub.store.database import Database
 from tests.provisioning.receiver import serving

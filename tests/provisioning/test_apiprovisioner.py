@@ -7,13 +7,13 @@ from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
-from provisionhub.directory.lifecycle import run_lifecycle
 from provisionhub.directory.people import SetStatus, Status, UpdatePerson
 from provisionhub.directory.reference_data import SetLoginSourceGraceDays
 from provisionhub.directory.service import Directory
 from provisionhub.provisioning import queue
 from provisionhub.provisioning.dispatcher import Dispatcher
 from provisionhub.provisioning.targets import IdentifierType, Mode
+from provisionhub.scheduler import run_lifecycle
 from provisionhub.store.database import Database
 from tests.provisioning.conftest import new_person, new_target
 from tests.provisioning.receiver import Receiver

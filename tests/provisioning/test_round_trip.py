@@ -13,8 +13,8 @@ import pytest
 from sqlalchemy import select
 
 from provisionhub.app import create_app
-from provisionhub.auth.permissions import Permission
 from provisionhub.auth.tokens import create_token
+from provisionhub.directory.access import Permission
 from provisionhub.directory.groups import CreateGroup, groups_of
 from provisionhub.directory.people import PERSON_FIELDS, SetStatus, Status, UpdatePerson
 from provisionhub.directory.service import Directory

@@ -6,8 +6,8 @@ from datetime import UTC, date, datetime
 
 from sqlalchemy import select
 
-from provisionhub.auth.permissions import Permission
 from provisionhub.auth.tokens import create_token
+from provisionhub.directory.access import Permission
 from provisionhub.directory.service import Directory
 from provisionhub.store import tables
 from provisionhub.store.database import Database

@@ -21,10 +21,17 @@ from enum import StrEnum
 
 from sqlalchemy import Connection, Row, bindparam, case, delete, or_, select
 
-from provisionhub.auth.permissions import Permission, Principal
 from provisionhub.auth.tokens import digest, new_secret
+from provisionhub.directory.access import Kind, Permission, Principal
 from provisionhub.directory.changes import Change, record
-from provisionhub.directory.errors import Conflict, Invalid, NotFound, Reason, Unauthenticated
+from provisionhub.directory.errors import (
+    Conflict,
+    CredentialProblem,
+    Invalid,
+    NotFound,
+    Reason,
+    Unauthenticated,
+)
 from provisionhub.settings import Settings
 from provisionhub.store import tables
 
@@ -112,23 +119,6 @@ class GrantRefused:
 
     problem: GrantProblem
     retry_after: int | None = None
-
-
-class TokenProblem(StrEnum):
-    """Why a presented access token was refused. A client told EXPIRED gets a new token and retries."""
-
-    MISSING = "missing"
-    UNKNOWN = "unknown"
-    EXPIRED = "expired"
-    REVOKED = "revoked"
-
-
-class TokenRefused(Unauthenticated):
-    """An access token refused, with the reason a dialect words for its clients."""
-
-    def __init__(self, problem: TokenProblem, message: str) -> None:
-        super().__init__(message)
-        self.problem = problem
 
 
 def create_client(
@@ -280,19 +270,19 @@ _BY_TOKEN = (
 
 def authenticate_token(conn: Connection, token: str | None, now: datetime) -> Principal:
     """The principal of the client a presented access token was issued to (its actor: oauth:<name>);
-    TokenRefused, saying why, if there is no token, or it is unknown, expired or its client revoked."""
+    Unauthenticated, saying why, if there is no token, or it is unknown, expired or its client revoked."""
     if not token:
-        raise TokenRefused(TokenProblem.MISSING, "No access token was given.")
+        raise Unauthenticated("No access token was given.", CredentialProblem.MISSING)
     hashed = digest(token)
     row = conn.execute(_BY_TOKEN, {"token_hash": hashed}).first()
     # Found by hash (an index), checked in constant time: a timing side channel would reveal at most bits
     # of a SHA-256, never of the token.
     if row is None or not hmac.compare_digest(row.token_hash, hashed):
-        raise TokenRefused(TokenProblem.UNKNOWN, "The access token is not valid.")
+        raise Unauthenticated("The access token is not valid.", CredentialProblem.UNKNOWN)
     if row.revoked_at is not None:
-        raise TokenRefused(TokenProblem.REVOKED, "The access token's client was revoked.")
+        raise Unauthenticated("The access token's client was revoked.", CredentialProblem.REVOKED)
     if row.expires_at <= now:
-        raise TokenRefused(TokenProblem.EXPIRED, "The access token has expired.")
+        raise Unauthenticated("The access token has expired.", CredentialProblem.EXPIRED)
     permissions = frozenset(Permission(p) for p in row.permissions)
     sources = frozenset(row.login_sources) if row.login_sources is not None else None
-    return Principal(row.name, permissions, login_sources=sources, kind="oauth")
+    return Principal(row.name, permissions, login_sources=sources, kind=Kind.OAUTH)

@@ -9,19 +9,12 @@ hash on every core at once (the binding releases the GIL).
 from __future__ import annotations
 
 import functools
-import os
 import secrets
-from collections.abc import Sequence
 
-import anyio
-import anyio.to_thread
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import Connection, select
 
 from provisionhub.directory.errors import Invalid, Reason
-from provisionhub.store import tables
-from provisionhub.store.sql import AnyOf
 
 MIN_LENGTH = 8
 #: Longer passphrases gain nothing, and a limit keeps every hash's input small.
@@ -80,36 +73,3 @@ def hash_for(password: str, stored: str | None) -> str:
     if stored is not None and verify_password(stored, password) and not _HASHER.check_needs_rehash(stored):
         return stored
     return hash_password(password)
-
-
-#: Looked up once: os.cpu_count() reads a file under /sys at every call.
-_CORES = os.cpu_count() or 1
-
-
-async def hashes_for(pairs: Sequence[tuple[str, str | None]]) -> list[str]:
-    """hash_for(password, stored) of each pair, on worker threads, as many at once as there are cores."""
-    if not pairs:  # most writes set no password: no task group, no limiter
-        return []
-    answers: list[str] = [""] * len(pairs)
-    limiter = anyio.CapacityLimiter(_CORES)
-
-    async def one(index: int, password: str, stored: str | None) -> None:
-        answers[index] = await anyio.to_thread.run_sync(hash_for, password, stored, limiter=limiter)
-
-    async with anyio.create_task_group() as group:
-        for index, (password, stored) in enumerate(pairs):
-            group.start_soon(one, index, password, stored)
-    return answers
-
-
-_STORED = select(tables.people.c.public_id, tables.people.c.password_hash).where(
-    AnyOf(tables.people.c.public_id, "ids")
-)
-
-
-def stored_hashes(conn: Connection, public_ids: Sequence[str]) -> dict[str, str | None]:
-    """The password hash each of these people has now (None: no password), by public id."""
-    wanted = sorted(set(public_ids))
-    if not wanted:
-        return {}
-    return {row.public_id: row.password_hash for row in conn.execute(_STORED, {"ids": wanted})}

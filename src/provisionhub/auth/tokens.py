@@ -13,9 +13,16 @@ from typing import Any
 
 from sqlalchemy import Connection, select
 
-from provisionhub.auth.permissions import Permission, Principal
+from provisionhub.directory.access import Permission, Principal
 from provisionhub.directory.changes import Change, record
-from provisionhub.directory.errors import Conflict, Invalid, NotFound, Reason, Unauthenticated
+from provisionhub.directory.errors import (
+    Conflict,
+    CredentialProblem,
+    Invalid,
+    NotFound,
+    Reason,
+    Unauthenticated,
+)
 from provisionhub.directory.organisations import OrgKind, find_organisations, require_kind
 from provisionhub.store import tables
 from provisionhub.store.selects import fetch_all
@@ -194,7 +201,7 @@ def authenticate_many(
         hashed = hashes.get(secret)
         row = rows.get(hashed) if hashed else None
         if not secret:
-            answers[secret] = Unauthenticated("no API token was given")
+            answers[secret] = Unauthenticated("no API token was given", CredentialProblem.MISSING)
         # The lookup is by hash (an index), the final check constant-time: a timing side channel would
         # reveal at most bits of a SHA-256, never of the secret.
         elif (
@@ -202,7 +209,8 @@ def authenticate_many(
             or not hmac.compare_digest(row["secret_hash"], hashed)
             or row["revoked_at"] is not None
         ):
-            answers[secret] = Unauthenticated("the API token is not valid")
+            problem = CredentialProblem.UNKNOWN if row is None else CredentialProblem.REVOKED
+            answers[secret] = Unauthenticated("the API token is not valid", problem)
         else:
             sources = frozenset(row["login_sources"]) if row["login_sources"] is not None else None
             permissions = frozenset(Permission(p) for p in row["permissions"])

@@ -13,6 +13,7 @@ from typing import Any
 
 from sqlalchemy import Connection, bindparam, func, select
 
+from provisionhub.directory.errors import VersionMismatch
 from provisionhub.directory.people import MASK, SENSITIVE_FIELDS
 from provisionhub.store import tables
 from provisionhub.store.inserts import append_many, insert_many
@@ -142,6 +143,17 @@ def latest_seqs(conn: Connection, entity_type: str, entity_ids: Sequence[str]) -
         return {}
     rows = fetch_all(conn, _LATEST, {"entity_type": entity_type, "ids": wanted})
     return {row["entity_id"]: row["seq"] for row in rows}
+
+
+def check_version(
+    conn: Connection, entity_type: str, public_id: str, versions: frozenset[int] | None
+) -> None:
+    """VersionMismatch unless the entity's version (its newest change-log seq) is one of versions."""
+    if versions is None:
+        return
+    current = latest_seqs(conn, entity_type, [public_id]).get(public_id, 0)
+    if current not in versions:
+        raise VersionMismatch(f"the version is {current}, not one of those required", current)
 
 
 def first_seq_since(conn: Connection, moment: datetime) -> int:

@@ -81,6 +81,13 @@ class GrantEntitlement:
 
 
 @dataclass(frozen=True, slots=True)
+class GrantEntitlements:
+    """Apply every item, or none: Rejected names each failing one (by position) and why."""
+
+    items: Sequence[GrantEntitlement]
+
+
+@dataclass(frozen=True, slots=True)
 class GrantResult:
     """What became of one GrantEntitlement: building and entitlement are public ids."""
 

@@ -54,8 +54,35 @@ class NotFound(DirectoryError):
     """The thing asked for does not exist (or is not visible to the caller)."""
 
 
+class OutOfScope(NotFound):
+    """The thing asked for exists, outside what the credential may see: to it, it does not exist. Most
+    dialects answer it as NotFound; one whose real system refuses such a request whole (UNIWeb) says so."""
+
+
+class VersionMismatch(DirectoryError):
+    """A write made on condition of a version (If-Match) found another one: current."""
+
+    def __init__(self, message: str, current: int) -> None:
+        super().__init__(message)
+        self.current = current
+
+
+class CredentialProblem(StrEnum):
+    """Why a credential was refused; dialects word each for their clients."""
+
+    MISSING = "missing"  # none was presented
+    UNKNOWN = "unknown"  # no such credential, or not its secret
+    REVOKED = "revoked"  # revoked (an API token, an OAuth client)
+    EXPIRED = "expired"  # an OAuth access token past its hour: a client gets a new one and retries
+    INACTIVE = "inactive"  # a person's own credential, while they are not active
+
+
 class Unauthenticated(DirectoryError):
-    """No credential, or one that is unknown or revoked."""
+    """No credential, or one that is unknown or revoked; problem says which."""
+
+    def __init__(self, message: str, problem: CredentialProblem = CredentialProblem.UNKNOWN) -> None:
+        super().__init__(message)
+        self.problem = problem
 
 
 class Forbidden(DirectoryError):

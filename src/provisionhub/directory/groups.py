@@ -16,7 +16,7 @@ from typing import Any
 
 from sqlalchemy import Connection, delete, select
 
-from provisionhub.directory.changes import Change, Event, record
+from provisionhub.directory.changes import Change, Event, check_version, record
 from provisionhub.directory.entitlements import UNSET, Unset
 from provisionhub.directory.errors import Conflict, Invalid, NotFound, Reason
 from provisionhub.directory.ids import new_public_id
@@ -29,7 +29,8 @@ groups = tables.groups
 members = tables.group_members
 people = tables.people
 
-_NAME_LIMIT = max_length(groups.c.display_name)
+NAME_LIMIT = max_length(groups.c.display_name)
+
 _EXTERNAL_ID_LIMIT = max_length(groups.c.external_id)
 
 
@@ -73,6 +74,15 @@ class ChangeGroup:
 @dataclass(frozen=True, slots=True)
 class DeleteGroup:
     public_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class ExpectGroup:
+    """Go on only if the group with this public id is there (NotFound) and, if versions is given, at one
+    of those versions, its newest change-log seq (VersionMismatch): SCIM's If-Match."""
+
+    public_id: str
+    versions: frozenset[int] | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -239,6 +249,12 @@ def set_source_groups(conn: Connection, command: SetSourceGroups, actor: str, no
     return True
 
 
+def expect_group(conn: Connection, command: ExpectGroup) -> None:
+    """NotFound unless the group is there; VersionMismatch unless at a version expected."""
+    _row(conn, command.public_id)
+    check_version(conn, "group", command.public_id, command.versions)
+
+
 def find_groups(conn: Connection, public_ids: Iterable[str]) -> dict[str, Group]:
     """The groups with these public ids that exist, with their members."""
     wanted = sorted(set(public_ids))
@@ -335,7 +351,7 @@ def _group_names(conn: Connection, person_ids: set[int]) -> dict[int, list[str]]
 
 
 def _name(value: Any) -> str:
-    name = bounded_text("display_name", value, _NAME_LIMIT)
+    name = bounded_text("display_name", value, NAME_LIMIT)
     if name is None:
         raise Invalid("display_name", Reason.REQUIRED, "display_name is required")
     return name

@@ -3,17 +3,16 @@
 Before valid_from a person is pending; through valid_through, active; for the grace days of their user
 type (or else their login source) after it, in grace_period; then expired. Suspended and deleted people
 are set by hand and the window never moves them. A write that sets the window applies it at once
-(directory/upserts.py); a run applies what the passing of time does, in batches through the Directory.
+(directory/upserts.py); a run applies what the passing of time does, in batches through the Directory
+(provisionhub/scheduler.py runs them).
 """
 
 from __future__ import annotations
 
-import asyncio
-import logging
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from sqlalchemy import ColumnElement, Connection, and_, bindparam, func, or_, select, union
 
@@ -22,10 +21,6 @@ from provisionhub.directory.people import Status
 from provisionhub.store import tables
 from provisionhub.store.types import UTCDateTime
 
-if TYPE_CHECKING:
-    from provisionhub.directory.service import Directory
-
-log = logging.getLogger(__name__)
 people, user_types, login_sources = tables.people, tables.user_types, tables.login_sources
 
 #: Who the change log says made a scheduled transition.
@@ -203,37 +198,3 @@ def move(conn: Connection, transitions: Collection[Transition], actor: str, now:
         for t in transitions
     ]
     record(conn, changes, now)
-
-
-# -- runs ------------------------------------------------------------------------------------------------
-
-
-async def run_lifecycle(
-    directory: Directory, now: datetime | None = None, batch_size: int = BATCH_SIZE
-) -> dict[Status, int]:
-    """One pass at now (default: the directory's clock): every due transition, a batch a transaction
-    through the database's write path. How many people moved to each window status."""
-    moment = now if now is not None else directory.now()
-    moved = dict.fromkeys(WINDOW_STATUSES, 0)
-    while True:
-        batch = await directory.database.write(
-            lambda conn: directory.advance_lifecycle(conn, moment, batch_size)
-        )
-        for transition in batch:
-            moved[transition.new] += 1
-        if len(batch) < batch_size:
-            return moved
-
-
-async def run_periodically(directory: Directory, interval: float, batch_size: int = BATCH_SIZE) -> None:
-    """A pass now and every interval seconds after, until cancelled. A failed pass is logged; the next
-    one comes on time."""
-    while True:
-        try:
-            moved = await run_lifecycle(directory, batch_size=batch_size)
-        except Exception:
-            log.exception("lifecycle: the pass failed; the next one is in %g s", interval)
-        else:
-            if any(moved.values()):
-                log.info("lifecycle: %s", ", ".join(f"{n} {s.value}" for s, n in moved.items() if n))
-        await asyncio.sleep(interval)

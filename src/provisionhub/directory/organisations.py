@@ -102,6 +102,13 @@ class UpsertOrganisation:
 
 
 @dataclass(frozen=True, slots=True)
+class UpsertOrganisations:
+    """Apply every item, or none: Rejected names each failing one (by position) and why."""
+
+    items: Sequence[UpsertOrganisation]
+
+
+@dataclass(frozen=True, slots=True)
 class OrganisationResult:
     organisation: Organisation
     created: bool

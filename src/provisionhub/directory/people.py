@@ -13,6 +13,7 @@ from typing import Any
 from email_validator import EmailNotValidError, validate_email
 from sqlalchemy import Column, String
 
+from provisionhub.directory.access import HomeSource
 from provisionhub.directory.errors import Invalid, Reason
 from provisionhub.store.tables import people
 
@@ -154,34 +155,73 @@ class UpsertPerson:
     Fields not named in `fields` are left as they are; a field given as None is cleared.
     `required_on_create` names fields the calling dialect requires when the person is new;
     `public_id` is the id a new person gets (None: a fresh one), ignored if the person exists.
+    login_source may be the asking principal's own (HomeSource); unique_id None (with create_only) is the
+    new person's public id.
     """
 
-    login_source: str
-    unique_id: str
+    login_source: str | HomeSource
+    unique_id: str | None
     fields: Mapping[str, Any] = field(default_factory=dict)
     required_on_create: frozenset[str] = frozenset()
     public_id: str | None = None
     #: Only create: someone who has this identity already (deleted or not) makes it a Conflict on
     #: unique_id, not a change of them (a SCIM POST).
     create_only: bool = False
+    #: The groups the source gives the person, by name (None: it says nothing of groups): see
+    #: groups.SetSourceGroups, with the login source as the source.
+    groups: tuple[str, ...] | None = None
+    #: The status the source gives the person (None: it says nothing of it), set after the fields.
+    status: Status | None = None
+    #: Whether the person is active, as SetActive says it (None: not said), set after the fields.
+    active: bool | None = None
+
+    @property
+    def plain(self) -> bool:
+        """Whether it only creates or changes fields: what a batch of upserts applies together."""
+        return self.groups is None and self.status is None and self.active is None
 
 
 @dataclass(frozen=True, slots=True)
 class UpdatePerson:
     """Change the fields given on the person with this public id; and, if unique_id is given, the
-    unique_id of their source identity (their login source stays)."""
+    unique_id of their source identity (their login source stays): only when their login source is
+    unique_id_source, if that is given (HomeSource: the asking principal's own).
+    """
 
     public_id: str
     fields: Mapping[str, Any]
     unique_id: str | None = None
+    unique_id_source: str | HomeSource | None = None
 
 
 @dataclass(frozen=True, slots=True)
 class SetStatus:
-    """Move the person with this public id to a lifecycle status."""
+    """Move the person with this public id (or, with public_id None, the one with this source identity,
+    if anyone has it) to a lifecycle status."""
+
+    public_id: str | None
+    status: Status
+    identity: tuple[str, str] | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Expect:
+    """Go on only if the person with this public id is there (not deleted: NotFound otherwise) and, if
+    versions is given, at one of those versions, their newest change-log seq (VersionMismatch otherwise):
+    a condition a dialect puts first in a unit (SCIM's If-Match)."""
 
     public_id: str
-    status: Status
+    versions: frozenset[int] | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class SetActive:
+    """Make the person with this public id active or not, as the dialects that know only that (SCIM's
+    `active`) say it: activation follows the validity window, and a person already in an active status
+    (or, to deactivate, already in an inactive one) is left as they are. Deactivating suspends."""
+
+    public_id: str
+    active: bool
 
 
 @dataclass(frozen=True, slots=True)

@@ -13,10 +13,11 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import ColumnElement, Connection, Select, func, literal, or_, select
+from sqlalchemy import ColumnElement, Connection, Select, bindparam, func, literal, or_, select, true
 
-from provisionhub.directory.people import ACTIVE_STATUSES, Person, folded
+from provisionhub.directory.people import ACTIVE_STATUSES, Person, Status, folded
 from provisionhub.store import tables
+from provisionhub.store.selects import fetch_all
 from provisionhub.store.sql import LIKE_ESCAPE, like_literal
 
 people = tables.people
@@ -71,8 +72,8 @@ class Page:
     people: list[Person]
 
 
-def _filtered(statement: Select[Any], query: PeopleQuery) -> Select[Any]:
-    statement = statement.where(people.c.username.is_not(None))
+def _filtered(statement: Select[Any], query: PeopleQuery, visible: ColumnElement[bool]) -> Select[Any]:
+    statement = statement.where(people.c.username.is_not(None), visible)
     if not query.include_inactive:
         statement = statement.where(people.c.status.in_(_ACTIVE))
     if query.text:
@@ -82,13 +83,15 @@ def _filtered(statement: Select[Any], query: PeopleQuery) -> Select[Any]:
     return statement
 
 
-def search_people(conn: Connection, query: PeopleQuery) -> Page:
-    """The page of people query asks for, in its order (ties broken by creation), and the total."""
-    total = conn.execute(_filtered(select(func.count()).select_from(people), query)).scalar_one()
+def search_people(conn: Connection, query: PeopleQuery, visible: ColumnElement[bool] | None = None) -> Page:
+    """The page of people query asks for (of those visible, if given: a condition on the people table),
+    in its order (ties broken by creation), and the total."""
+    seen = true() if visible is None else visible
+    total = conn.execute(_filtered(select(func.count()).select_from(people), query, seen)).scalar_one()
     column = _SORT_COLUMNS[query.sort]
     order = (column.desc(), people.c.id.desc()) if query.descending else (column.asc(), people.c.id.asc())
     rows = conn.execute(
-        _filtered(select(people), query)
+        _filtered(select(people), query, seen)
         .order_by(order[0].nulls_last(), order[1])
         .offset(query.offset)
         .limit(query.limit)
@@ -193,3 +196,25 @@ def _belonging(query: MemberQuery) -> Select[Any]:
     if query.units is not None:
         statement = statement.where(organisations.c.public_id.in_(query.units))
     return statement
+
+
+#: A person's newest change-log seq: their version (an index search, as latest_seqs makes).
+_LATEST_SEQ = (
+    select(func.max(tables.changes.c.seq))
+    .where(
+        tables.changes.c.entity_type == bindparam("entity_type"),
+        tables.changes.c.entity_id == people.c.public_id,
+    )
+    .scalar_subquery()
+)
+_VERSIONED = select(people, _LATEST_SEQ.label("latest_seq")).where(
+    people.c.public_id == bindparam("public_id"), people.c.status != bindparam("deleted")
+)
+
+
+def find_versioned(conn: Connection, public_id: str) -> tuple[Person, int] | None:
+    """The person with this public id and the newest change-log seq about them, in one statement (None:
+    nobody, or a deleted person)."""
+    parameters = {"public_id": public_id, "deleted": Status.DELETED.value, "entity_type": "person"}
+    rows = fetch_all(conn, _VERSIONED, parameters)
+    return (Person.from_row(rows[0]), rows[0]["latest_seq"] or 0) if rows else None

@@ -14,8 +14,10 @@ from typing import Any
 
 from sqlalchemy import Connection, select
 
+from provisionhub.directory.access import Permission
 from provisionhub.directory.changes import Change, record
 from provisionhub.directory.errors import Invalid, NotFound, Reason
+from provisionhub.directory.queries import Query, Reading
 from provisionhub.store import tables
 
 #: The longest grace period a user type or login source may set (ten years).
@@ -120,6 +122,23 @@ def list_user_types(conn: Connection) -> list[UserType]:
     found = [UserType(row.id, row.name, row.ext_info, row.grace_days) for row in rows]
     # Numeric ids (OPS-COM's) sort as numbers, others after them by text.
     return sorted(found, key=lambda t: (0, int(t.id), "") if t.id.isdigit() else (1, 0, t.id))
+
+
+@dataclass(frozen=True, slots=True)
+class UserTypes(Query[list["UserType"]]):
+    """The user types (what user_type_id refers to): user-create or user-read."""
+
+    def run(self, reading: Reading) -> list[UserType]:
+        reading.principal.require_any(Permission.USER_CREATE, Permission.USER_READ)
+        return list_user_types(reading.conn)
+
+
+@dataclass(frozen=True, slots=True)
+class UserTypeIds(Query[list[str]]):
+    """The ids of the user types: anyone may ask (they are codes, not anyone's data)."""
+
+    def run(self, reading: Reading) -> list[str]:
+        return [user_type.id for user_type in list_user_types(reading.conn)]
 
 
 class KnownCodes:

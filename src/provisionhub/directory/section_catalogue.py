@@ -34,6 +34,13 @@ _UPDATE = (
 
 
 @dataclass(frozen=True, slots=True)
+class LoadSections:
+    """Add the sections of a catalogue document, or replace those of the same path: all or none."""
+
+    document: Any
+
+
+@dataclass(frozen=True, slots=True)
 class LoadedSection:
     """What loading did to one section: created (no loaded section had its path), changed."""
 

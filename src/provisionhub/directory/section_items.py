@@ -68,6 +68,13 @@ class ClearSection:
 SectionCommand = AddItems | EditItem | ClearSection
 
 
+@dataclass(frozen=True, slots=True)
+class ChangeSections:
+    """Add, edit and clear items, in order, all or nothing (UNIWeb's add, edit and clear)."""
+
+    commands: Sequence[SectionCommand]
+
+
 @dataclass(slots=True)
 class _Item:
     """An item as it will be: its row (None: a new one) and field values."""

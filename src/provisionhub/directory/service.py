@@ -1,425 +1,331 @@
-"""Directory: applies commands in one transaction: validate, match, write, log the change, queue the event.
+"""Directory: the one door into the directory. Every dialect, the command line and the lifecycle change
+and read it here, with the caller's credential.
 
-Every dialect, the CLI and the bulk importers change the directory through this one service, so the
-rules (matching, uniqueness, what counts as a change, which events to emit) live here once.
+A write is `await directory.submit(credential, commands)`: the credential is resolved and every command
+checked against its target's scope (authorization.py) inside the transaction that applies it, so rows,
+change log, outbox and the decision to allow them commit together. Concurrent submissions share commits
+(the store's group commit): a batch of them is resolved with one credential query, and the submissions
+that are a single upsert (a push, a SCIM create) go through one batched upsert, each succeeding or failing
+alone. A read is `await directory.read(credential, query)`: one snapshot, the principal resolved in it,
+what it may not see left out.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
-from datetime import UTC, datetime
-from typing import Any
+import os
+from collections.abc import Callable, Collection, Mapping, Sequence
+from dataclasses import dataclass, replace
+from datetime import datetime
+from typing import Any, TypeVar
 
-from sqlalchemy import Column, Connection, select
+import anyio
+import anyio.to_thread
+from sqlalchemy import Connection
 
-from provisionhub.directory import (
-    entitlements,
-    groups,
-    lifecycle,
-    memberships,
-    organisations,
-    reference_data,
-    section_items,
-    upserts,
+from provisionhub.directory import authorization
+from provisionhub.directory.access import (
+    ANONYMOUS,
+    Anonymous,
+    Authenticator,
+    Credential,
+    Permission,
+    Principal,
 )
-from provisionhub.directory.changes import Change, record
-from provisionhub.directory.entitlements import AddEntitlement, Entitlement, GrantEntitlement, GrantResult
-from provisionhub.directory.errors import (
-    Conflict,
-    DirectoryError,
-    Invalid,
-    ItemError,
-    NotFound,
-    Reason,
-    Rejected,
-    worded_as,
+from provisionhub.directory.errors import DirectoryError, Unauthenticated
+from provisionhub.directory.lifecycle import BATCH_SIZE, LIFECYCLE_ACTOR, Transition
+from provisionhub.directory.operations import Clock, Operations, utcnow
+from provisionhub.directory.operators import Operator
+from provisionhub.directory.passwords import (
+    NEW,
+    PASSWORD,
+    Key,
+    PasswordTarget,
+    password_targets,
+    stored_hashes,
+    with_password_hashes,
 )
-from provisionhub.directory.people import (
-    Person,
-    PersonResult,
-    SetStaff,
-    SetStatus,
-    Status,
-    UpdatePerson,
-    UpsertPerson,
-    folded,
-    max_length,
-)
-from provisionhub.directory.reference_data import (
-    AddLoginSource,
-    AddUserType,
-    KnownCodes,
-    SetLoginSourceGraceDays,
-    SetUserTypeGraceDays,
-    checked_grace_days,
-)
-from provisionhub.directory.section_catalogue import (
-    LoadedSection,
-    Wanted,
-    current_catalogue,
-    load_sections,
-    section_info,
-    section_options,
-)
-from provisionhub.directory.section_items import AddItems, ClearSection, EditItem, SectionCommand
-from provisionhub.directory.sections import Catalogue, Language
-from provisionhub.store import tables
+from provisionhub.directory.people import UpsertPerson
+from provisionhub.directory.queries import Query, Reading
 from provisionhub.store.database import Database
 
-Clock = Callable[[], datetime]
+T = TypeVar("T")
+
+__all__ = ["Directory", "Receipt", "Unit", "utcnow"]
 
 
-def utcnow() -> datetime:
-    return datetime.now(UTC)
+@dataclass(frozen=True, slots=True)
+class Unit:
+    """Commands applied in order, all or nothing; answer: a query run after them, in their transaction
+    (what the write leaves, as the caller will show it). check: applied and then rolled back: what the
+    commands would do (or why they would be refused), nothing written."""
+
+    commands: Sequence[object]
+    answer: Query[Any] | None = None
+    check: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Receipt:
+    """What a unit did: each command's result, in order, and its answer's (None without one)."""
+
+    results: list[Any]
+    answer: Any = None
+
+
+@dataclass(frozen=True, slots=True)
+class _Submission:
+    """Units waiting in the write queue with the credential they came with. single: the caller wants
+    the one unit's receipt or its error raised; otherwise a receipt or an error for each unit. refused:
+    the units refused before they were queued (a password that breaks the rules), by position."""
+
+    credential: Credential | Operator
+    units: Sequence[Unit]
+    single: bool
+    refused: Mapping[int, DirectoryError]
 
 
 class Directory:
-    """The one way into the directory. Methods taking `conn` run inside the caller's transaction;
-    `apply` opens its own."""
+    """The one way into the directory: submit commands, read queries, with a credential."""
 
-    def __init__(self, database: Database, clock: Clock = utcnow) -> None:
-        self.database = database
+    def __init__(self, database: Database, authenticator: Authenticator, clock: Clock = utcnow) -> None:
+        self._database = database
+        self._authenticator = authenticator
+        self._operations = Operations(clock)
         self._clock = clock
-        self._known = KnownCodes()
+        # One bound method, so that every submission goes to the same batch handler.
+        self._handler = self._apply_submissions
 
     def now(self) -> datetime:
         """The directory's clock: what it stamps changes with."""
         return self._clock()
 
-    # -- entry points -------------------------------------------------------------------------
+    # -- writes ----------------------------------------------------------------------------------------
 
-    def apply(self, command: object, actor: str) -> Any:
-        """Apply one command in a transaction of its own."""
-        with self.database.transaction() as conn:
-            return self.execute(conn, command, actor)
+    async def submit(
+        self,
+        credential: Credential | Operator,
+        commands: Sequence[object],
+        answer: Query[Any] | None = None,
+        *,
+        check: bool = False,
+    ) -> Receipt:
+        """Apply commands in order, all or nothing, as the credential's principal; raises the first
+        refusal (a batch command names every failing item: Rejected). check: write nothing, only say
+        what they would do."""
+        units, _ = await self._hashed(credential, [Unit(commands, answer, check)], single=True)
+        outcome = await self._database.write_item(self._handler, _Submission(credential, units, True, {}))
+        return outcome  # type: ignore[no-any-return]
 
-    def execute(self, conn: Connection, command: object, actor: str) -> Any:
-        """Apply one command inside the caller's transaction."""
-        match command:
-            case UpsertPerson():
-                return self.upsert_person(conn, command, actor)
-            case UpdatePerson():
-                return self.update_person(conn, command, actor)
-            case SetStatus():
-                return self.set_status(conn, command, actor)
-            case SetStaff():
-                return self.set_staff(conn, command, actor)
-            case AddUserType():
-                return self._add_user_type(conn, command, actor)
-            case AddLoginSource():
-                return self._add_login_source(conn, command, actor)
-            case SetUserTypeGraceDays() | SetLoginSourceGraceDays():
-                return reference_data.set_grace_days(conn, command, actor, self._clock())
-            case AddEntitlement():
-                return self.add_entitlement(conn, command, actor)
-            case groups.CreateGroup():
-                return groups.create_group(conn, command, actor, self._clock())
-            case groups.ChangeGroup():
-                return groups.change_group(conn, command, actor, self._clock())
-            case groups.DeleteGroup():
-                return groups.delete_group(conn, command, actor, self._clock())
-            case groups.SetSourceGroups():
-                return self.set_source_groups(conn, command, actor)
-            case AddItems() | EditItem() | ClearSection():
-                return self.change_sections(conn, [command], actor)
-        raise TypeError(f"not a directory command: {command!r}")
+    async def submit_each(
+        self, credential: Credential | Operator, units: Sequence[Unit]
+    ) -> list[Receipt | DirectoryError]:
+        """Apply each unit alone, in order, in one transaction: a receipt or the refusal of each."""
+        if not units:
+            return []
+        prepared, refused = await self._hashed(credential, units, single=False)
+        submission = _Submission(credential, prepared, False, refused)
+        outcome = await self._database.write_item(self._handler, submission)
+        return outcome  # type: ignore[no-any-return]
 
-    # -- people ------------------------------------------------------------------------------
+    def apply(self, command: object, actor: str = "cli") -> Any:
+        """Apply one command as provisionhub itself (the command line, a test): an operator named actor,
+        in a transaction of its own. Its result; a refusal is raised."""
+        principal = Operator(actor).principal
+        with self._database.transaction() as conn:
+            return self._run(conn, principal, Unit([command])).results[0]
 
-    def upsert_person(self, conn: Connection, command: UpsertPerson, actor: str) -> PersonResult:
-        [outcome] = self.upsert_each(conn, [(command, actor)])
-        if isinstance(outcome, DirectoryError):
-            raise outcome
-        return outcome
-
-    def upsert_people(
-        self, conn: Connection, commands: Sequence[UpsertPerson], actor: str
-    ) -> list[PersonResult]:
-        """Create or change many people at once, all or nothing: Rejected names every failing item."""
-        outcomes = upserts.upsert(
-            conn, self._known, [(c, actor) for c in commands], self._clock(), isolate=False
+    async def advance_lifecycle(self, now: datetime, limit: int = BATCH_SIZE) -> list[Transition]:
+        """Move up to limit people whose validity window calls for another status at now: one change-log
+        entry and one outbox event each, as the lifecycle. The moves made."""
+        return await self._database.write(
+            lambda conn: self._operations.advance_lifecycle(conn, now, limit, LIFECYCLE_ACTOR)
         )
-        errors = [
-            ItemError(i, o) for i, o in enumerate(outcomes) if isinstance(o, Invalid | Conflict | NotFound)
-        ]
-        if errors:
-            raise Rejected(errors)
-        return outcomes  # type: ignore[return-value]
 
-    def upsert_each(
-        self, conn: Connection, requests: Sequence[tuple[UpsertPerson, str]]
-    ) -> list[PersonResult | DirectoryError]:
-        """Apply (command, actor) pairs as if one after another: each succeeds or fails alone.
+    # -- reads -----------------------------------------------------------------------------------------
 
-        Requests for the same person go in successive rounds, so a later one sees the earlier one's result.
+    async def read(self, credential: Credential | Operator, query: Query[T]) -> T:
+        """The answer to a query, as the credential's principal sees the directory: one snapshot."""
+        return await self._database.read(lambda conn: query.run(self._reading(conn, credential)))
+
+    async def principal(self, credential: Credential | Operator, *any_of: Permission) -> Principal:
+        """The credential's principal, holding one of these permissions if any are named: to refuse a
+        request before its body is read or a password hashed (the write checks again)."""
+
+        def check(conn: Connection) -> Principal:
+            principal = self._principal(conn, credential)
+            if any_of:
+                principal.require_any(*any_of)
+            return principal
+
+        return await self._database.read(check)
+
+    # -- inside a transaction --------------------------------------------------------------------------
+
+    def _reading(self, conn: Connection, credential: Credential | Operator) -> Reading:
+        return Reading(conn, self._principal(conn, credential), self._operations)
+
+    def _principal(self, conn: Connection, credential: Credential | Operator) -> Principal:
+        if isinstance(credential, Operator):
+            return credential.principal
+        if isinstance(credential, Anonymous):
+            return ANONYMOUS
+        found = self._authenticator.principals(conn, [credential])[credential]
+        if isinstance(found, Unauthenticated):
+            raise found
+        return found
+
+    def _principals(
+        self, conn: Connection, credentials: Collection[Credential | Operator]
+    ) -> dict[Credential | Operator, Principal | Unauthenticated]:
+        own: dict[Credential | Operator, Principal | Unauthenticated] = {}
+        others: list[Credential] = []
+        for credential in credentials:
+            if isinstance(credential, Operator):
+                own[credential] = credential.principal
+            elif isinstance(credential, Anonymous):
+                own[credential] = ANONYMOUS
+            else:
+                others.append(credential)
+        found = self._authenticator.principals(conn, others) if others else {}
+        return {**found, **own}
+
+    def _apply_submissions(self, conn: Connection, submissions: list[_Submission]) -> list[Any]:
+        """The write queue's batch handler: every submission queued meanwhile, in one transaction.
+
+        Each outcome is the submission's receipt (or its list of outcomes), or the exception that
+        refused it having written nothing: each unit runs in a savepoint of its own, and the single
+        upserts in one batched upsert that isolates each.
         """
-        outcomes: list[PersonResult | DirectoryError | None] = [None] * len(requests)
-        pending = list(range(len(requests)))
-        while pending:
-            this_round: list[int] = []
-            later: list[int] = []
-            seen: set[tuple[str, str]] = set()
-            for index in pending:
-                command = requests[index][0]
-                key = (str(command.login_source).strip(), str(command.unique_id).strip())
-                (later if key in seen else this_round).append(index)
-                seen.add(key)
-            answers = upserts.upsert(
-                conn, self._known, [requests[i] for i in this_round], self._clock(), isolate=True
-            )
-            for index, answer in zip(this_round, answers, strict=True):
-                outcomes[index] = answer
-            pending = later
-        return outcomes  # type: ignore[return-value]
+        principals = self._principals(conn, {s.credential for s in submissions})
+        outcomes: list[list[Receipt | DirectoryError | None] | DirectoryError] = []
+        upserts: list[tuple[int, int, UpsertPerson, Principal]] = []
+        for index, submission in enumerate(submissions):
+            principal = principals[submission.credential]
+            if isinstance(principal, Unauthenticated):
+                outcomes.append(Unauthenticated(principal.message, principal.problem))  # one each
+                continue
+            results: list[Receipt | DirectoryError | None] = []
+            for place, unit in enumerate(submission.units):
+                if place in submission.refused:
+                    results.append(submission.refused[place])
+                    continue
+                alone = len(unit.commands) == 1 and unit.answer is None and not unit.check
+                command = unit.commands[0] if alone else None
+                if isinstance(command, UpsertPerson) and command.plain:
+                    upserts.append((index, place, command, principal))
+                    results.append(None)
+                    continue
+                try:
+                    with conn.begin_nested() as savepoint:
+                        results.append(self._run(conn, principal, unit))
+                        if unit.check:
+                            savepoint.rollback()
+                except DirectoryError as exc:
+                    results.append(exc)
+            outcomes.append(results)
+        if upserts:
+            requests = [(command, principal) for _, _, command, principal in upserts]
+            answers = authorization.upsert_each(conn, self._operations, requests)
+            for (index, place, _, _), answer in zip(upserts, answers, strict=True):
+                slot = outcomes[index]
+                assert isinstance(slot, list)
+                slot[place] = answer if isinstance(answer, DirectoryError) else Receipt([answer])
+            changed = [p for answer in answers for p in authorization.password_changes(answer)]
+            if changed:
+                self._authenticator.password_changed(conn, changed)
+        return [_settled(s, o) for s, o in zip(submissions, outcomes, strict=True)]
 
-    def update_person(self, conn: Connection, command: UpdatePerson, actor: str) -> PersonResult:
-        """Change the fields given on the person with this public id (their source identity is kept)."""
-        existing = _person_row(conn, command.public_id)
-        unique_id, extra = existing["unique_id"], None
-        if command.unique_id is not None:
-            wanted = upserts.identity_part("unique_id", command.unique_id)
-            if wanted != unique_id:
-                table = tables.people
-                taken = conn.execute(
-                    select(table.c.id).where(
-                        table.c.login_source == existing["login_source"], table.c.unique_id == wanted
-                    )
-                ).first()
-                if taken is not None:
-                    raise Conflict("unique_id", f"unique_id {wanted!r} is already taken")
-                conn.execute(table.update().where(table.c.id == existing["id"]).values(unique_id=wanted))
-                unique_id, extra = wanted, {"unique_id": (existing["unique_id"], wanted)}
-        by_identity = UpsertPerson(existing["login_source"], unique_id, command.fields)
-        [outcome] = upserts.upsert(
-            conn, self._known, [(by_identity, actor)], self._clock(), isolate=True, extras=[extra]
-        )
-        if isinstance(outcome, DirectoryError):
-            raise outcome
-        return outcome
+    def _run(self, conn: Connection, principal: Principal, unit: Unit) -> Receipt:
+        """Apply a unit's commands in conn's transaction (the caller's savepoint bounds them)."""
+        results = [authorization.execute(conn, self._operations, principal, c) for c in unit.commands]
+        changed = [person for result in results for person in authorization.password_changes(result)]
+        if changed:
+            self._authenticator.password_changed(conn, changed)
+        answer = unit.answer.run(Reading(conn, principal, self._operations)) if unit.answer else None
+        return Receipt(results, answer)
 
-    def set_status(self, conn: Connection, command: SetStatus, actor: str) -> PersonResult:
-        """Move a person to a status. Activation follows the validity window: a person whose valid_from
-        has not come becomes pending, one whose valid_through has gone by is in grace or expired."""
-        existing = _person_row(conn, command.public_id)
-        now = self._clock()
-        old = Status(existing["status"])
-        new = Status(command.status)
-        if new is Status.ACTIVE:
-            new = lifecycle.status_for(conn, existing, now)
-        if old == new:
-            return PersonResult(existing, created=False, changed=())
-        row = {**existing, "status": new.value, "updated_at": now, "version": existing["version"] + 1}
-        conn.execute(
-            tables.people.update().where(tables.people.c.id == existing["id"]),
-            {"status": new.value, "updated_at": now, "version": row["version"]},
-        )
-        fields = {"status": (old.value, new.value)}
-        event = lifecycle.status_event(old, new)
-        [seq] = record(
-            conn,
-            [Change(actor, "person", existing["public_id"], "status", fields, existing["id"], event)],
-            now,
-        )
-        return PersonResult(row, created=False, changed=("status",), seq=seq)
+    # -- passwords -------------------------------------------------------------------------------------
 
-    def advance_lifecycle(
-        self,
-        conn: Connection,
-        now: datetime,
-        limit: int = lifecycle.BATCH_SIZE,
-        actor: str = lifecycle.LIFECYCLE_ACTOR,
-    ) -> list[lifecycle.Transition]:
-        """Move up to limit people whose validity window calls for another status at now; the moves made.
-        Each is one change-log entry and one outbox event."""
-        transitions = lifecycle.due_transitions(conn, now, limit)
-        lifecycle.move(conn, transitions, actor, now)
-        return transitions
+    async def _hashed(
+        self, credential: Credential | Operator, units: Sequence[Unit], *, single: bool
+    ) -> tuple[list[Unit], dict[int, DirectoryError]]:
+        """units with each password they set replaced by the hash to store, and those refused for their
+        password (single: raised instead).
 
-    def set_staff(self, conn: Connection, command: SetStaff, actor: str) -> bool:
-        """Grant or revoke staff; whether anything changed. Logged, but no event: targets do not know
-        provisionhub's staff."""
-        table = tables.people
-        row = conn.execute(
-            select(table.c.id, table.c.public_id, table.c.staff).where(
-                table.c.username_key == folded(command.username.strip())
-            )
-        ).first()
-        if row is None:
-            raise NotFound(f"no person has the username {command.username!r}")
-        if row.staff == command.staff:
-            return False
-        conn.execute(table.update().where(table.c.id == row.id).values(staff=command.staff))
-        fields = {"staff": (row.staff, command.staff)}
-        record(conn, [Change(actor, "person", row.public_id, "staff", fields)], self._clock())
-        return True
-
-    def set_source_groups(self, conn: Connection, command: groups.SetSourceGroups, actor: str) -> bool:
-        """Make the groups a source system gives a person exactly those it names now; whether anything
-        changed (see groups.SetSourceGroups)."""
-        return groups.set_source_groups(conn, command, actor, self._clock())
-
-    def find_person(self, conn: Connection, public_id: str) -> Person:
-        return Person.from_row(_person_row(conn, public_id))
-
-    # -- organisations -----------------------------------------------------------------------------
-
-    def upsert_organisations(
-        self,
-        conn: Connection,
-        commands: Sequence[organisations.UpsertOrganisation],
-        actor: str,
-        scope: str | None = None,
-    ) -> list[organisations.OrganisationResult]:
-        """Create or change organisations, all or nothing: Rejected names every failing item.
-        scope: the public id of the account whose subtree bounds what may be touched."""
-        return organisations.upsert_organisations(conn, commands, actor, self._clock(), scope)
-
-    # -- members ------------------------------------------------------------------------------------
-
-    def upsert_members(
-        self,
-        conn: Connection,
-        commands: Sequence[memberships.UpsertMember],
-        actor: str,
-        scope: str | None = None,
-    ) -> list[memberships.MemberResult]:
-        """Create or change people and where they belong, all or nothing: Rejected names every failing
-        item. scope: the public id of the account whose members alone may be touched."""
-        return memberships.upsert_members(conn, self._known, commands, actor, self._clock(), scope)
-
-    # -- entitlements ------------------------------------------------------------------------------
-
-    def add_entitlement(self, conn: Connection, command: AddEntitlement, actor: str) -> Entitlement:
-        """Add an entitlement to the catalogue; Conflict if its code is taken."""
-        return entitlements.add_entitlement(conn, command, actor, self._clock())
-
-    def grant_entitlements(
-        self, conn: Connection, commands: Sequence[GrantEntitlement], actor: str, scope: str | None = None
-    ) -> list[GrantResult]:
-        """Grant entitlements to buildings or change those grants, all or nothing: Rejected names every
-        failing item. scope: the public id of the account whose buildings alone may be touched."""
-        return entitlements.grant_entitlements(conn, commands, actor, self._clock(), scope)
-
-    # -- profile sections ----------------------------------------------------------------------------
-
-    def section_catalogue(self, conn: Connection) -> Catalogue:
-        """The profile sections in force: the shipped ones, with those an operator loaded."""
-        return current_catalogue(conn)
-
-    def load_sections(self, conn: Connection, document: Any, actor: str) -> list[LoadedSection]:
-        """Add the sections of a catalogue document or replace those of the same path, all or none."""
-        return load_sections(conn, document, actor, self._clock())
-
-    def read_sections(
-        self, conn: Connection, persons: Sequence[str], wanted: Wanted, language: Language = Language.EN
-    ) -> dict[str, dict[str, list[dict[str, Any]]]]:
-        """The items of the sections wanted ({path: field names, or None for all}) of each person (public
-        ids), by person, then by section path; the fields bound to the person read from the person."""
-        return section_items.read_sections(conn, current_catalogue(conn), persons, wanted, language)
-
-    def change_sections(
-        self, conn: Connection, commands: Sequence[SectionCommand], actor: str
-    ) -> dict[str, list[str]]:
-        """Add, edit and clear items, in order, all or nothing; the section paths changed, by person.
-
-        Fields bound to the person change the person (one UpdatePerson each, logged as theirs); items
-        change in one change-log entry a person, with an `edited` event. Invalid names the field path.
+        Hashing costs ~20 ms of CPU a password, so it happens before the write's transaction, on worker
+        threads, once the credential is known to be good (a stranger gets no hashing done). A password
+        the person already has keeps its stored hash: sending it again changes nothing.
         """
-        catalogue = current_catalogue(conn)
-        plan = section_items.plan_changes(conn, catalogue, commands)
-        shown = section_items.sections_of_person_fields(catalogue)
-        changed: dict[str, list[str]] = {}
-        for public_id, fields in plan.person_fields.items():
+        found = [[password_targets(command) for command in unit.commands] for unit in units]
+        if not any(targets for unit in found for targets in unit):
+            return list(units), {}
+        refused: dict[int, DirectoryError] = {}
+        for u, unit in enumerate(found):
             try:
-                result = self.update_person(conn, UpdatePerson(public_id, fields), actor)
-            except (Invalid, Conflict) as exc:
-                raise _named_by_path(exc, plan.bound_paths[public_id]) from None
-            paths = sorted({path for name in result.changed for path in shown.get(name, ())})
-            if paths:
-                changed[public_id] = paths
-        for public_id, paths in section_items.write_changes(conn, plan, actor, self._clock()).items():
-            changed[public_id] = [*changed.get(public_id, []), *paths]
-        return changed
+                for targets in unit:
+                    for target in targets:
+                        self._authenticator.check_password(PASSWORD, target.password.plain)
+            except DirectoryError as exc:
+                if single:
+                    raise
+                refused[u] = exc
+        wanted = [t for u, unit in enumerate(found) if u not in refused for ts in unit for t in ts]
+        asking = [unit for u, unit in enumerate(units) if u not in refused]
+        stored = await self._database.read(lambda conn: self._stored_hashes(conn, credential, asking, wanted))
+        hashes = iter(
+            await _hash_all(
+                self._authenticator.hash_password, [(t.password.plain, stored.get(t.key)) for t in wanted]
+            )
+        )
+        prepared: list[Unit] = []
+        for u, unit in enumerate(units):
+            if u in refused:
+                prepared.append(unit)
+                continue
+            commands = [
+                with_password_hashes(c, hashes) if t else c
+                for c, t in zip(unit.commands, found[u], strict=True)
+            ]
+            prepared.append(replace(unit, commands=commands))
+        return prepared, refused
 
-    def section_info(
-        self, conn: Connection, wanted: Wanted, language: Language = Language.EN
-    ) -> dict[str, Any]:
-        """What each section wanted is: name, title, fields with their types, its sections, by path."""
-        return section_info(current_catalogue(conn), wanted, language)
-
-    def section_options(
-        self, conn: Connection, wanted: Wanted, language: Language = Language.EN
-    ) -> dict[str, Any]:
-        """The choices of the lists of values wanted, by section path, then field name."""
-        return section_options(current_catalogue(conn), wanted, language)
-
-    def sections_modified_since(
-        self, conn: Connection, since: datetime, persons: Sequence[str] | None = None
-    ) -> dict[str, set[str]]:
-        """The section paths of each person (public id) changed at or after since, from the change log."""
-        return section_items.modified_since(conn, current_catalogue(conn), since, persons)
-
-    # -- reference data ---------------------------------------------------------------------------
-
-    def _add_user_type(self, conn: Connection, command: AddUserType, actor: str) -> AddUserType:
-        _require_code("id", command.id, tables.user_types.c.id)
-        _require_code("name", command.name, tables.user_types.c.name)
-        exists = conn.execute(
-            select(tables.user_types.c.id).where(tables.user_types.c.id == command.id)
-        ).first()
-        if exists:
-            raise Conflict("id", f"user type {command.id!r} already exists")
-        now = self._clock()
-        row = {
-            "id": command.id,
-            "name": command.name,
-            "ext_info": command.ext_info,
-            "grace_days": checked_grace_days(command.grace_days),
-        }
-        conn.execute(tables.user_types.insert(), {**row, "created_at": now})
-        fields = {name: (None, value) for name, value in row.items() if name != "id"}
-        record(conn, [Change(actor, "user_type", command.id, "create", fields)], now)
-        return command
-
-    def _add_login_source(self, conn: Connection, command: AddLoginSource, actor: str) -> AddLoginSource:
-        _require_code("code", command.code, tables.login_sources.c.code)
-        _require_code("name", command.name, tables.login_sources.c.name)
-        table = tables.login_sources
-        if conn.execute(select(table.c.code).where(table.c.code == command.code)).first():
-            raise Conflict("code", f"login source {command.code!r} already exists")
-        now = self._clock()
-        row = {
-            "code": command.code,
-            "name": command.name,
-            "requires_username": command.requires_username,
-            "grace_days": checked_grace_days(command.grace_days),
-        }
-        conn.execute(table.insert(), {**row, "created_at": now})
-        fields = {name: (None, value) for name, value in row.items() if name != "code"}
-        record(conn, [Change(actor, "login_source", command.code, "create", fields)], now)
-        return command
+    def _stored_hashes(
+        self,
+        conn: Connection,
+        credential: Credential | Operator,
+        units: Sequence[Unit],
+        targets: Sequence[PasswordTarget],
+    ) -> dict[Key, str | None]:
+        """The hashes stored for targets, once the credential is known to be good and to hold the
+        permissions its commands need (what can be known of them before they run)."""
+        principal = self._principal(conn, credential)
+        for unit in units:
+            for command in unit.commands:
+                authorization.may_submit(principal, command)
+        return stored_hashes(conn, [t.key for t in targets if t.key != NEW])
 
 
-def _require_code(name: str, value: str, column: Column[Any]) -> None:
-    limit = max_length(column)
-    if not value or not value.strip():
-        raise Invalid(name, Reason.REQUIRED, f"{name} is required")
-    if len(value) > limit:
-        raise Invalid(name, Reason.TOO_LONG, f"{name} must be at most {limit} characters")
+def _settled(submission: _Submission, outcome: list[Receipt | DirectoryError | None] | DirectoryError) -> Any:
+    if isinstance(outcome, DirectoryError) or not submission.single:
+        return outcome
+    return outcome[0]
 
 
-def _named_by_path(error: Invalid | Conflict, paths: Mapping[str, str]) -> Invalid | Conflict:
-    """A person's error about a field a section shows, naming the section's field path instead."""
-    path = paths.get(error.field)
-    if path is None:
-        return error
-    if isinstance(error, Invalid):
-        return Invalid(path, error.reason, worded_as(error, path))
-    return Conflict(path, worded_as(error, path))
+#: Looked up once: os.cpu_count() reads a file under /sys at every call.
+_CORES = os.cpu_count() or 1
 
 
-def _person_row(conn: Connection, public_id: str) -> Mapping[str, Any]:
-    row = conn.execute(select(tables.people).where(tables.people.c.public_id == public_id)).mappings().first()
-    if row is None:
-        raise NotFound(f"no person with id {public_id!r}")
-    return row
+async def _hash_all(
+    hash_one: Callable[[str, str | None], str], pairs: list[tuple[str, str | None]]
+) -> list[str]:
+    """hash_one(password, stored) of each pair on worker threads, as many at once as there are cores."""
+    answers: list[str] = [""] * len(pairs)
+    limiter = anyio.CapacityLimiter(_CORES)
+
+    async def one(index: int, password: str, stored: str | None) -> None:
+        answers[index] = await anyio.to_thread.run_sync(hash_one, password, stored, limiter=limiter)
+
+    async with anyio.create_task_group() as group:
+        for index, (password, stored) in enumerate(pairs):
+            group.start_soon(one, index, password, stored)
+    return answers

@@ -8,7 +8,7 @@ case-insensitively, in the directory and within the batch.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -77,7 +77,7 @@ class Item:
     index: int
     actor: str
     login_source: str
-    unique_id: str
+    unique_id: str | None  # None: the new person's public id, drawn with the batch's (create_only)
     fields: dict[str, Any]
     required_on_create: frozenset[str] = frozenset()
     public_id: str | None = None
@@ -92,6 +92,9 @@ class Item:
 
 
 Outcome = PersonResult | DirectoryError
+#: Asked of each request once its person is matched: (its position, the person's row or None for a new
+#: person) -> the error that refuses it, or None to go on (the Directory's authorization).
+Allow = Callable[[int, Mapping[str, Any] | None], DirectoryError | None]
 
 
 def upsert(
@@ -102,6 +105,7 @@ def upsert(
     *,
     isolate: bool,
     extras: Sequence[Mapping[str, tuple[Any, Any]] | None] | None = None,
+    allow: Allow | None = None,
 ) -> list[Outcome]:
     """Apply (command, actor) pairs whose identities are distinct; one outcome per request, in order.
 
@@ -109,6 +113,7 @@ def upsert(
     and every outcome is the failing requests' errors (the others' outcomes are None).
     extras: for each request, what else changes about the person, {name: (old, new)}: it joins the
     person's diff, so it is one change in the log (and one event), and it counts as a change of the person.
+    allow: asked of each request once matched; an error it answers refuses the request.
     """
     outcomes: list[Outcome | None] = [None] * len(requests)
     items: list[Item] = []
@@ -116,15 +121,17 @@ def upsert(
     for index, (command, actor) in enumerate(requests):
         try:
             login_source = identity_part("login_source", command.login_source)
-            unique_id = identity_part("unique_id", command.unique_id)
+            unique_id = None if command.unique_id is None else identity_part("unique_id", command.unique_id)
             fields = normalise_fields(command.fields)
         except Invalid as exc:
             outcomes[index] = exc
             continue
-        if (login_source, unique_id) in seen:
-            outcomes[index] = Conflict("unique_id", f"unique_id {unique_id!r} appears twice in this batch")
-            continue
-        seen.add((login_source, unique_id))
+        if unique_id is not None:
+            if (login_source, unique_id) in seen:
+                message = f"unique_id {unique_id!r} appears twice in this batch"
+                outcomes[index] = Conflict("unique_id", message)
+                continue
+            seen.add((login_source, unique_id))
         extra = extras[index] if extras is not None else None
         items.append(
             Item(
@@ -149,6 +156,10 @@ def upsert(
             outcomes[item.index] = Invalid("login_source", Reason.UNKNOWN, message)
             continue
         item.existing = existing.get((item.login_source, item.unique_id))
+        refusal = allow(item.index, item.existing) if allow is not None else None
+        if refusal is not None:
+            outcomes[item.index] = refusal
+            continue
         if item.create_only and item.existing is not None:
             outcomes[item.index] = Conflict("unique_id", f"unique_id {item.unique_id!r} is already taken")
             continue
@@ -174,6 +185,8 @@ def _write(
     unnamed = [item for item in items if item.existing is None and item.public_id is None]
     for item, public_id in zip(unnamed, new_public_ids(len(unnamed)), strict=True):
         item.public_id = public_id  # the ids of a batch's new people, drawn at once
+        if item.unique_id is None:
+            item.unique_id = public_id
     planned: list[Item] = []
     for item in items:
         try:
@@ -356,14 +369,15 @@ def _matches(
     conn: Connection, items: list[Item]
 ) -> tuple[dict[tuple[str, str], Any], dict[tuple[str, str], int]]:
     """The people the items name, by identity; and who holds each username and email they give."""
-    wanted = {(item.login_source, item.unique_id) for item in items}
+    wanted = {(item.login_source, item.unique_id) for item in items if item.unique_id is not None}
     existing: dict[tuple[str, str], Any] = {}
     owners: dict[tuple[str, str], int] = {}
     for start in range(0, len(items), CHUNK):
         chunk = items[start : start + CHUNK]
         parameters = {
             "sources": sorted({item.login_source for item in chunk}),
-            "unique_ids": [item.unique_id for item in chunk],
+            # An item without a unique_id is new: it names nobody (an empty list matches no row).
+            "unique_ids": [item.unique_id for item in chunk if item.unique_id is not None],
             "usernames": [folded(item.fields["username"]) for item in chunk if item.fields.get("username")],
             "emails": [folded(item.fields["email"]) for item in chunk if item.fields.get("email")],
         }

@@ -10,8 +10,8 @@ import httpx
 import pytest
 from sqlalchemy import event, select
 
+from provisionhub.auth import passwords
 from provisionhub.auth.passwords import verify_password
-from provisionhub.dialects.myon import routes
 from provisionhub.directory.changes import list_changes
 from provisionhub.directory.organisations import OrgKind
 from provisionhub.directory.service import Directory
@@ -474,11 +474,11 @@ async def test_a_token_that_is_not_valid_is_refused_before_any_password_is_hashe
 ) -> None:
     hashed: list[tuple[str, str | None]] = []
 
-    async def hashes_for(pairs: list[tuple[str, str | None]]) -> list[str]:
-        hashed.extend(pairs)
-        return ["$argon2id$never-stored"] * len(pairs)
+    def hash_for(password: str, stored: str | None) -> str:
+        hashed.append((password, stored))
+        return "$argon2id$never-stored"
 
-    monkeypatch.setattr(routes, "hashes_for", hashes_for)
+    monkeypatch.setattr(passwords, "hash_for", hash_for)
     before = written(database)
     for users in ([user(district.account, password=PASSWORD)], [user(district.account)]):
         response = await post_users(client, users, {"Authorization": "Bearer not-a-token"})

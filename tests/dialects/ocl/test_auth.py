@@ -11,16 +11,17 @@ import httpx
 import pytest
 from sqlalchemy import select
 
+from provisionhub.auth.authenticator import directory_over
 from provisionhub.auth.person_keys import MAX_KEYS
-from provisionhub.directory.lifecycle import run_lifecycle
 from provisionhub.directory.organisations import OrgKind
 from provisionhub.directory.people import SetStatus, Status
 from provisionhub.directory.service import Directory, utcnow
+from provisionhub.scheduler import run_lifecycle
 from provisionhub.store import tables
 from provisionhub.store.database import Database
 from tests.conftest import MakeToken, count_rows
 from tests.dialects.ocl.conftest import PASSWORD, MakeMember, Member, basic, key_auth
-from tests.factories import new_organisation
+from tests.factories import new_organisation, upsert
 
 pytestmark = pytest.mark.anyio
 
@@ -167,7 +168,7 @@ async def test_a_person_whose_valid_from_has_not_come_signs_in_once_the_lifecycl
     member = make_member(valid_from=start)
 
     refused = await sign_in(client, member.username)
-    await run_lifecycle(Directory(database), now=start)  # the hour has passed
+    await run_lifecycle(directory_over(database), now=start)  # the hour has passed
     admitted = await sign_in(client, member.username)
 
     assert refused.status_code == 401
@@ -252,16 +253,23 @@ async def test_an_api_token_without_user_read_cannot_read_and_a_revoked_one_is_4
     assert gone.status_code == 401
 
 
-async def test_a_token_scoped_to_a_myon_account_is_refused(
+async def test_a_token_scoped_to_a_myon_account_sees_only_that_account_s_people(
     client: httpx.AsyncClient, make_token: MakeToken, directory: Directory
 ) -> None:
     account = new_organisation(directory, OrgKind.ACCOUNT)
+    member = {"account_id": account, "user_role_id": 6, "username": "member@district.example.org"}
+    made = await client.post(
+        "/myon/users", json=[member], headers={"Authorization": f"Bearer {make_token('admin')}"}
+    )
+    assert made.status_code == 201, made.text
+    directory.apply(upsert(username="outsider"), "test")
     scoped = make_token("admin", account=account)
 
-    answer = await client.get("/ocl/users/", headers=key_auth(scoped))
+    listed = await client.get("/ocl/users/", headers=key_auth(scoped))
+    outsider = await client.get("/ocl/users/outsider/", headers=key_auth(scoped))
 
-    assert answer.status_code == 403
-    assert "myON" in answer.json()["detail"]
+    assert [user["username"] for user in listed.json()] == ["member@district.example.org"]
+    assert outsider.status_code == 404
 
 
 async def test_get_user_with_an_api_token_is_403_for_a_token_is_no_person(

@@ -12,17 +12,15 @@ import pytest
 from sqlalchemy import func, select
 
 from provisionhub.auth.tokens import revoke_token
-from provisionhub.dialects.scim.access import principal
-from provisionhub.dialects.scim.creates import NewUser, user_creations
 from provisionhub.dialects.scim.errors import ScimError
 from provisionhub.dialects.scim.resources import Resources
 from provisionhub.dialects.scim.users import user_in
+from provisionhub.directory.access import ApiToken
 from provisionhub.directory.errors import Forbidden, Unauthenticated
 from provisionhub.directory.organisations import OrgKind
-from provisionhub.directory.service import Directory
 from provisionhub.store import tables
 from provisionhub.store.database import Database
-from tests.conftest import MakeToken, count_rows
+from tests.conftest import DirectoryUnderTest, MakeToken, count_rows
 from tests.dialects.scim.conftest import new_user
 from tests.factories import new_organisation
 
@@ -33,12 +31,15 @@ PROVISIONHUB = "urn:ietf:params:scim:schemas:extension:provisionhub:2.0:User"
 URL = "http://testserver/scim/v2"
 
 
-def _batch(directory: Directory, *items: tuple[str, dict[str, Any]]) -> list[Any]:
-    """Run the create handler once over (token, User body) items, in one transaction, as the write queue
-    does with the creates it gathered."""
-    handler = user_creations(directory)
-    with directory.database.transaction() as conn:
-        return handler(conn, [NewUser(token, URL, user_in(body), {}) for token, body in items])
+async def _batch(directory: DirectoryUnderTest, *items: tuple[str, dict[str, Any]]) -> list[Any]:
+    """Create Users over (token, User body) items all at once, with the write queue running: its batch
+    handler takes them together, as it does creates that come close together."""
+    directory.database.start()
+    try:
+        creates = [Resources(directory, ApiToken(t), URL).create_user(user_in(body)) for t, body in items]
+        return list(await asyncio.gather(*creates, return_exceptions=True))
+    finally:
+        directory.database.stop()
 
 
 def _people_named(database: Database, username: str) -> int:
@@ -48,12 +49,12 @@ def _people_named(database: Database, username: str) -> int:
 
 
 async def test_a_batch_creates_each_user_and_answers_each_its_own_document(
-    directory: Directory, make_token: MakeToken
+    directory: DirectoryUnderTest, make_token: MakeToken
 ) -> None:
     token = make_token("user-create", "user-read")
     bodies = [new_user(), new_user(externalId="hr-7"), new_user(active=False)]
 
-    documents = _batch(directory, *[(token, body) for body in bodies])
+    documents = await _batch(directory, *[(token, body) for body in bodies])
 
     assert [d["userName"] for d in documents] == [b["userName"] for b in bodies]
     assert [d["active"] for d in documents] == [True, True, False]
@@ -67,7 +68,7 @@ async def test_a_batch_creates_each_user_and_answers_each_its_own_document(
 
 
 async def test_each_created_users_document_is_the_one_a_read_gives_afterwards(
-    directory: Directory, make_token: MakeToken
+    directory: DirectoryUnderTest, make_token: MakeToken
 ) -> None:
     """The handler makes a new User's document without looking up their version or groups: the version
     is the change it logged (or the status change `active` made), and a new User is in no group."""
@@ -79,16 +80,15 @@ async def test_each_created_users_document_is_the_one_a_read_gives_afterwards(
         new_user(**{PROVISIONHUB: {"validFrom": later}}),  # pending: `active` changes nothing
     ]
 
-    documents = _batch(directory, *[(token, body) for body in bodies])
+    documents = await _batch(directory, *[(token, body) for body in bodies])
 
-    with directory.database.snapshot() as conn:
-        seen = Resources(directory, URL, principal(conn, token))
-        assert documents == [seen.read_user(conn, d["id"]) for d in documents]
+    seen = Resources(directory, ApiToken(token), URL)
+    assert documents == [await seen.read_user(d["id"]) for d in documents]
     assert [d["active"] for d in documents] == [True, False, False]
 
 
 async def test_in_a_batch_each_credential_is_checked_on_its_own(
-    directory: Directory, make_token: MakeToken
+    directory: DirectoryUnderTest, make_token: MakeToken
 ) -> None:
     creator, reader = make_token("user-create"), make_token("user-read")
     revoked = make_token("user-create", name="gone")
@@ -98,7 +98,7 @@ async def test_in_a_batch_each_credential_is_checked_on_its_own(
     scoped = make_token("user-create", account=account)
     bound = make_token("user-create", login_sources=["OPSCOM"])
 
-    outcomes = _batch(
+    outcomes = await _batch(
         directory,
         (creator, new_user()),
         (reader, new_user()),
@@ -127,14 +127,14 @@ async def test_in_a_batch_each_credential_is_checked_on_its_own(
 
 
 async def test_in_a_batch_a_username_or_external_id_taken_twice_goes_to_the_first(
-    directory: Directory, make_token: MakeToken, database: Database
+    directory: DirectoryUnderTest, make_token: MakeToken, database: Database
 ) -> None:
     token = make_token("user-create")
     first = new_user(externalId="hr-1")
     same_name = new_user(userName=first["userName"].upper())
     same_external_id = new_user(externalId="hr-1")
 
-    outcomes = _batch(directory, (token, first), (token, same_name), (token, same_external_id))
+    outcomes = await _batch(directory, (token, first), (token, same_name), (token, same_external_id))
 
     assert isinstance(outcomes[0], dict)
     for refused, attribute in ((outcomes[1], "userName"), (outcomes[2], "externalId")):

@@ -10,12 +10,12 @@ import pytest
 from sqlalchemy import case, literal, select, update
 from sqlalchemy.dialects import sqlite
 
-from provisionhub.dialects.scim.filter_sql import DataType, SqlAttribute, sql_condition
 from provisionhub.dialects.scim.filters import AttributePath, FilterError, Present, ValuePath, parse_filter
+from provisionhub.directory.condition_sql import DataType, SqlAttribute, sql_condition
 from provisionhub.directory.people import ACTIVE_STATUSES, SetStatus, Status, UpsertPerson
-from provisionhub.directory.service import Directory
 from provisionhub.store import tables
 from provisionhub.store.database import Database
+from tests.conftest import DirectoryUnderTest
 
 people = tables.people
 USER = "urn:ietf:params:scim:schemas:core:2.0:user"
@@ -50,7 +50,7 @@ def _moment(text: str) -> datetime:
 def database(database: Database) -> Database:
     """Five people: mixed case, non-ASCII letters, LIKE wildcards in values, NULLs and an empty title."""
     moments: Iterator[datetime] = iter([])
-    directory = Directory(database, clock=lambda: next(moments))
+    directory = DirectoryUnderTest(database, clock=lambda: next(moments))
 
     def add(created: str, **fields: str | None) -> str:
         nonlocal moments

@@ -10,11 +10,12 @@ import httpx
 import pytest
 from sqlalchemy import select
 
+from provisionhub.auth.authenticator import directory_over
 from provisionhub.dialects.scim.users import ADDRESSES, PHONES
 from provisionhub.directory.changes import list_changes
-from provisionhub.directory.lifecycle import run_lifecycle
 from provisionhub.directory.people import SetStatus, Status
 from provisionhub.directory.service import Directory, utcnow
+from provisionhub.scheduler import run_lifecycle
 from provisionhub.store import tables
 from provisionhub.store.database import Database
 from tests.conftest import MakeToken, count_rows, outbox_events
@@ -665,7 +666,7 @@ async def test_a_user_whose_valid_from_is_to_come_is_created_pending_and_not_act
     put = await client.put(f"{USERS}/{user['id']}", headers=scim, json=again)
     assert put.json()["active"] is False  # activation waits for validFrom
 
-    await run_lifecycle(Directory(database), now=start)
+    await run_lifecycle(directory_over(database), now=start)
 
     assert (await client.get(f"{USERS}/{user['id']}", headers=scim)).json()["active"] is True
     assert outbox_events(database, user["id"]) == ["added", "edited"]  # the PUT changed nothing
@@ -676,7 +677,7 @@ async def test_a_put_that_extends_valid_through_unexpires_the_user_at_once(
 ) -> None:
     now = utcnow().replace(microsecond=0)
     user = await create(client, scim, **{PROVISIONHUB: {"validThrough": scim_time(now + timedelta(hours=1))}})
-    await run_lifecycle(Directory(database), now=now + timedelta(hours=2))
+    await run_lifecycle(directory_over(database), now=now + timedelta(hours=2))
     assert (await client.get(f"{USERS}/{user['id']}", headers=scim)).json()["active"] is False
 
     later = scim_time(now + timedelta(days=365))

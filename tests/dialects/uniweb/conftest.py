@@ -12,12 +12,13 @@ from fastapi import Request
 
 from provisionhub.app import create_app
 from provisionhub.auth.oauth import NewClient, create_client
-from provisionhub.auth.permissions import Permission
-from provisionhub.dialects.uniweb.access import principal
+from provisionhub.dialects.uniweb.access import access_token
+from provisionhub.directory.access import Permission
 from provisionhub.directory.service import utcnow
 from provisionhub.http.bodies import read_fields
 from provisionhub.settings import Settings
 from provisionhub.store.database import Database
+from tests.conftest import DirectoryUnderTest
 
 TOKEN = "/uniweb/api/token.php"
 WHOAMI = "/uniweb/api/whoami.php"
@@ -61,7 +62,7 @@ async def client(settings: Settings, database: Database) -> AsyncIterator[httpx.
 
     async def whoami(request: Request) -> dict[str, Any]:
         fields = await read_fields(request, settings.max_body_bytes) if await request.body() else None
-        who = await principal(request, database, utcnow(), fields)
+        who = await DirectoryUnderTest(database).principal(access_token(request, utcnow(), fields))
         return {"actor": who.actor}
 
     app.add_api_route(WHOAMI, whoami, methods=["POST"])

@@ -9,7 +9,7 @@ from typing import Any
 import httpx
 import pytest
 
-from provisionhub.auth.permissions import Permission
+from provisionhub.directory.access import Permission
 from provisionhub.directory.service import Directory
 from provisionhub.store.database import Database
 from tests.dialects.uniweb.conftest import MakeClient, multipart

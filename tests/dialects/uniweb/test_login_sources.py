@@ -10,7 +10,7 @@ import httpx
 import pytest
 from sqlalchemy import func, select
 
-from provisionhub.auth.permissions import Permission
+from provisionhub.directory.access import Permission
 from provisionhub.directory.memberships import Role, UpsertMember
 from provisionhub.directory.organisations import OrgKind
 from provisionhub.directory.people import UpdatePerson

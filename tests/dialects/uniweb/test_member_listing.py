@@ -10,7 +10,7 @@ from typing import Any
 import httpx
 import pytest
 
-from provisionhub.auth.permissions import Permission
+from provisionhub.directory.access import Permission
 from provisionhub.directory.section_items import AddItems, EditItem
 from provisionhub.directory.service import Directory
 from tests.dialects.uniweb.conftest import MakeClient

@@ -10,13 +10,13 @@ from typing import Any
 import httpx
 import pytest
 
-from provisionhub.auth.permissions import Permission
+from provisionhub.directory.access import Permission
 from provisionhub.directory.changes import list_changes
-from provisionhub.directory.lifecycle import run_lifecycle
 from provisionhub.directory.memberships import Role, UpsertMember
 from provisionhub.directory.organisations import OrgKind
 from provisionhub.directory.section_items import AddItems
 from provisionhub.directory.service import Directory
+from provisionhub.scheduler import run_lifecycle
 from tests.conftest import outbox_events
 from tests.dialects.uniweb.conftest import TOKEN, MakeClient, multipart, password_grant
 from tests.factories import new_organisation, person_fields, upsert

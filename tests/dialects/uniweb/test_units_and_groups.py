@@ -9,7 +9,7 @@ from typing import Any
 import httpx
 import pytest
 
-from provisionhub.auth.permissions import Permission
+from provisionhub.directory.access import Permission
 from provisionhub.directory.groups import CreateGroup
 from provisionhub.directory.memberships import Role, UpsertMember
 from provisionhub.directory.organisations import OrgKind

@@ -3,28 +3,25 @@
 `people/{identifier}` (PUT, as its documentation says, or POST, as its code sends) and deletes there
 with DELETE.
 
-Each message is one transaction through the directory: the person's fields, then the groups COmanage
-gave them, then their status, with the change log and outbox together. A message that changes nothing
-writes nothing, so COmanage's retries are harmless. What a credential needs is what the message does:
-user-create to create, user-update to change, user-delete to delete (a repeat that changes nothing
-needs one of the first two).
+Each message is one command to the directory, one transaction: the person's fields, then the groups
+COmanage gave them, then their status, with the change log and outbox together. A message that changes
+nothing writes nothing, so COmanage's retries are harmless. What a credential needs is what the message
+does, as for any source's upsert: user-create to create, user-create or user-update to change, user-delete
+to delete.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response
-from sqlalchemy import Connection
 
-from provisionhub.auth.permissions import Permission, Principal
+from provisionhub.auth.credentials import Credentials
 from provisionhub.dialects.comanage import access, errors, translate, wire
 from provisionhub.dialects.comanage.translate import Provision
-from provisionhub.directory.groups import SetSourceGroups
+from provisionhub.directory.access import Credential
 from provisionhub.directory.people import SetStatus, Status, UpsertPerson
-from provisionhub.directory.people_search import find_by_identity
 from provisionhub.directory.service import Directory
 from provisionhub.http.bodies import read_json
 from provisionhub.http.dialects import Dialect
@@ -43,34 +40,35 @@ _ERRORS: dict[int | str, dict[str, Any]] = {
 }
 
 
-def comanage_dialect(directory: Directory, max_body_bytes: int) -> Dialect:
+def comanage_dialect(directory: Directory, credentials: Credentials, max_body_bytes: int) -> Dialect:
     """The COmanage receiver at /comanage: HTTP Basic; errors as `{"error", "field", "message"}`."""
     return Dialect(
         wire.PREFIX,
-        _router(directory, max_body_bytes),
+        _router(directory, credentials, max_body_bytes),
         errors.error_response,
         handled=(errors.ComanageError,),
     )
 
 
-def _router(directory: Directory, max_body_bytes: int) -> APIRouter:
+def _router(directory: Directory, credentials: Credentials, max_body_bytes: int) -> APIRouter:
     router = APIRouter(prefix=wire.PREFIX, tags=["comanage"])
-    database = directory.database
 
-    async def write(presented: access.Credential, read: Provision) -> Response:
-        def work(conn: Connection) -> Outcome | None:
-            return apply(directory, conn, access.provisioner(conn, presented), read)
-
-        outcome = await database.write(work)
-        if outcome is None:
+    async def write(presented: Credential, read: Provision) -> Response:
+        with errors.at_paths(read.paths):
+            receipt = await directory.submit(presented, [command_of(read)])
+        result = receipt.results[0]
+        if result is None or read.delete:
             return Response(status_code=204)
+        outcome = "created" if result.created else "updated" if result.changed else "unchanged"
         return JSONResponse(
-            {"id": outcome.public_id, "identifier": read.identifier, "result": outcome.result},
-            status_code=201 if outcome.result == "created" else 200,
+            {"id": result.public_id, "identifier": read.identifier, "result": outcome},
+            status_code=201 if outcome == "created" else 200,
         )
 
     async def message(request: Request, identifier: str | None) -> Response:
-        presented = await access.credential(request, database)  # first: a stranger learns nothing more
+        presented = await access.credential(
+            request, directory, credentials
+        )  # first: a stranger learns nothing
         read = translate.provision(await read_json(request, max_body_bytes), identifier)
         return await write(presented, read)
 
@@ -81,7 +79,7 @@ def _router(directory: Directory, max_body_bytes: int) -> APIRouter:
         return await message(request, identifier)
 
     async def delete(identifier: str, request: Request) -> Response:
-        presented = await access.credential(request, database)
+        presented = await access.credential(request, directory, credentials)
         return await write(presented, translate.deletion(identifier))
 
     body = {"requestBody": {"content": {"application/json": {"schema": wire.Message.model_json_schema()}}}}
@@ -121,40 +119,12 @@ def _router(directory: Directory, max_body_bytes: int) -> APIRouter:
     return router
 
 
-@dataclass(frozen=True, slots=True)
-class Outcome:
-    """What an upsert did to the person with this public id."""
-
-    public_id: str
-    result: Literal["created", "updated", "unchanged"]
-
-
-def apply(directory: Directory, conn: Connection, who: Principal, read: Provision) -> Outcome | None:
-    """Do what a message says, inside the request's transaction; None for a delete. A permission
-    refused after writing rolls the writing back with it."""
-    actor = who.actor
+def command_of(read: Provision) -> UpsertPerson | SetStatus:
+    """What a message asks of the directory: the person as its source says they are (fields, groups,
+    status), or, for a deletion, the person with its identifier deleted (if anyone has it: COmanage
+    retries, and deleting nobody is done already)."""
     if read.delete:
-        who.require(Permission.USER_DELETE)
-        person = find_by_identity(conn, wire.LOGIN_SOURCE, read.identifier)
-        if person is not None:  # deleting nobody, or the deleted, is done already: COmanage retries
-            directory.set_status(conn, SetStatus(person.public_id, Status.DELETED), actor)
-        return None
-    with errors.at_paths(read.paths):
-        result = directory.upsert_person(
-            conn, UpsertPerson(wire.LOGIN_SOURCE, read.identifier, read.fields), actor
-        )
-    public_id = result.public_id
-    changed = bool(result.changed)
-    changed |= directory.set_source_groups(
-        conn, SetSourceGroups(public_id, wire.LOGIN_SOURCE, read.groups), actor
+        return SetStatus(None, Status.DELETED, identity=(wire.LOGIN_SOURCE, read.identifier))
+    return UpsertPerson(
+        wire.LOGIN_SOURCE, read.identifier, read.fields, groups=read.groups, status=read.status
     )
-    if read.status is not None:
-        changed |= bool(directory.set_status(conn, SetStatus(public_id, read.status), actor).changed)
-    if result.created:
-        who.require(Permission.USER_CREATE)
-        return Outcome(public_id, "created")
-    if changed:
-        who.require(Permission.USER_UPDATE)
-        return Outcome(public_id, "updated")
-    who.require_any(Permission.USER_CREATE, Permission.USER_UPDATE)
-    return Outcome(public_id, "unchanged")

@@ -17,9 +17,9 @@ from typing import Any, TypeVar
 from provisionhub.dialects.comanage import wire
 from provisionhub.dialects.comanage.errors import invalid
 from provisionhub.directory.errors import Invalid, Reason, worded_as
-from provisionhub.directory.people import Status, bounded_text, max_length, normalise_fields
+from provisionhub.directory.groups import NAME_LIMIT as GROUP_NAME_LIMIT
+from provisionhub.directory.people import Status, bounded_text, normalise_fields
 from provisionhub.directory.upserts import identity_part
-from provisionhub.store import tables
 
 #: The person's fields a message sets (or clears, when it has nothing for one).
 MAPPED: tuple[str, ...] = (
@@ -83,7 +83,7 @@ EMAIL_TYPES = ("official", "preferred")
 MOBILE_TYPES = frozenset({"mobile", "cell"})
 UNKEPT_PHONE_TYPES = frozenset({"fax", "home"})
 
-_GROUP_NAME_LIMIT = max_length(tables.groups.c.display_name)
+
 _DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 _NAME_PARTS = (
     ("prefix", "name_prefix"),
@@ -309,7 +309,7 @@ def _groups(members: list[str]) -> tuple[str, ...]:
     names: list[str] = []
     for index, value in enumerate(members):
         path = f"person.members[{index}]"
-        name = bounded_text(path, value, _GROUP_NAME_LIMIT)
+        name = bounded_text(path, value, GROUP_NAME_LIMIT)
         if name is None:
             raise Invalid(path, Reason.REQUIRED, f"{path} is empty: a group's name is required")
         names.append(name)

@@ -3,27 +3,24 @@ one back."""
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import replace
+from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
-from sqlalchemy import Connection
 
-from provisionhub.auth.passwords import hashes_for, stored_hashes
-from provisionhub.auth.permissions import Permission, Principal
-from provisionhub.auth.tokens import authenticate
 from provisionhub.dialects.myon import errors, wire
-from provisionhub.directory.entitlements import GrantEntitlement, grants_of
-from provisionhub.directory.errors import ItemError, NotFound, Rejected, Unauthenticated
-from provisionhub.directory.memberships import UpsertMember, find_members
-from provisionhub.directory.organisations import OrgKind, UpsertOrganisation, find_organisations
+from provisionhub.directory.access import ApiToken
+from provisionhub.directory.entitlements import GrantEntitlements
+from provisionhub.directory.errors import ItemError, Rejected, Unauthenticated
+from provisionhub.directory.memberships import UpsertMembers
+from provisionhub.directory.organisation_queries import OrganisationById
+from provisionhub.directory.organisations import OrgKind, UpsertOrganisations
+from provisionhub.directory.people_queries import MemberById
 from provisionhub.directory.service import Directory
 from provisionhub.http.answers import LargeJSONResponse
 from provisionhub.http.bodies import read_json
 from provisionhub.http.dialects import Dialect
-from provisionhub.store.database import Database
 
 PREFIX = "/myon"
 
@@ -71,127 +68,69 @@ async def read_items(request: Request, max_body_bytes: int) -> list[Any]:
 
 
 C = TypeVar("C")
-R = TypeVar("R")
 
 
-def apply_parsed(parsed: wire.Parsed[C], apply: Callable[[list[C]], list[R]]) -> list[R]:
-    """apply() the commands the wire accepted; refuse the whole array, naming every bad item (the
-    wire's refusals and the directory's, by their index in the array), if any item is bad."""
-    valid = [(index, command) for index, command in enumerate(parsed.commands) if command is not None]
-    try:
-        results = apply([command for _, command in valid])
-    except Rejected as exc:
-        found = [ItemError(valid[e.index][0], e.error) for e in exc.errors]
-        raise Rejected(sorted(parsed.errors + found, key=lambda e: e.index)) from None
-    if parsed.errors:  # the others were fine: roll them back, all or nothing
-        raise Rejected(parsed.errors)
-    return results
-
-
-def required_token(request: Request) -> str:
+def required_token(request: Request) -> ApiToken:
     token = bearer_token(request)
     if token is None:  # before the body is read: without a credential, nothing else matters
         raise Unauthenticated("an Authorization: Bearer <API token> header is required")
-    return token
+    return ApiToken(token)
 
 
 def _router(directory: Directory, max_body_bytes: int) -> APIRouter:
     router = APIRouter(prefix=PREFIX, tags=[PREFIX.strip("/")])
-    database = directory.database
 
-    def post_array(
-        parse: Callable[[list[Any]], wire.Parsed[C]],
-        permission: Permission,
-        apply: Callable[[Connection, list[C], Principal], list[dict[str, Any]]],
-    ) -> Callable[[Request], Awaitable[JSONResponse]]:
-        """A POST of an array: each item parsed, then all applied or none; its answer one result an item."""
+    async def submitted(
+        credential: ApiToken, parsed: wire.Parsed[C], batch: Callable[[list[C]], object]
+    ) -> list[Any]:
+        """The results of the batch command of the items the wire accepted; the whole array refused,
+        naming every bad item (the wire's refusals and the directory's, by their index in the array),
+        if any item is bad. Nothing is written then."""
+        valid = [(index, command) for index, command in enumerate(parsed.commands) if command is not None]
+        try:
+            # With refusals of its own already, the rest is only checked: all or nothing.
+            receipt = await directory.submit(
+                credential, [batch([command for _, command in valid])], check=bool(parsed.errors)
+            )
+        except Rejected as exc:
+            found = [ItemError(valid[e.index][0], e.error) for e in exc.errors]
+            raise Rejected(sorted(parsed.errors + found, key=lambda e: e.index)) from None
+        if parsed.errors:
+            raise Rejected(parsed.errors)
+        return list(receipt.results[0])
 
+    def post_organisations(kind: OrgKind) -> Callable[[Request], Awaitable[JSONResponse]]:
         async def post(request: Request) -> JSONResponse:
-            token = required_token(request)
-            parsed = parse(await read_items(request, max_body_bytes))
-
-            def work(conn: Connection) -> list[dict[str, Any]]:
-                principal = authenticate(conn, token)
-                principal.require(permission)
-                return apply_parsed(parsed, lambda commands: apply(conn, commands, principal))
-
-            return _post_answer(await database.write(work))
+            credential = required_token(request)
+            parsed = wire.organisation_commands(kind, await read_items(request, max_body_bytes))
+            results = await submitted(credential, parsed, UpsertOrganisations)
+            return _post_answer(
+                [wire.result_out(r.organisation.public_id, r.created, r.changed) for r in results]
+            )
 
         return post
 
-    def post_organisations(kind: OrgKind) -> Callable[[Request], Awaitable[JSONResponse]]:
-        def apply(
-            conn: Connection, commands: list[UpsertOrganisation], principal: Principal
-        ) -> list[dict[str, Any]]:
-            results = directory.upsert_organisations(conn, commands, principal.actor, principal.account)
-            return [wire.result_out(r.organisation.public_id, r.created, r.changed) for r in results]
+    async def post_permissions(request: Request) -> JSONResponse:
+        credential = required_token(request)
+        parsed = wire.permission_commands(await read_items(request, max_body_bytes))
+        results = await submitted(credential, parsed, GrantEntitlements)
+        return _post_answer([wire.grant_result_out(r) for r in results])
 
-        return post_array(lambda items: wire.organisation_commands(kind, items), Permission.ORG_WRITE, apply)
+    async def post_users(request: Request) -> JSONResponse:
+        credential = required_token(request)
+        parsed = wire.user_commands(await read_items(request, max_body_bytes))
+        results = await submitted(credential, parsed, UpsertMembers)
+        return _post_answer([wire.result_out(r.person.public_id, r.created, r.changed) for r in results])
 
-    def grant_permissions(
-        conn: Connection, commands: list[GrantEntitlement], principal: Principal
-    ) -> list[dict[str, Any]]:
-        results = directory.grant_entitlements(conn, commands, principal.actor, principal.account)
-        return [wire.grant_result_out(r) for r in results]
-
-    def get_one(
-        permission: Permission,
-        what: str,
-        answer: Callable[[Connection, str, Principal], dict[str, Any] | None],
-    ) -> Callable[[str, Request], Awaitable[JSONResponse]]:
-        """A GET of one entity by its myon_id: answer() gives its body, or None for no such entity."""
-
+    def get_organisation(kind: OrgKind) -> Callable[[str, Request], Awaitable[JSONResponse]]:
         async def get(myon_id: str, request: Request) -> JSONResponse:
-            token = bearer_token(request)
-
-            def work(conn: Connection) -> dict[str, Any]:
-                principal = authenticate(conn, token)
-                principal.require(permission)
-                body = answer(conn, myon_id, principal)
-                if body is None:
-                    raise NotFound(f"no {what} has the myon_id {myon_id}")
-                return body
-
-            return JSONResponse(await database.read(work))
+            found = await directory.read(_token(request), OrganisationById(myon_id, kind))
+            return JSONResponse(wire.organisation_out(found.organisation, found.grants))
 
         return get
 
-    def organisation(kind: OrgKind) -> Callable[[Connection, str, Principal], dict[str, Any] | None]:
-        def answer(conn: Connection, myon_id: str, principal: Principal) -> dict[str, Any] | None:
-            found = find_organisations(conn, [myon_id], principal.account).get(myon_id)
-            if found is None or found.kind is not kind:
-                return None
-            if kind is OrgKind.BUILDING:
-                return wire.organisation_out(found, grants_of(conn, [myon_id]).get(myon_id, []))
-            return wire.organisation_out(found)
-
-        return answer
-
-    def user(conn: Connection, myon_id: str, principal: Principal) -> dict[str, Any] | None:
-        found = find_members(conn, [myon_id], principal.account).get(myon_id)
-        return wire.user_out(found) if found is not None else None
-
-    async def post_users(request: Request) -> JSONResponse:
-        token = required_token(request)
-        parsed = wire.user_commands(await read_items(request, max_body_bytes))
-        accepted = [item for item in parsed.commands if item is not None]
-        if any(item.password is not None for item in accepted):
-            # The token is checked before any password is hashed: hashing is the costly part. Without
-            # passwords, the write's own check comes first anyway, and a read of its own would cost a
-            # trip to a worker thread (~0.8 ms of a 1,000-user request).
-            _may_write_users(await database.read(lambda conn: authenticate(conn, token)), accepted)
-        commands = await _with_password_hashes(database, parsed.commands)
-
-        def work(conn: Connection) -> list[dict[str, Any]]:
-            principal = authenticate(conn, token)  # again: it may have been revoked while we hashed
-            _may_write_users(principal, accepted)
-            results = apply_parsed(
-                wire.Parsed(commands, parsed.errors),
-                lambda valid: directory.upsert_members(conn, valid, principal.actor, principal.account),
-            )
-            return [wire.result_out(r.person.public_id, r.created, r.changed) for r in results]
-
-        return _post_answer(await database.write(work))
+    async def get_user(myon_id: str, request: Request) -> JSONResponse:
+        return JSONResponse(wire.user_out(await directory.read(_token(request), MemberById(myon_id))))
 
     router.add_api_route(
         "/users",
@@ -203,7 +142,7 @@ def _router(directory: Directory, max_body_bytes: int) -> APIRouter:
     )
     router.add_api_route(
         "/users/{myon_id}",
-        get_one(Permission.USER_READ, "user", user),
+        get_user,
         methods=["GET"],
         responses=_GET_RESPONSES,
         summary="One user (permission user-read)",
@@ -219,14 +158,14 @@ def _router(directory: Directory, max_body_bytes: int) -> APIRouter:
         )
         router.add_api_route(
             path + "/{myon_id}",
-            get_one(Permission.ORG_READ, kind.value, organisation(kind)),
+            get_organisation(kind),
             methods=["GET"],
             responses=_GET_RESPONSES,
             summary=f"One {_WHAT_GET_ANSWERS[kind]} (permission org-read)",
         )
     router.add_api_route(
         "/permissions",
-        post_array(wire.permission_commands, Permission.ENTITLEMENT_WRITE, grant_permissions),
+        post_permissions,
         methods=["POST"],
         status_code=201,
         responses=_RESPONSES,
@@ -235,41 +174,12 @@ def _router(directory: Directory, max_body_bytes: int) -> APIRouter:
     return router
 
 
+def _token(request: Request) -> ApiToken:
+    """The request's bearer token; an empty one (refused as no token) when there is none."""
+    return ApiToken(bearer_token(request) or "")
+
+
 def _post_answer(answer: list[dict[str, Any]]) -> JSONResponse:
     """A POST's answer: 201 if anything was created, else 200."""
     created = any(item["result"] == "created" for item in answer)
     return LargeJSONResponse(answer, status_code=201 if created else 200)
-
-
-def _may_write_users(principal: Principal, items: Sequence[wire.UserCommand]) -> None:
-    """Creating users takes user-create; changing them, user-update."""
-    if any(item.command.public_id is None for item in items):
-        principal.require(Permission.USER_CREATE)
-    if any(item.command.public_id is not None for item in items):
-        principal.require(Permission.USER_UPDATE)
-
-
-async def _with_password_hashes(
-    database: Database, items: Sequence[wire.UserCommand | None]
-) -> list[UpsertMember | None]:
-    """Each item's command, its password (if it has one) replaced by the hash to store.
-
-    Hashing takes tens of milliseconds a password, so it happens before the write transaction, on
-    worker threads. A password the user already has keeps its stored hash: sending it again changes
-    nothing. (Should the stored hash change meanwhile, the one computed here is still a hash of the
-    password sent, and the write compares it with what is stored then.)
-    """
-    with_password = [item for item in items if item is not None and item.password is not None]
-    ids = [item.command.public_id for item in with_password if item.command.public_id]
-    stored = await database.read(lambda conn: stored_hashes(conn, ids)) if ids else {}
-    pairs = [(str(item.password), stored.get(item.command.public_id or "")) for item in with_password]
-    hashes = iter(await hashes_for(pairs))
-    commands: list[UpsertMember | None] = []
-    for item in items:
-        if item is None or item.password is None:
-            commands.append(item.command if item is not None else None)
-        else:
-            commands.append(
-                replace(item.command, person={**item.command.person, "password_hash": next(hashes)})
-            )
-    return commands

@@ -18,6 +18,7 @@ from provisionhub.directory.entitlements import UNSET, Grant, GrantEntitlement, 
 from provisionhub.directory.errors import Invalid, ItemError, Reason
 from provisionhub.directory.memberships import Member, Role, UpsertMember
 from provisionhub.directory.organisations import ORG_FIELDS, Organisation, OrgKind, UpsertOrganisation
+from provisionhub.directory.passwords import PASSWORD, Password
 from provisionhub.directory.people import normalise_email
 
 #: At most this many items in one request.
@@ -190,23 +191,13 @@ _NOT_NULL = {
 }
 
 
-@dataclass(frozen=True, slots=True)
-class UserCommand:
-    """A user item: the command without the password, and the password to hash (never logged)."""
-
-    command: UpsertMember
-    password: str | None
-
-    def __repr__(self) -> str:
-        return f"UserCommand({self.command!r}, password={'***' if self.password else None})"
-
-
-def user_commands(items: list[Any]) -> Parsed[UserCommand]:
-    """Each item of a POSTed users array as a UserCommand, or the error that refuses it."""
+def user_commands(items: list[Any]) -> Parsed[UpsertMember]:
+    """Each item of a POSTed users array as an UpsertMember, or the error that refuses it. A password
+    goes in as a Password: the directory hashes it."""
     return _parsed(items, _user_command)
 
 
-def _user_command(item: Any) -> UserCommand:
+def _user_command(item: Any) -> UpsertMember:
     myon_id = _checked_item(item, _USER_FIELDS, "user", strings_except="user_role_id")
     if None in item.values():  # a field sent as null (most items have none): is it one that must not be?
         for name, message in _NOT_NULL.items():
@@ -215,6 +206,8 @@ def _user_command(item: Any) -> UserCommand:
     person = {_USER_PERSON[name]: value for name, value in item.items() if name in _USER_PERSON}
     if "username" in item:
         person["username"] = normalise_email(item["username"].strip(), "username")
+    if "password" in item:
+        person[PASSWORD] = Password(check_password("password", item["password"]))
     membership: dict[str, Any] = {}
     if "account_id" in item:
         membership["account"] = item["account_id"].strip()
@@ -222,9 +215,7 @@ def _user_command(item: Any) -> UserCommand:
         membership["building"] = (item["building_id"] or "").strip() or None
     if "user_role_id" in item:
         membership["role"] = _role(item["user_role_id"])
-    password = check_password("password", item["password"]) if "password" in item else None
-    command = UpsertMember(myon_id, person, membership, required_on_create=_REQUIRED_ON_CREATE)
-    return UserCommand(command, password)
+    return UpsertMember(myon_id, person, membership, required_on_create=_REQUIRED_ON_CREATE)
 
 
 def _role(value: Any) -> Role:

@@ -15,9 +15,8 @@ from urllib.parse import quote
 
 from provisionhub.auth.passwords import check_password
 from provisionhub.directory.errors import Invalid, Reason, worded_as
-from provisionhub.directory.people import Person, max_length, normalise_fields
+from provisionhub.directory.people import MAX_LENGTHS, Person, normalise_fields
 from provisionhub.directory.people_search import SortKey, full_name
-from provisionhub.store import tables
 
 PREFIX = "/ocl"
 
@@ -70,7 +69,7 @@ _UNSUPPORTED = {
 _NOT_NULL = frozenset({"email"})
 
 USERNAME = re.compile(r"[a-zA-Z0-9\-._]+")
-_USERNAME_LIMIT = max_length(tables.people.c.username)
+_USERNAME_LIMIT = MAX_LENGTHS["username"]
 
 REQUIRED = "This field is required."
 NOT_NULL = "This field may not be null."

@@ -2,15 +2,11 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
-from sqlalchemy import Connection
 
-from provisionhub.auth.permissions import Permission
-from provisionhub.auth.tokens import authenticate, authenticate_many
 from provisionhub.dialects.opscom import errors, translate
 from provisionhub.dialects.opscom.wire import (
     ErrorBody,
@@ -19,13 +15,11 @@ from provisionhub.dialects.opscom.wire import (
     TypesListRequest,
     TypesListSuccess,
 )
-from provisionhub.directory.errors import DirectoryError, Unauthenticated
-from provisionhub.directory.people import UpsertPerson
-from provisionhub.directory.reference_data import list_user_types
+from provisionhub.directory.access import ApiToken, Permission
+from provisionhub.directory.reference_data import UserTypes
 from provisionhub.directory.service import Directory
 from provisionhub.http.bodies import read_json
 from provisionhub.http.dialects import ANY_ORIGIN, Dialect, preflight
-from provisionhub.store.writes import BatchHandler
 
 PREFIX = "/opscom"
 PUSH_PATH = "/api/OC_TOMA/v1/profiles/push"
@@ -55,8 +49,6 @@ def opscom_dialect(directory: Directory, max_body_bytes: int) -> Dialect:
 
 def _router(directory: Directory, max_body_bytes: int) -> APIRouter:
     app = APIRouter(prefix=PREFIX, tags=[PREFIX.strip("/")])
-    database = directory.database
-    push_batch = _push_handler(directory)
 
     @app.post(
         PUSH_PATH,
@@ -67,13 +59,15 @@ def _router(directory: Directory, max_body_bytes: int) -> APIRouter:
     )
     async def push(request: Request) -> JSONResponse:
         body = await read_json(request, max_body_bytes)
-        token = translate.token_of(body)
+        credential = ApiToken(translate.token_of(body))
         try:
-            item = _Push(token, translate.to_upsert(body))
-        except errors.OpsComError as exc:
-            item = _Push(token, None, exc)  # told only once the token has been checked
-        reference_id = await database.write_item(push_batch, item)
-        return JSONResponse({"status": "success", "reference_id": reference_id}, headers=ANY_ORIGIN)
+            command = translate.to_upsert(body)
+        except errors.OpsComError:
+            # A refusal of the body is told only to a credential that may push at all.
+            await directory.principal(credential, Permission.USER_CREATE, Permission.USER_UPDATE)
+            raise
+        receipt = await directory.submit(credential, [command])
+        return JSONResponse({"status": "success", "reference_id": receipt.results[0].id}, headers=ANY_ORIGIN)
 
     @app.post(
         TYPES_PATH,
@@ -84,58 +78,10 @@ def _router(directory: Directory, max_body_bytes: int) -> APIRouter:
     )
     async def types_list(request: Request) -> JSONResponse:
         body = await read_json(request, max_body_bytes)
-        token = translate.token_of(body)
-
-        def work(conn: Connection) -> TypesListSuccess:
-            principal = authenticate(conn, token)
-            principal.require_any(Permission.USER_CREATE, Permission.USER_READ)
-            principal.require_unscoped()
-            return translate.types_list(list_user_types(conn))
-
-        answer = await database.read(work)
-        return JSONResponse(answer.model_dump(), headers=ANY_ORIGIN)
+        user_types = await directory.read(ApiToken(translate.token_of(body)), UserTypes())
+        return JSONResponse(translate.types_list(user_types).model_dump(), headers=ANY_ORIGIN)
 
     return app
-
-
-@dataclass(frozen=True, slots=True)
-class _Push:
-    """One push, validated (command) or refused (error), waiting for its token to be checked."""
-
-    token: str
-    command: UpsertPerson | None
-    error: errors.OpsComError | None = None
-
-
-def _push_handler(directory: Directory) -> BatchHandler:
-    """Apply every queued push in a few statements: one token query, one batched upsert."""
-
-    def push_batch(conn: Connection, pushes: list[_Push]) -> list[int | Exception]:
-        principals = authenticate_many(conn, [push.token for push in pushes])
-        outcomes: list[int | Exception | None] = [None] * len(pushes)
-        accepted: list[int] = []
-        requests: list[tuple[UpsertPerson, str]] = []
-        for index, push in enumerate(pushes):
-            principal = principals[push.token]
-            try:
-                if isinstance(principal, Unauthenticated):
-                    raise Unauthenticated(principal.message)
-                principal.require(Permission.USER_CREATE)
-                principal.require_unscoped()
-                if push.error is not None:
-                    raise push.error
-                assert push.command is not None
-                principal.require_login_source(push.command.login_source)
-            except (DirectoryError, errors.OpsComError) as exc:
-                outcomes[index] = exc
-                continue
-            accepted.append(index)
-            requests.append((push.command, principal.actor))
-        for index, outcome in zip(accepted, directory.upsert_each(conn, requests), strict=True):
-            outcomes[index] = outcome if isinstance(outcome, DirectoryError) else outcome.id
-        return outcomes  # type: ignore[return-value]
-
-    return push_batch
 
 
 def _json_body(model: type[Any]) -> dict[str, Any]:

@@ -1,10 +1,11 @@
 """SCIM Bulk (RFC 7644 3.7): many operations on Users and Groups in one request.
 
-Operations run in order, each in a savepoint of one transaction: one that fails is rolled back alone and
-answered with its error; `failOnErrors` stops the run after that many. An operation may name a resource
-another one creates by `bulkId:<id>` (in its path or anywhere in its data); it then waits until that one
-has run, whatever their order in the request. One that names a bulkId no operation has, or whose
-operation failed, fails; operations that wait on each other in a circle fail with 409.
+Operations run in order, each a write of its own through the directory (RFC 7644 3.7 asks for no
+transaction across them): one that fails is answered with its error, the others stand; `failOnErrors`
+stops the run after that many. An operation may name a resource another one creates by `bulkId:<id>` (in
+its path or anywhere in its data); it then waits until that one has run, whatever their order in the
+request. One that names a bulkId no operation has, or whose operation failed, fails; operations that wait
+on each other in a circle fail with 409.
 """
 
 from __future__ import annotations
@@ -14,13 +15,10 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import Connection
-
-from provisionhub.auth.passwords import hashes_for
 from provisionhub.dialects.scim import errors, schemas
+from provisionhub.dialects.scim.access import versions
 from provisionhub.dialects.scim.errors import ScimError, ScimType, as_scim_error, invalid_value
-from provisionhub.dialects.scim.filters import FilterError
-from provisionhub.dialects.scim.resources import Resources, checked_password
+from provisionhub.dialects.scim.resources import Resources, scim_error
 from provisionhub.dialects.scim.users import user_in
 from provisionhub.directory.errors import DirectoryError
 
@@ -117,48 +115,16 @@ def _resolved(value: Any, ids: dict[str, str]) -> Any:
     return value
 
 
-async def password_hashes(operations: list[Operation]) -> dict[str, str]:
-    """Hashes of the passwords the operations set, made before the transaction on worker threads."""
-    passwords: set[str] = set()
-    for op in operations:
-        if op.method in ("POST", "PUT") and _path_kind(op.path) == "Users" and isinstance(op.data, dict):
-            try:
-                password = checked_password(user_in(op.data))
-            except ScimError:
-                continue  # the operation will fail, and say why, when it runs
-            if password is not None:
-                passwords.add(password)
-        elif op.method == "PATCH":
-            passwords.update(_patched_passwords(op.data))
-    ordered = sorted(passwords)
-    return dict(zip(ordered, await hashes_for([(p, None) for p in ordered]), strict=True))
-
-
-def _patched_passwords(data: Any) -> Iterator[str]:
-    operations = data.get("Operations") if isinstance(data, dict) else None
-    for item in operations if isinstance(operations, list) else []:
-        if not isinstance(item, dict):
-            continue
-        value = item.get("value")
-        if str(item.get("path", "")).casefold() == "password" and isinstance(value, str):
-            yield value
-        elif isinstance(value, dict):
-            yield from (v for k, v in value.items() if k.casefold() == "password" and isinstance(v, str))
-
-
 def _path_kind(path: str) -> str | None:
     found = _PATH.fullmatch(path)
     return found.group(1) if found else None
 
 
-def run(
-    conn: Connection,
-    seen: Resources,
-    operations: list[Operation],
-    fail_on_errors: int | None,
-    hashes: dict[str, str],
+async def run(
+    seen: Resources, operations: list[Operation], fail_on_errors: int | None
 ) -> list[dict[str, Any]]:
-    """Run the operations; one result each, in the request's order, for those that ran."""
+    """Run the operations, each a write of its own; one result each, in the request's order, for those
+    that ran."""
     results: dict[int, dict[str, Any]] = {}
     created: dict[str, str] = {}  # bulkId -> the id of what its operation created
     failed: set[str] = set()
@@ -177,9 +143,9 @@ def run(
             try:
                 if missing:
                     raise invalid_value(f"no operation created bulkId:{missing[0]}")
-                results[op.index] = _run_one(conn, seen, op, created, hashes)
-            except (ScimError, DirectoryError, FilterError) as exc:
-                results[op.index] = _error(op, as_scim_error(exc))
+                results[op.index] = await _run_one(seen, op, created)
+            except (ScimError, DirectoryError) as exc:
+                results[op.index] = _error(op, as_scim_error(scim_error(exc)))
                 errors_seen += 1
                 if op.bulk_id is not None:
                     failed.add(op.bulk_id)
@@ -188,9 +154,7 @@ def run(
     return [results[i] for i in sorted(results)]
 
 
-def _run_one(
-    conn: Connection, seen: Resources, op: Operation, created: dict[str, str], hashes: dict[str, str]
-) -> dict[str, Any]:
+async def _run_one(seen: Resources, op: Operation, created: dict[str, str]) -> dict[str, Any]:
     path = _resolved(op.path, created)
     data = _resolved(op.data, created)
     found = _PATH.fullmatch(path)
@@ -203,8 +167,7 @@ def _run_one(
             f"{op.method} {op.path}: POST goes to /{kind}, the others to /{kind}/<id>",
             ScimType.INVALID_PATH,
         )
-    with conn.begin_nested():
-        document = _apply(conn, seen, op.method, kind, resource_id, data, op.version, hashes)
+    document = await _apply(seen, op.method, kind, resource_id, data, versions(op.version))
     result: dict[str, Any] = {"method": op.method}
     if op.bulk_id is not None:
         result["bulkId"] = op.bulk_id
@@ -220,32 +183,30 @@ def _run_one(
     return result
 
 
-def _apply(
-    conn: Connection,
+async def _apply(
     seen: Resources,
     method: str,
     kind: str,
     resource_id: str | None,
     data: Any,
-    version: str | None,
-    hashes: dict[str, str],
+    wanted: frozenset[int] | None,
 ) -> dict[str, Any] | None:
     if kind == "Users":
         if method == "POST":
-            return seen.create_user(conn, user_in(data), hashes)
+            return await seen.create_user(user_in(data))
         assert resource_id is not None
         if method == "PUT":
-            return seen.replace_user(conn, resource_id, user_in(data), hashes, version)
+            return await seen.replace_user(resource_id, user_in(data), wanted)
         if method == "PATCH":
-            return seen.patch_user(conn, resource_id, data, hashes, version)
-        seen.delete_user(conn, resource_id, version)
+            return await seen.patch_user(resource_id, data, wanted)
+        await seen.delete_user(resource_id, wanted)
         return None
     if method == "POST":
-        return seen.create_group(conn, data)
+        return await seen.create_group(data)
     assert resource_id is not None
     if method in ("PUT", "PATCH"):
-        return seen.change_group(conn, resource_id, data, patch=method == "PATCH", if_match=version)
-    seen.delete_group(conn, resource_id, version)
+        return await seen.change_group(resource_id, data, patch=method == "PATCH", versions=wanted)
+    await seen.delete_group(resource_id, wanted)
     return None
 
 

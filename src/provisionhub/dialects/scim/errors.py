@@ -18,6 +18,7 @@ from provisionhub.directory.errors import (
     Invalid,
     NotFound,
     Unauthenticated,
+    VersionMismatch,
 )
 from provisionhub.http.bodies import BodyError, BodyTooLarge, NotJSON
 
@@ -83,6 +84,8 @@ def as_scim_error(exc: Exception) -> ScimError:
             return ScimError(403, exc.message)
         case NotFound():
             return ScimError(404, exc.message)
+        case VersionMismatch():
+            return ScimError(412, f'the resource\'s version is W/"{exc.current}", not one the request names')
         case DirectoryError():
             return invalid_value(exc.message)
         case BodyTooLarge():

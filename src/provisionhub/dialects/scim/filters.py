@@ -9,94 +9,24 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass
-from enum import StrEnum
+
+from provisionhub.directory.conditions import (
+    And,
+    AttributePath,
+    Comparison,
+    Filter,
+    FilterError,
+    Not,
+    Operator,
+    Or,
+    Present,
+    Value,
+    ValuePath,
+)
 
 #: Bounds that keep hostile input from costing much time or exhausting the stack.
 MAX_FILTER_LENGTH = 4096
 MAX_DEPTH = 32
-
-
-class FilterError(ValueError):
-    """A filter or path that cannot be parsed or translated; offset is where (None: not one place)."""
-
-    def __init__(self, message: str, offset: int | None = None) -> None:
-        super().__init__(message if offset is None else f"{message} (at offset {offset})")
-        self.offset = offset
-
-
-class Operator(StrEnum):
-    EQ = "eq"
-    NE = "ne"
-    CO = "co"
-    SW = "sw"
-    EW = "ew"
-    GT = "gt"
-    GE = "ge"
-    LT = "lt"
-    LE = "le"
-
-
-#: A comparison's value, as JSON gives it.
-Value = str | int | float | bool | None
-
-
-@dataclass(frozen=True, slots=True)
-class AttributePath:
-    """`[schema:]name[.sub_attribute]`, all lower-cased; inside a value path's brackets, name is the
-    sub-attribute of the value path's attribute and schema is None."""
-
-    name: str
-    sub_attribute: str | None = None
-    schema: str | None = None
-
-    @property
-    def key(self) -> str:
-        """`name` or `name.sub_attribute`: what a resolver looks attributes up by."""
-        return self.name if self.sub_attribute is None else f"{self.name}.{self.sub_attribute}"
-
-    def __str__(self) -> str:
-        return self.key if self.schema is None else f"{self.schema}:{self.key}"
-
-
-@dataclass(frozen=True, slots=True)
-class Comparison:
-    path: AttributePath
-    operator: Operator
-    value: Value
-
-
-@dataclass(frozen=True, slots=True)
-class Present:
-    """`path pr`: the attribute has a value."""
-
-    path: AttributePath
-
-
-@dataclass(frozen=True, slots=True)
-class And:
-    operands: tuple[Filter, ...]
-
-
-@dataclass(frozen=True, slots=True)
-class Or:
-    operands: tuple[Filter, ...]
-
-
-@dataclass(frozen=True, slots=True)
-class Not:
-    operand: Filter
-
-
-@dataclass(frozen=True, slots=True)
-class ValuePath:
-    """`attribute[filter]`: some value of a multi-valued attribute matches filter, whose paths name
-    sub-attributes of attribute. `attribute[f].sub op v` is parsed as `attribute[f and sub op v]`."""
-
-    attribute: AttributePath
-    filter: Filter
-
-
-Filter = Comparison | Present | And | Or | Not | ValuePath
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,4 +1,4 @@
-"""SCIM Groups: the endpoints, and the SQL of their lists."""
+"""SCIM Groups: the endpoints, and how their lists are asked of the directory."""
 
 from __future__ import annotations
 
@@ -6,120 +6,91 @@ from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response
-from sqlalchemy import ColumnElement, Connection, exists, func, literal, select, true
 
-from provisionhub.auth.permissions import Permission
-from provisionhub.dialects.scim import schemas
-from provisionhub.dialects.scim.filter_sql import DataType, SqlAttribute, sql_condition
+from provisionhub.dialects.scim import access, schemas
+from provisionhub.dialects.scim.filter_names import groups_condition, groups_sort
 from provisionhub.dialects.scim.filters import parse_filter
 from provisionhub.dialects.scim.http import (
     Listing,
     add_resource_routes,
+    base_url,
     list_answer,
     read_response,
     requested,
     resource_response,
     search_request,
-    sort_key,
 )
 from provisionhub.dialects.scim.projection import Projection, project
-from provisionhub.dialects.scim.resources import Resources, reader, rechecked, resources_for
-from provisionhub.directory.groups import find_groups
-from provisionhub.directory.people import Status
+from provisionhub.dialects.scim.resources import Resources, group_document
+from provisionhub.directory.access import ApiToken, Permission
+from provisionhub.directory.conditions import Filter
+from provisionhub.directory.group_queries import GroupById, Groups
 from provisionhub.directory.service import Directory
 from provisionhub.http.bodies import read_json
-from provisionhub.store import tables
-
-groups = tables.groups
-people = tables.people
-
-members = tables.group_members
-
-
-def _some_member(condition: ColumnElement[bool]) -> ColumnElement[bool]:
-    """Whether some member (a person not deleted) of the group in the outer query satisfies condition."""
-    return exists(
-        select(members.c.person_id)
-        .join_from(members, people, members.c.person_id == people.c.id)
-        .where(members.c.group_id == groups.c.id, people.c.status != Status.DELETED.value, condition)
-    )
-
-
-_RESOLVER = {
-    "id": SqlAttribute(groups.c.public_id, case_exact=True),
-    "externalid": SqlAttribute(groups.c.external_id, case_exact=True),
-    "displayname": SqlAttribute(groups.c.display_name, folded_column=groups.c.name_key),
-    "meta.created": SqlAttribute(groups.c.created_at, DataType.DATETIME),
-    "meta.lastmodified": SqlAttribute(groups.c.updated_at, DataType.DATETIME),
-    # Entra asks whether a user is a member: `id eq "g" and members[value eq "u"]`.
-    "members": SqlAttribute(people.c.public_id, case_exact=True, rows=_some_member),
-    "members.value": SqlAttribute(people.c.public_id, case_exact=True),
-    "members.type": SqlAttribute(literal("User"), case_exact=True),
-}
 
 
 def _shown(document: dict[str, Any], wanted: Projection) -> dict[str, Any]:
     return project(document, wanted, schemas.GROUP_SCHEMA, ())
 
 
-def _one(document: dict[str, Any], wanted: Projection, status: int = 200) -> JSONResponse:
+def _one(document: dict[str, Any], wanted: Projection, status: int = 200) -> Response:
     return resource_response(document, _shown(document, wanted), status)
 
 
 def add_group_routes(router: APIRouter, directory: Directory, max_body_bytes: int) -> None:
-    database = directory.database
+    def resources(request: Request) -> Resources:
+        return Resources(directory, access.bearer(request), base_url(request))
 
-    async def create_group(request: Request) -> JSONResponse:
-        token, seen = await resources_for(directory, request, Permission.GROUP_WRITE)
-        sent = await read_json(request, max_body_bytes)
-        document = await database.write(lambda conn: rechecked(conn, token, seen).create_group(conn, sent))
+    async def writer(request: Request) -> Resources:
+        """The request's resources, its credential checked before the body is read."""
+        seen = resources(request)
+        await directory.principal(seen.credential, Permission.GROUP_WRITE)
+        return seen
+
+    async def create_group(request: Request) -> Response:
+        seen = await writer(request)
+        document = await seen.create_group(await read_json(request, max_body_bytes))
         return _one(document, requested(request), 201)
 
     async def get_group(resource_id: str, request: Request) -> Response:
-        seen_in = reader(directory, request, Permission.GROUP_READ)
+        view = await directory.read(access.bearer(request), GroupById(resource_id))
+        document = group_document(view, base_url(request))
+        return read_response(request, document, _shown(document, requested(request)), view.version)
 
-        def work(conn: Connection) -> dict[str, Any]:
-            seen = seen_in(conn)
-            return seen.group_document(conn, seen.existing_group(conn, resource_id))
-
-        document = await database.read(work)
-        return read_response(request, document, _shown(document, requested(request)))
-
-    async def change(resource_id: str, request: Request, patch: bool) -> JSONResponse:
-        token, seen = await resources_for(directory, request, Permission.GROUP_WRITE)
+    async def change(resource_id: str, request: Request, patch: bool) -> Response:
+        seen = await writer(request)
         sent = await read_json(request, max_body_bytes)
-        if_match = request.headers.get("if-match")
+        versions = access.versions(request.headers.get("if-match"))
+        return _one(
+            await seen.change_group(resource_id, sent, patch=patch, versions=versions), requested(request)
+        )
 
-        def work(conn: Connection) -> dict[str, Any]:
-            return rechecked(conn, token, seen).change_group(
-                conn, resource_id, sent, patch=patch, if_match=if_match
-            )
-
-        return _one(await database.write(work), requested(request))
-
-    async def replace_group(resource_id: str, request: Request) -> JSONResponse:
+    async def replace_group(resource_id: str, request: Request) -> Response:
         return await change(resource_id, request, patch=False)
 
-    async def patch_group(resource_id: str, request: Request) -> JSONResponse:
+    async def patch_group(resource_id: str, request: Request) -> Response:
         return await change(resource_id, request, patch=True)
 
     async def delete_group(resource_id: str, request: Request) -> Response:
-        token, seen = await resources_for(directory, request, Permission.GROUP_WRITE)
-        if_match = request.headers.get("if-match")
-        await database.write(
-            lambda conn: rechecked(conn, token, seen).delete_group(conn, resource_id, if_match)
-        )
+        seen = await writer(request)
+        await seen.delete_group(resource_id, access.versions(request.headers.get("if-match")))
         return Response(status_code=204)
 
     async def list_groups(request: Request) -> JSONResponse:
-        seen_in = reader(directory, request, Permission.GROUP_READ)
-        return await list_answer(database, request.query_params, lambda conn: [group_listing(seen_in(conn))])
+        credential = access.bearer(request)
+        listing = group_listing(directory, credential, base_url(request))
+        return await list_answer(
+            request.query_params, [listing], lambda: directory.principal(credential, Permission.GROUP_READ)
+        )
 
     async def search_post(request: Request) -> JSONResponse:
-        await resources_for(directory, request, Permission.GROUP_READ)  # before the body is read
-        seen_in = reader(directory, request, Permission.GROUP_READ)
+        credential = access.bearer(request)
+        await directory.principal(credential, Permission.GROUP_READ)  # before the body is read
         body = await search_request(request, max_body_bytes)
-        return await list_answer(database, body, lambda conn: [group_listing(seen_in(conn))])
+        listing = group_listing(directory, credential, base_url(request))
+        return await list_answer(
+            body, [listing], lambda: directory.principal(credential, Permission.GROUP_READ)
+        )
 
     add_resource_routes(
         router,
@@ -135,33 +106,18 @@ def add_group_routes(router: APIRouter, directory: Directory, max_body_bytes: in
     )
 
 
-def _condition(filter_text: str | None) -> ColumnElement[bool]:
-    return sql_condition(parse_filter(filter_text), _RESOLVER) if filter_text else true()
-
-
-def group_listing(seen: Resources) -> Listing:
+def group_listing(directory: Directory, credential: ApiToken, url: str) -> Listing:
     """Groups as lists show them."""
 
-    def page(
-        conn: Connection,
-        where: ColumnElement[bool],
-        order: ColumnElement[Any],
-        descending: bool,
-        offset: int,
-        limit: int,
+    async def page(
+        condition: Filter | None, sort: str | None, descending: bool, offset: int, limit: int
     ) -> tuple[int, list[dict[str, Any]]]:
-        total = conn.execute(select(func.count()).select_from(groups).where(where)).scalar_one()
-        if limit <= 0:
-            return total, []
-        ordering = (order.desc(), groups.c.id.desc()) if descending else (order.asc(), groups.c.id.asc())
-        statement = select(groups.c.public_id).where(where).order_by(*ordering).offset(offset).limit(limit)
-        ids = list(conn.execute(statement).scalars())
-        found = find_groups(conn, ids)
-        return total, seen.group_documents(conn, [found[i] for i in ids])
+        found = await directory.read(credential, Groups(condition, sort, descending, offset, limit))
+        return found.total, [group_document(view, url) for view in found.views]
 
     return Listing(
-        condition=_condition,
-        sort=lambda sort_by: sort_key(sort_by, _RESOLVER, groups.c.id, "Groups"),
+        condition=lambda text: groups_condition(parse_filter(text)) if text else None,
+        sort=groups_sort,
         page=page,
         shown=_shown,
     )

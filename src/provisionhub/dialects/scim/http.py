@@ -1,24 +1,20 @@
-"""What every SCIM endpoint shares: the media type, credentials, paging parameters, list answers."""
+"""What every SCIM endpoint shares: the media type, paging parameters, list answers."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response
-from sqlalchemy import ColumnElement, Connection, func
 
-from provisionhub.auth.permissions import Permission, Principal
 from provisionhub.dialects.scim import access, errors, schemas
 from provisionhub.dialects.scim.errors import ScimError, ScimType, invalid_value
-from provisionhub.dialects.scim.filter_sql import DataType, SqlAttribute
-from provisionhub.dialects.scim.filters import FilterError
 from provisionhub.dialects.scim.projection import Projection, projection
+from provisionhub.directory.conditions import Filter, FilterError
 from provisionhub.http.answers import LargeJSONResponse, json_bytes
 from provisionhub.http.bodies import read_json
-from provisionhub.store.database import Database
 
 PREFIX = "/scim/v2"
 #: The most resources one list answer carries (advertised as filter.maxResults).
@@ -62,19 +58,6 @@ def requested(request: Request) -> Projection:
 
 
 _EVERYTHING = projection(None, None)
-
-
-async def authorised(database: Database, request: Request, permission: Permission) -> tuple[str, Principal]:
-    """The request's bearer token and its principal, which must have permission."""
-    token = access.bearer(request)
-    return token, await database.read(lambda conn: again(conn, token, permission))
-
-
-def again(conn: Connection, token: str, permission: Permission) -> Principal:
-    """The token's principal, which must have permission (a write checks it inside its transaction)."""
-    who = access.principal(conn, token)
-    who.require(permission)
-    return who
 
 
 def list_response(resources: list[dict[str, Any]], total: int | None = None, start: int = 1) -> JSONResponse:
@@ -153,29 +136,13 @@ class ResourceResponse(Response):
 _MEDIA_TYPE = errors.MEDIA_TYPE.encode("latin-1")
 
 
-def read_response(request: Request, document: dict[str, Any], shown: dict[str, Any]) -> Response:
+def read_response(
+    request: Request, document: dict[str, Any], shown: dict[str, Any], version: int
+) -> Response:
     """A GET's answer: 304 if the client's If-None-Match holds the current version, else the resource."""
-    if access.not_modified(request, document["meta"]["version"]):
+    if access.not_modified(request, version):
         return Response(status_code=304, headers={"ETag": document["meta"]["version"]})
     return resource_response(document, shown)
-
-
-def sort_key(
-    sort_by: str | None, resolver: Mapping[str, SqlAttribute], default: ColumnElement[Any], what: str
-) -> ColumnElement[Any]:
-    """The expression a sortBy names (default when none): strings that are not case-exact sort as
-    lower-cased (RFC 7644 3.4.2.3)."""
-    if not sort_by:
-        return default
-    path = sort_by.strip()
-    found = resolver.get((path.rpartition(":")[2] if path.lower().startswith("urn:") else path).lower())
-    if found is None:
-        raise invalid_value(f"sortBy: {sort_by} is not an attribute {what} can be sorted by")
-    if found.folded_column is not None:
-        return found.folded_column
-    if found.type is DataType.STRING and not found.case_exact:
-        return func.lower(found.column)
-    return found.column
 
 
 Endpoint = Callable[..., Any]
@@ -210,26 +177,24 @@ Document = dict[str, Any]
 
 @dataclass(frozen=True, slots=True)
 class Listing:
-    """One resource type's lists: the condition of a filter, the key of a sortBy, a page of documents
-    (with the total matching), and a document as a request's attributes show it."""
+    """One resource type's lists: a filter and a sortBy in the directory's terms (read here), a page of
+    documents with the total matching (condition, sort, descending, offset, limit), and a document as a
+    request's attributes show it."""
 
-    condition: Callable[[str | None], ColumnElement[bool]]
-    sort: Callable[[str | None], ColumnElement[Any]]
-    page: Callable[
-        [Connection, ColumnElement[bool], ColumnElement[Any], bool, int, int], tuple[int, list[Document]]
-    ]
+    condition: Callable[[str | None], Filter | None]
+    sort: Callable[[str | None], str | None]
+    page: Callable[[Filter | None, str | None, bool, int, int], Awaitable[tuple[int, list[Document]]]]
     shown: Callable[[Document, Projection], Document]
 
 
 async def list_answer(
-    database: Database, params: Mapping[str, Any], listings_for: Callable[[Connection], Sequence[Listing]]
+    params: Mapping[str, Any], listings: Sequence[Listing], checked: Callable[[], Awaitable[object]]
 ) -> JSONResponse:
-    """A ListResponse of the resources of the listings listings_for gives (several: a search at the root,
-    RFC 7644 3.4.3, one type after another), all in one read: listings_for checks the credential first.
-    A filter naming an attribute one type lacks matches none of that type."""
-
-    def work(conn: Connection) -> tuple[int, int, list[Document]]:
-        listings = listings_for(conn)
+    """A ListResponse of the resources of listings (several: a search at the root, RFC 7644 3.4.3, one
+    type after another). A filter naming an attribute one type lacks matches none of that type. Parameters
+    that are refused are told only once checked() has found the credential good: a stranger learns
+    nothing of them."""
+    try:
         start, count = paging(params)
         filter_text, sort_by = text(params, "filter"), text(params, "sortBy")
         descending = sort_descending(params)
@@ -244,16 +209,16 @@ async def list_answer(
         if not plans:
             listings[0].condition(filter_text)  # raises the first type's error
             listings[0].sort(sort_by)
-        total, offset, shown = 0, start - 1, []
-        for listing, where, order in plans:
-            found, documents = listing.page(conn, where, order, descending, offset, count - len(shown))
-            shown += [listing.shown(d, wanted) for d in documents]
-            total += found
-            offset = max(offset - found, 0)
-        return start, total, shown
-
-    start, total, resources = await database.read(work)
-    return list_response(resources, total, start)
+    except (FilterError, ScimError):
+        await checked()
+        raise
+    total, offset, shown = 0, start - 1, []
+    for listing, condition, order in plans:
+        found, documents = await listing.page(condition, order, descending, offset, count - len(shown))
+        shown += [listing.shown(d, wanted) for d in documents]
+        total += found
+        offset = max(offset - found, 0)
+    return list_response(shown, total, start)
 
 
 async def search_request(request: Request, max_body_bytes: int) -> dict[str, Any]:

@@ -1,46 +1,46 @@
-"""SCIM's writes and reads of Users and Groups inside a transaction: what the endpoints and Bulk share.
+"""SCIM's Users and Groups through the directory: each write a unit of commands submitted with the
+request's credential, each answer the document of what the directory shows; what the endpoints and Bulk
+share.
 
-Each write checks the credential's permission, the resource's version (If-Match, or a Bulk operation's
-`version`) and then changes the directory through its service, so that rows, change log and outbox go
-together. Password hashes are made before the transaction (they cost ~20 ms of CPU each) and handed in.
+A resource's version is the newest change-log entry about it, as a weak ETag. If-Match (or a Bulk
+operation's `version`) becomes an Expect the directory checks in the write's transaction. A PATCH is
+applied to the document as read, then written on condition that the resource is still at that version;
+another write in between makes it read and apply again.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from sqlalchemy import Connection, select
-from starlette.requests import Request
-
-from provisionhub.auth.passwords import check_password, hash_password
-from provisionhub.auth.permissions import Permission, Principal
-from provisionhub.dialects.scim import access, people, schemas
+from provisionhub.dialects.scim import schemas
+from provisionhub.dialects.scim.access import HOME
 from provisionhub.dialects.scim.errors import ScimError, ScimType, invalid_value
-from provisionhub.dialects.scim.http import again, authorised, base_url
 from provisionhub.dialects.scim.patch import apply_patch
 from provisionhub.dialects.scim.users import SCIM_NAMES, UserIn, scim_datetime, user_in, user_out, version_tag
-from provisionhub.directory.changes import latest_seqs
+from provisionhub.directory.access import Credential
 from provisionhub.directory.entitlements import UNSET, Unset
-from provisionhub.directory.errors import Conflict, Invalid, NotFound, worded_as
-from provisionhub.directory.groups import ChangeGroup, CreateGroup, DeleteGroup, Group, find_groups, groups_of
+from provisionhub.directory.errors import Conflict, Invalid, VersionMismatch, worded_as
+from provisionhub.directory.group_queries import GroupById, GroupView
+from provisionhub.directory.groups import ChangeGroup, CreateGroup, DeleteGroup, ExpectGroup
 from provisionhub.directory.ids import new_public_id
+from provisionhub.directory.passwords import PASSWORD, Password
 from provisionhub.directory.people import (
-    ACTIVE_STATUSES,
-    Person,
+    Expect,
     PersonResult,
+    SetActive,
     SetStatus,
     Status,
     UpdatePerson,
     UpsertPerson,
 )
+from provisionhub.directory.people_queries import PersonView, UserById
 from provisionhub.directory.service import Directory
-from provisionhub.store import tables
 
 Document = dict[str, Any]
-#: Password hashes made ahead of a transaction, by the password they are of.
-Hashes = Mapping[str, str]
+#: How many times a PATCH reads and applies again when the resource changed under it.
+PATCH_TRIES = 5
 
 
 @contextmanager
@@ -55,7 +55,7 @@ def scim_names() -> Iterator[None]:
 def scim_error(exc: Exception) -> Exception:
     """A refusal of the core (Invalid, Conflict) as SCIM words it, naming the SCIM attribute; any other
     error as it is."""
-    if not isinstance(exc, Invalid | Conflict):
+    if not isinstance(exc, Invalid | Conflict) or exc.field == "filter":
         return exc
     name = _GROUP_NAMES.get(exc.field) or SCIM_NAMES.get(exc.field, exc.field)
     message = worded_as(exc, name)
@@ -67,225 +67,183 @@ def scim_error(exc: Exception) -> Exception:
 _GROUP_NAMES = {"display_name": "displayName", "external_id": "externalId", "members": "members"}
 
 
-def checked_password(read: UserIn) -> str | None:
-    """The password a User document sets, if it is acceptable as one."""
-    if read.password is None:
-        return None
-    with scim_names():
-        return check_password("password", read.password)
+def user_document(view: PersonView, url: str) -> Document:
+    return user_out(view.person, view.groups, view.version, url, view.external_id)
+
+
+def created_document(result: PersonResult, read: UserIn, url: str) -> Document:
+    """The document of a User just created: in no group yet, their version the last change logged."""
+    assert result.seq is not None
+    return user_out(result.person, (), result.seq, url, read.external_id)
+
+
+def group_document(view: GroupView, url: str) -> Document:
+    group = view.group
+    document: Document = {"schemas": [schemas.GROUP], "id": group.public_id}
+    if group.external_id is not None:
+        document["externalId"] = group.external_id
+    document["displayName"] = group.display_name
+    document["members"] = [{"value": m, "$ref": f"{url}/Users/{m}", "type": "User"} for m in group.members]
+    document["meta"] = {
+        "resourceType": "Group",
+        "created": scim_datetime(group.created_at),
+        "lastModified": scim_datetime(group.updated_at),
+        "location": f"{url}/Groups/{group.public_id}",
+        "version": version_tag(view.version),
+    }
+    return document
+
+
+def user_fields(read: UserIn) -> dict[str, Any]:
+    """The person's fields a User document sets, its password as a Password (the directory hashes it)."""
+    if read.fields.get("username") is None:
+        raise invalid_value("userName is required")
+    fields = dict(read.fields)
+    if read.password is not None:
+        fields[PASSWORD] = Password(read.password)
+    return fields
+
+
+def creation(read: UserIn) -> UpsertPerson:
+    """The command that creates the User read, only creates (an externalId someone has is a Conflict on
+    unique_id: 409 uniqueness), in the token's own login source."""
+    # A document names every attribute, most of them unset: for a new person, unset is absent.
+    fields = {name: value for name, value in user_fields(read).items() if value is not None}
+    # A new person is active (or pending, by their window): `active` says only when it is false.
+    active = False if read.active is False else None
+    return UpsertPerson(
+        HOME, read.external_id, fields, frozenset({"username"}), create_only=True, active=active
+    )
+
+
+def replacement(user_id: str, read: UserIn, versions: frozenset[int] | None) -> list[object]:
+    """The commands that make the User with this id the User read (PUT's meaning): their externalId is
+    theirs to set, change or clear when they are of the token's own login source."""
+    commands: list[object] = [
+        Expect(user_id, versions),
+        UpdatePerson(user_id, user_fields(read), read.external_id or user_id, unique_id_source=HOME),
+    ]
+    if read.active is not None:
+        commands.append(SetActive(user_id, read.active))
+    return commands
 
 
 class Resources:
-    """Users and Groups for one base URL (their locations) and one credential."""
+    """Users and Groups as one credential reaches them, their locations under one base URL."""
 
-    def __init__(self, directory: Directory, url: str, who: Principal) -> None:
+    def __init__(self, directory: Directory, credential: Credential, url: str) -> None:
         self.directory = directory
+        self.credential = credential
         self.url = url
-        self.who = who
-        self.bound = access.bound_source(who)
 
     # -- Users -----------------------------------------------------------------------------------------
 
-    def user_documents(
-        self,
-        conn: Connection,
-        found: list[Person],
-        seqs: Mapping[str, int] | None = None,
-        groups: Mapping[int, list[Any]] | None = None,
-    ) -> list[Document]:
-        """The User documents of people; seqs (their versions) and groups (theirs, by person id), when
-        already known: else looked up."""
-        if seqs is None:
-            seqs = latest_seqs(conn, "person", [p.public_id for p in found])
-        if groups is None:
-            groups = groups_of(conn, [p.id for p in found])
-        return [
-            user_out(p, groups.get(p.id, []), seqs.get(p.public_id, 0), self.url, self.bound) for p in found
-        ]
-
-    def user_document(self, conn: Connection, person: Person) -> Document:
-        return self.user_documents(conn, [person])[0]
-
-    def read_user(self, conn: Connection, user_id: str) -> Document:
-        """The document of the User with this id (a GET)."""
-        person, seq = self.versioned_user(conn, user_id)
-        return self.user_documents(conn, [person], {person.public_id: seq})[0]
-
-    def versioned_user(self, conn: Connection, user_id: str) -> tuple[Person, int]:
-        """The User with this id, and their version: the newest change-log seq about them."""
-        found = people.find(conn, user_id)
-        if found is None:
-            raise NotFound(f"no User has the id {user_id}")
-        return found
-
-    def existing_user(self, conn: Connection, user_id: str, if_match: str | None = None) -> Person:
-        person, seq = self.versioned_user(conn, user_id)
-        if if_match is not None:
-            access.check_precondition(if_match, version_tag(seq))
-        return person
-
-    def create_user(self, conn: Connection, read: UserIn, hashes: Hashes) -> Document:
-        return self.user_document(conn, self._write_user(conn, read, None, hashes))
-
-    def replace_user(
-        self, conn: Connection, user_id: str, read: UserIn, hashes: Hashes, if_match: str | None
-    ) -> Document:
-        self.who.require(Permission.USER_UPDATE)
-        existing = self.existing_user(conn, user_id, if_match)
-        return self.user_document(conn, self._write_user(conn, read, existing, hashes))
-
-    def patched_user(self, conn: Connection, user_id: str, operations: Any) -> UserIn:
-        """The User as the PATCH operations would leave it (nothing written)."""
-        document = self.user_document(conn, self.existing_user(conn, user_id))
-        return user_in(
-            apply_patch(document, operations, schemas.USER_SCHEMA, schemas.USER_EXTENSIONS), whole=True
+    async def read_user(self, user_id: str) -> Document:
+        return user_document(
+            await self.directory.read(self.credential, UserById(user_id, HOME.default)), self.url
         )
 
-    def patch_user(
-        self, conn: Connection, user_id: str, operations: Any, hashes: Hashes, if_match: str | None
-    ) -> Document:
-        self.who.require(Permission.USER_UPDATE)
-        existing = self.existing_user(conn, user_id, if_match)
-        read = self.patched_user(conn, user_id, operations)
-        return self.user_document(conn, self._write_user(conn, read, existing, hashes))
+    async def create_user(self, read: UserIn) -> Document:
+        with scim_names():
+            receipt = await self.directory.submit(self.credential, [creation(read)])
+        return created_document(receipt.results[0], read, self.url)
 
-    def delete_user(self, conn: Connection, user_id: str, if_match: str | None) -> None:
-        self.who.require(Permission.USER_DELETE)
-        person = self.existing_user(conn, user_id, if_match)
-        self.who.require_login_source(person.login_source)
-        self.directory.set_status(conn, SetStatus(person.public_id, Status.DELETED), self.who.actor)
+    async def replace_user(self, user_id: str, read: UserIn, versions: frozenset[int] | None) -> Document:
+        with scim_names():
+            receipt = await self.directory.submit(
+                self.credential, replacement(user_id, read, versions), answer=self._user(user_id)
+            )
+        return user_document(receipt.answer, self.url)
 
-    def creation(self, read: UserIn, hashes: Hashes, public_id: str | None = None) -> UpsertPerson:
-        """The command that creates the User read, only creates (an externalId someone has is a Conflict
-        on unique_id: 409 uniqueness), with public_id as the User's id (None: a new one); ScimError or a
-        core refusal if the token may not."""
-        self.who.require(Permission.USER_CREATE)
-        # A document names every attribute, most of them unset: for a new person, unset is absent.
-        fields = {name: value for name, value in self._fields(read, hashes).items() if value is not None}
-        self.who.require_login_source(self.bound)
-        public_id = public_id or new_public_id()
-        unique_id = read.external_id or public_id
-        return UpsertPerson(
-            self.bound, unique_id, fields, frozenset({"username"}), public_id, create_only=True
+    async def patch_user(self, user_id: str, operations: Any, versions: frozenset[int] | None) -> Document:
+        async def read() -> tuple[int, Document]:
+            view = await self.directory.read(self.credential, self._user(user_id))
+            return view.version, user_document(view, self.url)
+
+        async def write(document: Document, version: frozenset[int]) -> Document:
+            patched = apply_patch(document, operations, schemas.USER_SCHEMA, schemas.USER_EXTENSIONS)
+            return await self.replace_user(user_id, user_in(patched, whole=True), version)
+
+        return await _patched(read, write, versions, "User")
+
+    async def delete_user(self, user_id: str, versions: frozenset[int] | None) -> None:
+        await self.directory.submit(
+            self.credential, [Expect(user_id, versions), SetStatus(user_id, Status.DELETED)]
         )
 
-    def made_active(self, conn: Connection, written: PersonResult, read: UserIn) -> PersonResult:
-        """The person written, suspended or reactivated as the User read's `active` says."""
-        if read.active is None or read.active == (written.row["status"] in ACTIVE_STATUSES):
-            return written
-        status = Status.ACTIVE if read.active else Status.SUSPENDED
-        return self.directory.set_status(conn, SetStatus(written.public_id, status), self.who.actor)
-
-    def _fields(self, read: UserIn, hashes: Hashes) -> dict[str, Any]:
-        """The person's fields a User document sets, its password as a hash."""
-        if read.fields.get("username") is None:
-            raise invalid_value("userName is required")
-        fields = dict(read.fields)
-        password = checked_password(read)
-        if password is not None:
-            # Hashed ahead of the transaction; one that is not (the User changed meanwhile) is hashed here.
-            fields["password_hash"] = hashes.get(password) or hash_password(password)
-        return fields
-
-    def _write_user(self, conn: Connection, read: UserIn, existing: Person | None, hashes: Hashes) -> Person:
-        directory, who = self.directory, self.who
-        if existing is None:
-            command = self.creation(read, hashes)
-            with scim_names():
-                written = directory.upsert_person(conn, command, who.actor)
-        else:
-            fields = self._fields(read, hashes)
-            with scim_names():
-                who.require_login_source(existing.login_source)
-                new_unique_id: str | None = None
-                if existing.login_source == self.bound:  # externalId is theirs: set, changed or cleared
-                    new_unique_id = read.external_id or existing.public_id
-                update = UpdatePerson(existing.public_id, fields, new_unique_id)
-                written = directory.update_person(conn, update, who.actor)
-        return self.made_active(conn, written, read).person
+    def _user(self, user_id: str) -> UserById:
+        return UserById(user_id, HOME.default, to_change=True)
 
     # -- Groups ----------------------------------------------------------------------------------------
 
-    def group_documents(self, conn: Connection, found: list[Group]) -> list[Document]:
-        seqs = latest_seqs(conn, "group", [g.public_id for g in found])
-        shown = _not_deleted(conn, sorted({m for g in found for m in g.members}))
-        documents = []
-        for group in found:
-            document: Document = {"schemas": [schemas.GROUP], "id": group.public_id}
-            if group.external_id is not None:
-                document["externalId"] = group.external_id
-            document["displayName"] = group.display_name
-            document["members"] = [
-                {"value": m, "$ref": f"{self.url}/Users/{m}", "type": "User"}
-                for m in group.members
-                if m in shown
-            ]
-            document["meta"] = {
-                "resourceType": "Group",
-                "created": scim_datetime(group.created_at),
-                "lastModified": scim_datetime(group.updated_at),
-                "location": f"{self.url}/Groups/{group.public_id}",
-                "version": version_tag(seqs.get(group.public_id, 0)),
-            }
-            documents.append(document)
-        return documents
+    async def read_group(self, group_id: str) -> Document:
+        return group_document(await self.directory.read(self.credential, GroupById(group_id)), self.url)
 
-    def group_document(self, conn: Connection, group: Group) -> Document:
-        return self.group_documents(conn, [group])[0]
-
-    def existing_group(self, conn: Connection, group_id: str, if_match: str | None = None) -> Group:
-        found = find_groups(conn, [group_id]).get(group_id)
-        if found is None:
-            raise NotFound(f"no Group has the id {group_id}")
-        if if_match is not None:
-            seq = latest_seqs(conn, "group", [group_id]).get(group_id, 0)
-            access.check_precondition(if_match, version_tag(seq))
-        return found
-
-    def create_group(self, conn: Connection, document: Any) -> Document:
-        self.who.require(Permission.GROUP_WRITE)
-        name, external_id, members = group_in(document)
+    async def create_group(self, sent: Any) -> Document:
+        name, external_id, members = group_in(sent)
         kept = None if isinstance(external_id, Unset) else external_id
+        public_id = new_public_id()
+        command = CreateGroup(name, members, kept, public_id)
         with scim_names():
-            group = self.directory.execute(conn, CreateGroup(name, members, kept), self.who.actor)
-        return self.group_document(conn, group)
+            receipt = await self.directory.submit(
+                self.credential, [command], answer=GroupById(public_id, True)
+            )
+        return group_document(receipt.answer, self.url)
 
-    def change_group(
-        self, conn: Connection, group_id: str, sent: Any, *, patch: bool, if_match: str | None
+    async def change_group(
+        self, group_id: str, sent: Any, *, patch: bool, versions: frozenset[int] | None
     ) -> Document:
         """A PUT (sent: the Group) or a PATCH (sent: its operations)."""
-        self.who.require(Permission.GROUP_WRITE)
-        current = self.existing_group(conn, group_id, if_match)
-        document = (
-            apply_patch(self.group_document(conn, current), sent, schemas.GROUP_SCHEMA) if patch else sent
-        )
+        if not patch:
+            return await self._replace_group(group_id, sent, versions)
+
+        async def read() -> tuple[int, Document]:
+            view = await self.directory.read(self.credential, GroupById(group_id, to_change=True))
+            return view.version, group_document(view, self.url)
+
+        async def write(document: Document, version: frozenset[int]) -> Document:
+            patched = apply_patch(document, sent, schemas.GROUP_SCHEMA)
+            return await self._replace_group(group_id, patched, version)
+
+        return await _patched(read, write, versions, "Group")
+
+    async def _replace_group(self, group_id: str, document: Any, versions: frozenset[int] | None) -> Document:
         name, external_id, members = group_in(document)
         # The document is the Group entire (PUT replaces; a PATCH's result is whole): what it lacks goes.
         kept = None if isinstance(external_id, Unset) else external_id
-        command = ChangeGroup(group_id, display_name=name, external_id=kept, members=members)
+        commands = [
+            ExpectGroup(group_id, versions),
+            ChangeGroup(group_id, display_name=name, external_id=kept, members=members),
+        ]
         with scim_names():
-            group = self.directory.execute(conn, command, self.who.actor)
-        return self.group_document(conn, group)
-
-    def delete_group(self, conn: Connection, group_id: str, if_match: str | None) -> None:
-        self.who.require(Permission.GROUP_WRITE)
-        self.existing_group(conn, group_id, if_match)
-        self.directory.execute(conn, DeleteGroup(group_id), self.who.actor)
-
-
-def _not_deleted(conn: Connection, public_ids: list[str]) -> set[str]:
-    """Those of these people who are not deleted (deleted people are members no more, for SCIM)."""
-    people_table = tables.people
-    shown: set[str] = set()
-    for start in range(0, len(public_ids), 500):
-        rows = conn.execute(
-            select(people_table.c.public_id).where(
-                people_table.c.public_id.in_(public_ids[start : start + 500]),
-                people_table.c.status != Status.DELETED.value,
+            receipt = await self.directory.submit(
+                self.credential, commands, answer=GroupById(group_id, to_change=True)
             )
-        )
-        shown.update(rows.scalars())
-    return shown
+        return group_document(receipt.answer, self.url)
+
+    async def delete_group(self, group_id: str, versions: frozenset[int] | None) -> None:
+        await self.directory.submit(self.credential, [ExpectGroup(group_id, versions), DeleteGroup(group_id)])
+
+
+async def _patched(
+    read: Callable[[], Awaitable[tuple[int, Document]]],
+    write: Callable[[Document, frozenset[int]], Awaitable[Document]],
+    versions: frozenset[int] | None,
+    what: str,
+) -> Document:
+    """A PATCH: the resource read (its version and document), patched and written on condition that it
+    is still at that version; read and patched again if another write came between, unless the client's
+    If-Match (versions) named the version it patched."""
+    for _ in range(PATCH_TRIES):
+        current, document = await read()
+        if versions is not None and current not in versions:
+            raise VersionMismatch("the resource's version has moved on", current)
+        try:
+            return await write(document, frozenset({current}))
+        except VersionMismatch:
+            if versions is not None:
+                raise
+    raise ScimError(409, f"the {what} kept changing while the PATCH was applied: send it again")
 
 
 def group_in(document: Any) -> tuple[str, str | Unset | None, list[str]]:
@@ -333,26 +291,3 @@ def _members(value: Any) -> list[str]:
             )
         ids.append(member["value"])
     return ids
-
-
-async def resources_for(
-    directory: Directory, request: Request, permission: Permission
-) -> tuple[str, Resources]:
-    """The request's token, and the resources as it sees them: its permission is checked before any body
-    is read or password hashed, and each write checks the token again in its own transaction (rechecked)."""
-    token, who = await authorised(directory.database, request, permission)
-    return token, Resources(directory, base_url(request), who)
-
-
-def rechecked(conn: Connection, token: str, seen: Resources) -> Resources:
-    """seen, its token checked again in this transaction (it may have been revoked meanwhile)."""
-    return Resources(seen.directory, seen.url, access.principal(conn, token))
-
-
-def reader(
-    directory: Directory, request: Request, permission: Permission
-) -> Callable[[Connection], Resources]:
-    """The resources as the request's token sees them, the token checked inside the read that uses them:
-    a GET is one read on one worker thread."""
-    token, url = access.bearer(request), base_url(request)
-    return lambda conn: Resources(directory, url, again(conn, token, permission))

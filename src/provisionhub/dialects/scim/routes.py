@@ -7,19 +7,17 @@ newest change-log entry about it, as a weak ETag, honoured in If-Match and If-No
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response
-from sqlalchemy import ColumnElement, Connection
 
-from provisionhub.auth.passwords import hashes_for as password_hashes
-from provisionhub.auth.permissions import Permission
-from provisionhub.dialects.scim import access, bulk, errors, people, schemas
-from provisionhub.dialects.scim.creates import NewUser, user_creations
+from provisionhub.dialects.scim import access, bulk, errors, schemas
+from provisionhub.dialects.scim.access import HOME
 from provisionhub.dialects.scim.errors import ScimError
-from provisionhub.dialects.scim.filters import FilterError
+from provisionhub.dialects.scim.filter_names import users_condition, users_sort
+from provisionhub.dialects.scim.filters import parse_filter
 from provisionhub.dialects.scim.group_routes import add_group_routes, group_listing
 from provisionhub.dialects.scim.http import (
     MAX_RESULTS,
@@ -27,8 +25,6 @@ from provisionhub.dialects.scim.http import (
     Listing,
     ScimResponse,
     add_resource_routes,
-    again,
-    authorised,
     base_url,
     list_answer,
     list_response,
@@ -38,153 +34,131 @@ from provisionhub.dialects.scim.http import (
     search_request,
 )
 from provisionhub.dialects.scim.projection import Projection, project
-from provisionhub.dialects.scim.resources import Resources, checked_password, reader, rechecked, resources_for
+from provisionhub.dialects.scim.resources import (
+    Resources,
+    created_document,
+    creation,
+    scim_names,
+    user_document,
+)
 from provisionhub.dialects.scim.users import UserIn, user_in
-from provisionhub.directory.reference_data import list_user_types
+from provisionhub.directory.access import Anonymous, ApiToken, Permission
+from provisionhub.directory.conditions import Filter
+from provisionhub.directory.people_queries import UserById, Users
+from provisionhub.directory.reference_data import UserTypeIds
 from provisionhub.directory.service import Directory
 from provisionhub.http.bodies import BodyError, read_json
 from provisionhub.http.dialects import Dialect
 from provisionhub.http.routes import DirectRoute
-from provisionhub.store.database import Database
 
 
 def scim_dialect(directory: Directory, max_body_bytes: int) -> Dialect:
-    return Dialect(
-        PREFIX, _router(directory, max_body_bytes), errors.error_response, handled=(ScimError, FilterError)
-    )
+    return Dialect(PREFIX, _router(directory, max_body_bytes), errors.error_response, handled=(ScimError,))
 
 
 def _router(directory: Directory, max_body_bytes: int) -> APIRouter:
     router = APIRouter(prefix=PREFIX, tags=["scim"], route_class=DirectRoute)
-    database = directory.database
 
     def shown(document: dict[str, Any], wanted: Projection) -> dict[str, Any]:
         return project(document, wanted, schemas.USER_SCHEMA, schemas.USER_EXTENSIONS)
 
-    def one(document: dict[str, Any], wanted: Projection, status: int = 200) -> JSONResponse:
+    def one(document: dict[str, Any], wanted: Projection, status: int = 200) -> Response:
         return resource_response(document, shown(document, wanted), status)
 
+    def resources(request: Request) -> Resources:
+        return Resources(directory, access.bearer(request), base_url(request))
+
     async def sent_user(request: Request, permission: Permission) -> UserIn:
-        """The User a request's body sends. The credential is checked before the body is refused or a
-        password it sets is hashed; otherwise only in the write's own transaction, which checks it
-        anyway (a check ahead of it was a read of its own: ~40 µs a create)."""
+        """The User a request's body sends. A refusal of the body is told only to a credential that may
+        do what the request asks (the write checks the credential anyway: a check ahead of it would be a
+        read of its own)."""
         try:
-            read = user_in(await read_json(request, max_body_bytes))
+            return user_in(await read_json(request, max_body_bytes))
         except (ScimError, BodyError):
-            await authorised(database, request, permission)
+            await directory.principal(access.bearer(request), permission)
             raise
-        if read.password is not None:
-            await authorised(database, request, permission)
-        return read
 
-    create_users = user_creations(directory)
-
-    async def create_user(request: Request) -> JSONResponse:
-        token = access.bearer(request)
+    async def create_user(request: Request) -> Response:
+        seen = resources(request)
         read = await sent_user(request, Permission.USER_CREATE)
-        hashes = await hashes_for([read])
-        document = await database.write_item(create_users, NewUser(token, base_url(request), read, hashes))
-        return one(document, requested(request), 201)
+        try:
+            command = creation(read)
+        except ScimError:
+            await directory.principal(seen.credential, Permission.USER_CREATE)
+            raise
+        with scim_names():
+            receipt = await directory.submit(seen.credential, [command])
+        return one(created_document(receipt.results[0], read, seen.url), requested(request), 201)
 
     async def get_user(resource_id: str, request: Request) -> Response:
-        seen_in = reader(directory, request, Permission.USER_READ)
+        view = await directory.read(access.bearer(request), UserById(resource_id, HOME.default))
+        document = user_document(view, base_url(request))
+        return read_response(request, document, shown(document, requested(request)), view.version)
 
-        document = await database.read(lambda conn: seen_in(conn).read_user(conn, resource_id))
-        return read_response(request, document, shown(document, requested(request)))
-
-    async def replace_user(resource_id: str, request: Request) -> JSONResponse:
-        token, url = access.bearer(request), base_url(request)
+    async def replace_user(resource_id: str, request: Request) -> Response:
+        seen = resources(request)
         read = await sent_user(request, Permission.USER_UPDATE)
-        hashes = await hashes_for([read])
-        if_match = request.headers.get("if-match")
+        document = await seen.replace_user(resource_id, read, if_match(request))
+        return one(document, requested(request))
 
-        def work(conn: Connection) -> dict[str, Any]:
-            seen = Resources(directory, url, again(conn, token, Permission.USER_UPDATE))
-            return seen.replace_user(conn, resource_id, read, hashes, if_match)
-
-        return one(await database.write(work), requested(request))
-
-    async def patch_user(resource_id: str, request: Request) -> JSONResponse:
-        token, seen = await resources_for(directory, request, Permission.USER_UPDATE)
+    async def patch_user(resource_id: str, request: Request) -> Response:
+        seen = resources(request)
+        await directory.principal(seen.credential, Permission.USER_UPDATE)  # before the body is read
         operations = await read_json(request, max_body_bytes)
-        # A password the patch sets is hashed before the transaction: patched once on a snapshot to find it.
-        hashes = await hashes_for(
-            [await database.read(lambda conn: seen.patched_user(conn, resource_id, operations))]
-        )
-        if_match = request.headers.get("if-match")
-
-        def work(conn: Connection) -> dict[str, Any]:
-            return rechecked(conn, token, seen).patch_user(conn, resource_id, operations, hashes, if_match)
-
-        return one(await database.write(work), requested(request))
+        return one(await seen.patch_user(resource_id, operations, if_match(request)), requested(request))
 
     async def delete_user(resource_id: str, request: Request) -> Response:
-        token, seen = await resources_for(directory, request, Permission.USER_DELETE)
-        if_match = request.headers.get("if-match")
-        await database.write(
-            lambda conn: rechecked(conn, token, seen).delete_user(conn, resource_id, if_match)
-        )
+        await resources(request).delete_user(resource_id, if_match(request))
         return Response(status_code=204)
 
-    def user_listing(seen: Resources) -> Listing:
-        def page(
-            conn: Connection,
-            where: ColumnElement[bool],
-            order: ColumnElement[Any],
-            descending: bool,
-            offset: int,
-            limit: int,
+    def user_listing(credential: ApiToken, url: str) -> Listing:
+        async def page(
+            condition: Filter | None, sort: str | None, descending: bool, offset: int, limit: int
         ) -> tuple[int, list[dict[str, Any]]]:
-            total, found = people.page(conn, where, order, descending, offset, limit)
-            return total, seen.user_documents(conn, found)
+            found = await directory.read(
+                credential, Users(condition, HOME.default, sort, descending, offset, limit)
+            )
+            return found.total, [user_document(view, url) for view in found.views]
 
         return Listing(
-            condition=lambda text: people.condition(text, seen.bound),
-            sort=lambda sort_by: people.sort_column(sort_by, seen.bound),
+            condition=lambda text: users_condition(parse_filter(text)) if text else None,
+            sort=users_sort,
             page=page,
             shown=shown,
         )
 
+    def checked(credential: ApiToken, *permissions: Permission) -> Callable[[], Awaitable[object]]:
+        return lambda: directory.principal(credential, *permissions)
+
     async def list_users(request: Request) -> JSONResponse:
-        seen_in = reader(directory, request, Permission.USER_READ)
-        return await list_answer(database, request.query_params, lambda conn: [user_listing(seen_in(conn))])
+        credential = access.bearer(request)
+        listing = user_listing(credential, base_url(request))
+        return await list_answer(request.query_params, [listing], checked(credential, Permission.USER_READ))
 
     async def search_users_post(request: Request) -> JSONResponse:
-        await resources_for(directory, request, Permission.USER_READ)  # before the body is read
-        seen_in = reader(directory, request, Permission.USER_READ)
+        credential = access.bearer(request)
+        await directory.principal(credential, Permission.USER_READ)  # before the body is read
         body = await search_request(request, max_body_bytes)
-        return await list_answer(database, body, lambda conn: [user_listing(seen_in(conn))])
+        listing = user_listing(credential, base_url(request))
+        return await list_answer(body, [listing], checked(credential, Permission.USER_READ))
 
     async def search_everything(request: Request) -> JSONResponse:
         """A search at the root: Users, then Groups, of the types the token may read."""
-        token, url = access.bearer(request), base_url(request)
+        credential, url = access.bearer(request), base_url(request)
         body = await search_request(request, max_body_bytes)
-
-        def listings(conn: Connection) -> list[Listing]:
-            who = access.principal(conn, token)
-            seen = Resources(directory, url, who)
-            found = []
-            if who.can(Permission.USER_READ):
-                found.append(user_listing(seen))
-            if who.can(Permission.GROUP_READ):
-                found.append(group_listing(seen))
-            if not found:
-                who.require_any(Permission.USER_READ, Permission.GROUP_READ)
-            return found
-
-        return await list_answer(database, body, listings)
+        who = await directory.principal(credential, Permission.USER_READ, Permission.GROUP_READ)
+        listings = []
+        if who.can(Permission.USER_READ):
+            listings.append(user_listing(credential, url))
+        if who.can(Permission.GROUP_READ):
+            listings.append(group_listing(directory, credential, url))
+        return await list_answer(body, listings, checked(credential))
 
     async def bulk_request(request: Request) -> JSONResponse:
-        token = access.bearer(request)
-        who = await database.read(lambda conn: access.principal(conn, token))
+        seen = resources(request)
+        await directory.principal(seen.credential)  # before the body is read
         operations, fail_on_errors = bulk.read_request(await read_json(request, max_body_bytes))
-        hashes = await bulk.password_hashes(operations)
-        seen = Resources(directory, base_url(request), who)
-
-        def work(conn: Connection) -> list[dict[str, Any]]:
-            return bulk.run(conn, rechecked(conn, token, seen), operations, fail_on_errors, hashes)
-
-        return ScimResponse(bulk.response(await database.write(work)))
+        return ScimResponse(bulk.response(await bulk.run(seen, operations, fail_on_errors)))
 
     # Routes are matched in order: Users, the busiest, first.
     add_resource_routes(
@@ -202,20 +176,16 @@ def _router(directory: Directory, max_body_bytes: int) -> APIRouter:
     add_group_routes(router, directory, max_body_bytes)
     router.add_api_route("/.search", search_everything, methods=["POST"], summary="Search Users and Groups")
     router.add_api_route("/Bulk", bulk_request, methods=["POST"], summary="Many operations in one request")
-    _discovery(router, database, max_body_bytes)
+    _discovery(router, directory, max_body_bytes)
     return router
 
 
-async def hashes_for(reads: list[UserIn]) -> dict[str, str]:
-    """The hashes of the passwords these User documents set, made on worker threads."""
-    passwords = sorted({p for p in (checked_password(read) for read in reads) if p is not None})
-    if not passwords:
-        return {}
-    hashed = await password_hashes([(p, None) for p in passwords])
-    return dict(zip(passwords, hashed, strict=True))
+def if_match(request: Request) -> frozenset[int] | None:
+    """The versions a write's If-Match accepts (None: any)."""
+    return access.versions(request.headers.get("if-match"))
 
 
-def _discovery(router: APIRouter, database: Database, max_body_bytes: int) -> None:
+def _discovery(router: APIRouter, directory: Directory, max_body_bytes: int) -> None:
     def service_provider_config(request: Request) -> ScimResponse:
         url = base_url(request)
         return ScimResponse(
@@ -254,9 +224,9 @@ def _discovery(router: APIRouter, database: Database, max_body_bytes: int) -> No
         return ScimResponse(found[0])
 
     async def suggestions() -> dict[str, list[str]]:
-        """userType's canonical values: the user types this install has."""
-        types = await database.read(list_user_types)
-        return {"userType": [t.id for t in types]}
+        """userType's canonical values: the user types this install has (told to anyone: discovery
+        needs no credential, RFC 7644 4)."""
+        return {"userType": await directory.read(Anonymous(), UserTypeIds())}
 
     async def all_schemas(request: Request) -> JSONResponse:
         known = await suggestions()

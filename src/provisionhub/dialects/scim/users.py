@@ -3,7 +3,7 @@
 What maps where (README, SCIM): the core schema's names, emails (one kept), phone numbers (mobile and
 work), addresses (work and home); the enterprise extension's employeeNumber, organization (company),
 department and manager; provisionhub's extension for the fields the other dialects carry. `externalId` is
-the person's unique_id when their login source is the one the calling token is bound to.
+the person's unique_id when their login source is the calling token's own (the directory says which).
 
 Reading a document has PUT's meaning: each attribute of the core schema that it leaves out is cleared, and
 so is each attribute of an extension whose URN it carries; an extension it does not carry is left as it is
@@ -103,15 +103,15 @@ def user_out(
     groups: Sequence[tuple[str, str]],
     seq: int,
     base_url: str,
-    bound_source: str,
+    external_id: str | None,
 ) -> dict[str, Any]:
     """The User document of a person (every attribute with a value; sensitive ones too: the caller
-    projects it with the `returned` rules)."""
+    projects it with the `returned` rules). external_id: theirs in the asking token's login source."""
     f = person.fields
     location = f"{base_url}/Users/{person.public_id}"
     document: dict[str, Any] = {"schemas": [schemas.USER], "id": person.public_id}
-    if person.login_source == bound_source and person.unique_id != person.public_id:
-        document["externalId"] = person.unique_id  # a person created without one has their id as unique_id
+    if external_id is not None:
+        document["externalId"] = external_id
     for name, column in CORE_FIELDS.items():
         if f[column] is not None:
             document[name] = f[column]

@@ -9,6 +9,7 @@ from typing import Any
 
 from provisionhub.dialects.scim.errors import invalid_path, invalid_value
 from provisionhub.dialects.scim.schemas import Attribute
+from provisionhub.directory.condition_sql import as_boolean
 from provisionhub.http.bodies import json_kind
 
 
@@ -84,16 +85,6 @@ def sub_value(value: Any, name: str) -> Any:
         return value[name]
     folded = name.casefold()
     return next((v for k, v in value.items() if isinstance(k, str) and k.casefold() == folded), None)
-
-
-def as_boolean(value: Any) -> bool | None:
-    """A boolean, or the strings "true" and "false" in any case (Microsoft Entra ID sends "True"); None
-    for anything else."""
-    if isinstance(value, bool):
-        return value
-    if isinstance(value, str) and value.strip().lower() in ("true", "false"):
-        return value.strip().lower() == "true"
-    return None
 
 
 def as_datetime(value: Any) -> datetime | None:

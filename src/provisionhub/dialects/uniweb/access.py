@@ -7,18 +7,17 @@ are accepted too.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from datetime import datetime
 from typing import Any
 
 from starlette.requests import Request
 
-from provisionhub.auth.oauth import authenticate_token
-from provisionhub.auth.permissions import Principal
 from provisionhub.dialects.uniweb.errors import TokenRequestInvalid
 from provisionhub.dialects.uniweb.requests import request_object
-from provisionhub.directory.errors import Forbidden, Invalid
-from provisionhub.store.database import Database
+from provisionhub.directory.access import AccessToken
+from provisionhub.directory.errors import Forbidden, Invalid, OutOfScope
 
 PARAMETER = "access_token"
 #: The request object's property that carried the token in UNIWeb's 2015 docs.
@@ -53,15 +52,19 @@ def _carried(fields: Any) -> Any:
     return carried.get(PROPERTY) if isinstance(carried, Mapping) else None
 
 
-def require_seen(principal: Principal, login_sources: Iterable[str], field: str, what: str) -> None:
-    """Forbidden, for the whole request, unless the principal may see the people of every one of these
-    login sources (a credential limited to some sees only theirs). The message names the request's field
-    and what it touched, never a member the caller may not see."""
-    if principal.login_sources is not None and not principal.login_sources.issuperset(login_sources):
-        raise Forbidden(f"{field}: this credential may not see {what}: the whole request is refused")
+@contextmanager
+def whole_request_refused(field: str, what: str) -> Iterator[None]:
+    """A read or write touching someone the caller may not see (OutOfScope) refused whole, as UNIWeb's
+    is; the message names the request's field and what it touched, never a member the caller may not
+    see."""
+    try:
+        yield
+    except OutOfScope:
+        raise Forbidden(
+            f"{field}: this credential may not see {what}: the whole request is refused"
+        ) from None
 
 
-async def principal(request: Request, database: Database, now: datetime, fields: Any = None) -> Principal:
-    """The principal of the access token the request presents; TokenRefused if none or not valid."""
-    token = presented_token(request, fields)
-    return await database.read(lambda conn: authenticate_token(conn, token, now))
+def access_token(request: Request, now: datetime, fields: Any = None) -> AccessToken:
+    """The credential of the access token the request presents (checked when used)."""
+    return AccessToken(presented_token(request, fields), now)

@@ -17,9 +17,10 @@ from typing import Any
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException
 
-from provisionhub.auth.oauth import GrantProblem, GrantRefused, TokenProblem, TokenRefused
+from provisionhub.auth.oauth import GrantProblem, GrantRefused
 from provisionhub.directory.errors import (
     Conflict,
+    CredentialProblem,
     DirectoryError,
     Forbidden,
     Invalid,
@@ -99,7 +100,7 @@ def error_response(exc: Exception) -> JSONResponse:
         case OAuthError():
             body = {"error": exc.error, "error_description": exc.description}
             return JSONResponse(body, status_code=exc.status, headers=exc.headers)
-        case TokenRefused() if exc.problem is TokenProblem.MISSING:
+        case Unauthenticated() if exc.problem is CredentialProblem.MISSING:
             return token_error(401, "invalid_request", exc.message)
         case Unauthenticated():
             return token_error(401, "invalid_token", exc.message)

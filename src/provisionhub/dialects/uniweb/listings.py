@@ -10,20 +10,15 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import Connection
-
-from provisionhub.auth.permissions import Principal
-from provisionhub.dialects.uniweb.access import require_seen
+from provisionhub.dialects.uniweb.access import whole_request_refused
 from provisionhub.dialects.uniweb.requests import Action, Content, IndexBy, ResourceRequest
+from provisionhub.directory.access import Credential
 from provisionhub.directory.errors import Invalid, NotFound, Reason
-from provisionhub.directory.listings import (
-    GroupEntry,
-    OrganisationEntry,
-    OrganisationQuery,
-    list_groups,
-    list_organisations,
-)
+from provisionhub.directory.group_queries import GroupListing
+from provisionhub.directory.listings import GroupEntry, OrganisationEntry, OrganisationQuery
+from provisionhub.directory.organisation_queries import Organisations
 from provisionhub.directory.sections import Language
+from provisionhub.directory.service import Directory
 
 #: The actions units and groups answer.
 SERVED = frozenset({Action.READ, Action.INFO})
@@ -60,7 +55,7 @@ def require_served(request: ResourceRequest) -> None:
         raise Invalid("content", Reason.INVALID, message)
 
 
-def answer(conn: Connection, principal: Principal, request: ResourceRequest) -> Any:
+async def answer(directory: Directory, credential: Credential, request: ResourceRequest) -> Any:
     """What a read or info of units or groups answers."""
     if request.action is Action.INFO:
         return {request.content.value: _info(request.content, request.language)}
@@ -69,13 +64,12 @@ def answer(conn: Connection, principal: Principal, request: ResourceRequest) -> 
     since = request.filter.modified_since
     if request.content is Content.UNITS:
         query = OrganisationQuery(public_ids=ids, title=request.filter.unit, changed_since=since)
-        rows = [unit_row(unit) for unit in list_organisations(conn, query)]
+        rows = [unit_row(unit) for unit in await directory.read(credential, Organisations(query))]
     else:
-        found = list_groups(conn, (request.id,) if request.id is not None else None, since)
-        seen = {member.login_source for group in found for member in group.members}
         field = "content" if request.id is None else "id"
-        require_seen(principal, seen, field, "every member of the groups read")
-        rows = [group_row(group) for group in found]
+        asked = GroupListing((request.id,) if request.id is not None else None, since)
+        with whole_request_refused(field, "every member of the groups read"):
+            rows = [group_row(group) for group in await directory.read(credential, asked)]
     if request.id is None:
         return rows
     if not rows:

@@ -8,17 +8,25 @@ A request touching one member the caller may not see fails whole (Forbidden), as
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
-from sqlalchemy import Connection
-
-from provisionhub.auth.permissions import Permission, Principal
 from provisionhub.dialects.uniweb import listings, translate
-from provisionhub.dialects.uniweb.access import require_seen
+from provisionhub.dialects.uniweb.access import whole_request_refused
 from provisionhub.dialects.uniweb.requests import Action, Content, IndexBy, ResourceRequest, wanted_paths
+from provisionhub.directory.access import Credential, Permission, Principal
 from provisionhub.directory.errors import Invalid, NotFound, Reason
-from provisionhub.directory.people import Person
-from provisionhub.directory.people_search import MemberQuery, find_by_login, find_members
+from provisionhub.directory.people_search import MemberQuery
+from provisionhub.directory.section_items import ChangeSections
+from provisionhub.directory.section_queries import (
+    MemberByLogin,
+    MemberSections,
+    MembersRead,
+    SectionCatalogue,
+    SectionInfo,
+    WantedOf,
+)
+from provisionhub.directory.sections import Catalogue
 from provisionhub.directory.service import Directory
 
 #: The permission reading each kind of content needs; writing (members only) needs user-update.
@@ -54,64 +62,81 @@ def is_write(request: ResourceRequest) -> bool:
     return request.action in WRITES
 
 
-def answer(conn: Connection, directory: Directory, principal: Principal, request: ResourceRequest) -> Any:
-    """What the request's action answers; run in a write transaction for add, edit and clear."""
+async def answer(directory: Directory, credential: Credential, request: ResourceRequest) -> Any:
+    """What the request's action answers: add, edit and clear write, in one transaction."""
     if request.content is not Content.MEMBERS:
-        return listings.answer(conn, principal, request)
+        return await listings.answer(directory, credential, request)
     match request.action:
         case Action.READ:
-            return _read(conn, directory, principal, request)
-        case Action.INFO:
-            wanted = _wanted(conn, directory, request)
-            return directory.section_info(conn, wanted, request.language)
-        case Action.OPTIONS:
-            wanted = _wanted(conn, directory, request)
-            return directory.section_options(conn, wanted, request.language)
-    return _write(conn, directory, principal, request)
+            return await _read(directory, credential, request)
+        case Action.INFO | Action.OPTIONS:
+            options = request.action is Action.OPTIONS
+            return await directory.read(
+                credential, SectionInfo(_wanted_of(request), request.language, options=options)
+            )
+    return await _write(directory, credential, request)
 
 
-def _wanted(conn: Connection, directory: Directory, request: ResourceRequest) -> dict[str, Any]:
-    catalogue = directory.section_catalogue(conn)
-    return wanted_paths(request.resources, catalogue.__contains__)
+def _wanted_of(request: ResourceRequest) -> Callable[[Catalogue], dict[str, Any]]:
+    return lambda catalogue: wanted_paths(request.resources, catalogue.__contains__)
 
 
-def _read(conn: Connection, directory: Directory, principal: Principal, request: ResourceRequest) -> Any:
+async def _members(
+    directory: Directory, credential: Credential, request: ResourceRequest, wanted_of: WantedOf | None
+) -> MembersRead:
+    """The members a read is about: the one its id names, or those its filter keeps (Forbidden, the
+    whole request, if the principal may not see one), with the sections wanted_of says."""
+    found = request.filter
+    asked = MemberSections(
+        login=request.id,
+        members=MemberQuery(login=found.login, unit=found.unit, title=found.title, units=found.units),
+        wanted_of=wanted_of,
+        language=request.language,
+        since=found.modified_since,
+    )
+    if request.id is not None:
+        with whole_request_refused("id", f"the member {request.id!r}"):
+            return await directory.read(credential, asked)
+    with whole_request_refused("filter", "every member the filter keeps"):
+        return await directory.read(credential, asked)
+
+
+async def _read(directory: Directory, credential: Credential, request: ResourceRequest) -> Any:
     """Sections by path (with id), or by member and then path; without resources, members' rows."""
     if not request.names_resources:
-        return _rows(conn, directory, principal, request)
-    catalogue = directory.section_catalogue(conn)
-    wanted = wanted_paths(request.resources, catalogue.__contains__)
-    people, changed = _people(conn, directory, principal, request)
-    read = directory.read_sections(conn, [p.public_id for p in people], wanted, request.language)
+        return await _rows(directory, credential, request)
+    read = await _members(directory, credential, request, _wanted_of(request))
+    sections, changed = read.sections, read.changed
     if changed is not None:
-        read = {
-            member: {path: value for path, value in sections.items() if path in changed.get(member, set())}
-            for member, sections in read.items()
+        sections = {
+            member: {path: value for path, value in found.items() if path in changed.get(member, set())}
+            for member, found in sections.items()
         }
     if request.id is not None:
-        return translate.sections_out(catalogue, read[people[0].public_id])
+        return translate.sections_out(read.catalogue, sections[read.people[0].public_id])
     return {
         translate.member_key(person, request.index_by): translate.sections_out(
-            catalogue, read[person.public_id]
+            read.catalogue, sections[person.public_id]
         )
-        for person in people
-        if read[person.public_id] or changed is None
+        for person in read.people
+        if sections[person.public_id] or changed is None
     }
 
 
-def _rows(conn: Connection, directory: Directory, principal: Principal, request: ResourceRequest) -> Any:
+async def _rows(directory: Directory, credential: Credential, request: ResourceRequest) -> Any:
     """UNIWeb's member listing (a read without resources): a list of rows, or with id that member's row,
     each their UNIWeb id (contentId) and the fields of profile/membership_information; modified_since
     keeps those whose row changed since."""
     if request.index_by is not IndexBy.UNIWEB_ID:
         message = "index_by: a read without resources answers a list of rows, not members by key"
         raise Invalid("index_by", Reason.INVALID, message)
-    people, changed = _people(conn, directory, principal, request)
-    if changed is not None:
+    read = await _members(directory, credential, request, lambda catalogue: {LISTED: None})
+    people = read.people
+    if read.changed is not None:
+        changed = read.changed
         people = [p for p in people if LISTED in changed.get(p.public_id, set())]
-    section = directory.section_catalogue(conn).section(LISTED)
-    read = directory.read_sections(conn, [p.public_id for p in people], {LISTED: None}, request.language)
-    rows = [translate.member_row(p.public_id, section, read[p.public_id][LISTED]) for p in people]
+    section = read.catalogue.section(LISTED)
+    rows = [translate.member_row(p.public_id, section, read.sections[p.public_id][LISTED]) for p in people]
     if request.id is None:
         return rows
     if not rows:
@@ -119,50 +144,20 @@ def _rows(conn: Connection, directory: Directory, principal: Principal, request:
     return rows[0]
 
 
-def _people(
-    conn: Connection, directory: Directory, principal: Principal, request: ResourceRequest
-) -> tuple[list[Person], dict[str, set[str]] | None]:
-    """The members a read is about: the one its id names, or those its filter keeps (Forbidden, the whole
-    request, if the principal may not see one). With modified_since, the section paths of each changed
-    since, and a filter keeps only the members with a change; without it, None."""
-    if request.id is not None:
-        people = [_member(conn, principal, request.id)]
-    else:
-        found = request.filter
-        query = MemberQuery(login=found.login, unit=found.unit, title=found.title, units=found.units)
-        people = find_members(conn, query)
-        require_seen(principal, {p.login_source for p in people}, "filter", "every member the filter keeps")
-    since = request.filter.modified_since
-    if since is None:
-        return people, None
-    changed = directory.sections_modified_since(conn, since, [p.public_id for p in people])
-    if request.id is None:
-        people = [p for p in people if p.public_id in changed]
-    return people, changed
-
-
-def _write(
-    conn: Connection, directory: Directory, principal: Principal, request: ResourceRequest
-) -> dict[str, Any]:
+async def _write(directory: Directory, credential: Credential, request: ResourceRequest) -> dict[str, Any]:
     if request.id is None:
         raise Invalid("id", Reason.REQUIRED, f"id is required to {request.action.value}")
-    person = _member(conn, principal, request.id).public_id
+    with whole_request_refused("id", f"the member {request.id!r}"):
+        person = (await directory.read(credential, MemberByLogin(request.id))).public_id
     match request.action:
         case Action.ADD:
             commands = translate.add_commands(person, request.resources)
         case Action.EDIT:
             commands = translate.edit_commands(person, request.resources)
         case _:
-            catalogue = directory.section_catalogue(conn)
+            catalogue = await directory.read(credential, SectionCatalogue())
             commands = translate.clear_commands(person, request.resources, catalogue)
-    changed = directory.change_sections(conn, commands, principal.actor)
+    with whole_request_refused("id", f"the member {request.id!r}"):
+        receipt = await directory.submit(credential, [ChangeSections(commands)])
+    changed: dict[str, list[str]] = receipt.results[0]
     return {"success": True, "changed": changed.get(person, [])}
-
-
-def _member(conn: Connection, principal: Principal, identifier: str) -> Person:
-    """The member an id names (login name, username, or UNIWeb id); NotFound, or Forbidden if unseen."""
-    person = find_by_login(conn, identifier)
-    if person is None:
-        raise NotFound(f"id: no member is {identifier!r}")
-    require_seen(principal, [person.login_source], "id", f"the member {identifier!r}")
-    return person

@@ -8,9 +8,10 @@ from __future__ import annotations
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 
-from provisionhub.auth.oauth import GrantPolicy, GrantRefused, issue_token
+from provisionhub.auth.credentials import Credentials
+from provisionhub.auth.oauth import GrantRefused
 from provisionhub.dialects.uniweb import errors, resource, wire
-from provisionhub.dialects.uniweb.access import principal
+from provisionhub.dialects.uniweb.access import access_token
 from provisionhub.dialects.uniweb.query import query_object
 from provisionhub.dialects.uniweb.requests import read_request
 from provisionhub.directory.service import Directory
@@ -18,19 +19,18 @@ from provisionhub.http.bodies import BodyError, BodyTooLarge, read_fields
 from provisionhub.http.dialects import Dialect
 
 
-def uniweb_dialect(directory: Directory, max_body_bytes: int, policy: GrantPolicy) -> Dialect:
+def uniweb_dialect(directory: Directory, credentials: Credentials, max_body_bytes: int) -> Dialect:
     """UNIWeb at /uniweb: OAuth's error bodies at the token endpoint, the seed's elsewhere."""
     return Dialect(
         wire.PREFIX,
-        _router(directory, max_body_bytes, policy),
+        _router(directory, credentials, max_body_bytes),
         errors.error_response,
         handled=(errors.OAuthError, errors.TokenRequestInvalid),
     )
 
 
-def _router(directory: Directory, max_body_bytes: int, policy: GrantPolicy) -> APIRouter:
+def _router(directory: Directory, credentials: Credentials, max_body_bytes: int) -> APIRouter:
     router = APIRouter(prefix=wire.PREFIX, tags=["uniweb"])
-    database = directory.database
 
     async def token(request: Request) -> JSONResponse:
         try:
@@ -40,10 +40,7 @@ def _router(directory: Directory, max_body_bytes: int, policy: GrantPolicy) -> A
                 413 if isinstance(exc, BodyTooLarge) else 400, "invalid_request", str(exc)
             ) from None
         grant = wire.password_grant(fields)
-        now = directory.now()
-        outcome = await database.write(
-            lambda conn: issue_token(conn, grant.client_id, grant.secret, now, policy)
-        )
+        outcome = await credentials.issue_token(grant.client_id, grant.secret)
         if isinstance(outcome, GrantRefused):
             raise errors.refused_grant(outcome)
         return JSONResponse(wire.token_out(outcome), headers=wire.NO_STORE)
@@ -53,13 +50,12 @@ def _router(directory: Directory, max_body_bytes: int, policy: GrantPolicy) -> A
             fields = query_object(request.query_params.multi_items())
         else:
             fields = await read_fields(request, max_body_bytes) if await request.body() else None
-        caller = await principal(request, database, directory.now(), fields)
+        credential = access_token(request, directory.now(), fields)
+        caller = await directory.principal(credential)
         asked = read_request(fields)
         resource.require_posted_writes(asked, request.method)
         resource.require_permission(caller, asked)
-        run = database.write if resource.is_write(asked) else database.read
-        answer = await run(lambda conn: resource.answer(conn, directory, caller, asked))
-        return JSONResponse(answer)
+        return JSONResponse(await resource.answer(directory, credential, asked))
 
     async def token_not_posted() -> JSONResponse:
         raise errors.OAuthError(

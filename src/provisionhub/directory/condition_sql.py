@@ -1,4 +1,5 @@
-"""A parsed SCIM filter as a SQL condition, over the columns a resolver maps attribute paths to.
+"""A condition of the directory's filter language (conditions.py) as a SQL condition, over the columns a
+resolver maps attribute paths to (filter_attributes.py: people's and groups').
 
 The condition is two-valued: a `not` is pushed down to the comparisons (De Morgan), and a negated
 comparison holds for a row whose attribute is NULL, as an attribute without a value equals nothing.
@@ -15,16 +16,17 @@ from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, func, not_, or_, true
+from sqlalchemy import ColumnElement, and_, false, func, not_, or_, true
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.functions import FunctionElement
 from sqlalchemy.types import Integer
 
-from provisionhub.dialects.scim.filters import (
+from provisionhub.directory.conditions import (
     And,
     AttributePath,
     Comparison,
+    Constant,
     Filter,
     FilterError,
     Not,
@@ -34,7 +36,6 @@ from provisionhub.dialects.scim.filters import (
     Value,
     ValuePath,
 )
-from provisionhub.dialects.scim.values import as_boolean
 from provisionhub.store.sql import LIKE_ESCAPE, like_literal
 
 
@@ -103,6 +104,8 @@ class _Translator:
 
     def condition(self, node: Filter, negated: bool = False, scope: AttributePath | None = None) -> Any:
         match node:
+            case Constant(value):
+                return true() if value != negated else false()
             case Not(operand):
                 return self.condition(operand, not negated, scope)
             case And(operands) | Or(operands):
@@ -258,6 +261,16 @@ def _position_default(element: _Position, compiler: SQLCompiler, **kw: Any) -> s
 @compiles(_Position, "sqlite")
 def _position_sqlite(element: _Position, compiler: SQLCompiler, **kw: Any) -> str:
     return f"instr({compiler.process(element.clauses, **kw)})"
+
+
+def as_boolean(value: object) -> bool | None:
+    """A boolean, or the strings "true" and "false" in any case (Microsoft Entra ID sends "True");
+    None for anything else."""
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, str) and value.strip().lower() in ("true", "false"):
+        return value.strip().lower() == "true"
+    return None
 
 
 def _boolean(name: str, value: Value) -> bool:

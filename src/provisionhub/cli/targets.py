@@ -1,9 +1,7 @@
-"""The command line of outbound provisioning: `provisionhub target ...` and `provisionhub worker`."""
+"""`provisionhub target ...`: the systems people are provisioned to, and their deliveries."""
 
 from __future__ import annotations
 
-import asyncio
-import signal
 import sys
 from datetime import datetime
 from typing import Annotated
@@ -11,10 +9,10 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from provisionhub.commandline import ACTOR, err, out
-from provisionhub.commandline import in_transaction as _in_transaction
+from provisionhub.cli.doors import ACTOR, err, out
+from provisionhub.cli.doors import in_transaction as _in_transaction
 from provisionhub.provisioning import queue
-from provisionhub.provisioning.dispatcher import Dispatcher, Policy, utcnow
+from provisionhub.provisioning.dispatcher import utcnow
 from provisionhub.provisioning.targets import (
     AddTarget,
     IdentifierType,
@@ -23,9 +21,6 @@ from provisionhub.provisioning.targets import (
     add_target,
     set_paused,
 )
-from provisionhub.settings import Settings
-from provisionhub.store.database import Database
-from provisionhub.store.migrate import upgrade
 
 target_app = typer.Typer(
     help="Targets: the systems people are provisioned to, and their deliveries.", no_args_is_help=True
@@ -190,27 +185,3 @@ def target_replay(name: str) -> None:
     """Put a target's dead deliveries back in the queue."""
     moved = _in_transaction(lambda conn: queue.replay(conn, name, ACTOR, utcnow()))
     err.print(f"{moved} dead deliveries of {name!r} back in the queue")
-
-
-def worker() -> None:
-    """Run the delivery dispatcher alone (no HTTP), until SIGTERM or SIGINT."""
-    settings = Settings()
-    database = Database.from_settings(settings)
-    upgrade(database.engine)
-
-    async def run() -> None:
-        database.start()
-        dispatcher = Dispatcher(database, Policy.from_settings(settings))
-        dispatcher.start()
-        stop = asyncio.Event()
-        loop = asyncio.get_running_loop()
-        for signum in (signal.SIGTERM, signal.SIGINT):
-            loop.add_signal_handler(signum, stop.set)
-        err.print(f"worker {dispatcher.name} delivering")
-        await stop.wait()
-        await dispatcher.stop()
-
-    try:
-        asyncio.run(run())
-    finally:
-        database.dispose()

@@ -1,0 +1,5 @@
+"""`python -m provisionhub.cli`: the command line."""
+
+from provisionhub.cli import main
+
+main()

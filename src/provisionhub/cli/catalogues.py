@@ -1,0 +1,239 @@
+"""The catalogues an operator keeps: user types, login sources, entitlements (myON's permissions),
+profile sections, and who is staff. Each change is a directory command, applied as the command line."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Annotated, Any, cast
+
+import typer
+import yaml
+from rich.table import Column, Table
+
+from provisionhub.auth.authenticator import directory_over
+from provisionhub.cli.doors import ACTOR, err, out
+from provisionhub.cli.doors import apply as _apply
+from provisionhub.cli.doors import database as _database
+from provisionhub.cli.doors import in_transaction as _in_transaction
+from provisionhub.directory.entitlements import AddEntitlement, Entitlement, list_entitlements
+from provisionhub.directory.errors import DirectoryError
+from provisionhub.directory.people import SetStaff
+from provisionhub.directory.people_search import staff
+from provisionhub.directory.reference_data import (
+    MAX_GRACE_DAYS,
+    AddLoginSource,
+    AddUserType,
+    SetLoginSourceGraceDays,
+    SetUserTypeGraceDays,
+    list_login_sources,
+    list_user_types,
+)
+from provisionhub.directory.section_catalogue import (
+    LoadSections,
+    current_catalogue,
+    loaded_paths,
+)
+
+user_type_app = typer.Typer(help="The user types OPS-COM's user_type_id refers to.", no_args_is_help=True)
+login_source_app = typer.Typer(
+    help="Login sources: how people sign in (OPSCOM, an SSO...).", no_args_is_help=True
+)
+staff_app = typer.Typer(
+    help="provisionhub staff: the people who administer users through OCL.", no_args_is_help=True
+)
+permission_app = typer.Typer(
+    help="The permissions (entitlements) myON grants to buildings.", no_args_is_help=True
+)
+sections_app = typer.Typer(
+    help="Profile sections (UNIWeb's pages, sections and fields): the catalogue.", no_args_is_help=True
+)
+
+
+GraceDaysArgument = Annotated[
+    int | None,
+    typer.Argument(
+        min=0,
+        max=MAX_GRACE_DAYS,
+        show_default=False,
+        help="Days its people stay in grace_period after their valid_through.",
+    ),
+]
+GraceDaysOption = Annotated[
+    int | None,
+    typer.Option(
+        min=0,
+        max=MAX_GRACE_DAYS,
+        help="Days its people stay in grace_period after their valid_through (default: not set).",
+    ),
+]
+
+
+@user_type_app.command("add")
+def user_type_add(
+    id: Annotated[str, typer.Argument(help="The id clients send as user_type_id, e.g. 6.")],
+    name: str,
+    ext_info: Annotated[str | None, typer.Option(help="Extra information, e.g. Public.")] = None,
+    grace_days: GraceDaysOption = None,
+) -> None:
+    """Add a user type."""
+    _apply(AddUserType(id=id, name=name, ext_info=ext_info, grace_days=grace_days))
+    err.print(f"user type {id} added")
+
+
+@user_type_app.command("grace")
+def user_type_grace(
+    id: Annotated[str, typer.Argument(help="The user type's id.")],
+    days: GraceDaysArgument = None,
+    clear: Annotated[bool, typer.Option("--clear", help="Not set: the login source's apply.")] = False,
+) -> None:
+    """Set the grace days of a user type's people (they win over their login source's), or --clear them."""
+    _set_grace_days(SetUserTypeGraceDays(id, _grace_argument(days, clear)), f"user type {id}")
+
+
+@user_type_app.command("list")
+def user_type_list() -> None:
+    table = Table("id", "name", "ext_info", "grace days")
+    for user_type in _in_transaction(list_user_types):
+        table.add_row(user_type.id, user_type.name, user_type.ext_info or "", _days(user_type.grace_days))
+    out.print(table)
+
+
+@login_source_app.command("add")
+def login_source_add(
+    code: str,
+    name: str,
+    requires_username: Annotated[
+        bool, typer.Option(help="Its people sign in with a username, so each must have one.")
+    ] = False,
+    grace_days: GraceDaysOption = None,
+) -> None:
+    """Add a login source that pushes may name."""
+    _apply(AddLoginSource(code=code, name=name, requires_username=requires_username, grace_days=grace_days))
+    err.print(f"login source {code} added")
+
+
+@login_source_app.command("grace")
+def login_source_grace(
+    code: Annotated[str, typer.Argument(help="The login source's code.")],
+    days: GraceDaysArgument = None,
+    clear: Annotated[bool, typer.Option("--clear", help="Not set: 0, unless a user type sets them.")] = False,
+) -> None:
+    """Set the grace days of a login source's people whose user type sets none, or --clear them."""
+    _set_grace_days(SetLoginSourceGraceDays(code, _grace_argument(days, clear)), f"login source {code}")
+
+
+@login_source_app.command("list")
+def login_source_list() -> None:
+    table = Table("code", "name", "requires username", "grace days")
+    for source in _in_transaction(list_login_sources):
+        table.add_row(
+            source.code, source.name, "yes" if source.requires_username else "no", _days(source.grace_days)
+        )
+    out.print(table)
+
+
+def _grace_argument(days: int | None, clear: bool) -> int | None:
+    """DAYS or --clear (None), exactly one of them."""
+    if (days is None) == (not clear):
+        raise typer.BadParameter("give either DAYS or --clear")
+    return days
+
+
+def _set_grace_days(command: SetUserTypeGraceDays | SetLoginSourceGraceDays, what: str) -> None:
+    changed = _apply(command)
+    days = "not set" if command.grace_days is None else f"{command.grace_days} days"
+    err.print(f"{what}: grace period {days}" + ("" if changed else " (unchanged)"))
+
+
+def _days(grace_days: int | None) -> str:
+    return "" if grace_days is None else str(grace_days)
+
+
+@permission_app.command("add")
+def permission_add(
+    code: Annotated[str, typer.Argument(help="A unique code: letters, digits and . _ : - (at most 100).")],
+    title: str,
+) -> None:
+    """Add a permission to the catalogue and print its id, alone, on stdout: the permission_id to grant."""
+    added = cast(Entitlement, _apply(AddEntitlement(code=code, title=title)))
+    sys.stdout.write(added.public_id + "\n")
+    err.print(f"permission {added.code} added")
+
+
+@permission_app.command("list")
+def permission_list() -> None:
+    # Whole ids, on one line however narrow the terminal: they are for copying into requests.
+    table = Table(Column("id", no_wrap=True, min_width=36), "code", "title", "created")
+    for entitlement in _in_transaction(list_entitlements):
+        table.add_row(
+            entitlement.public_id,
+            entitlement.code,
+            entitlement.title,
+            entitlement.created_at.strftime("%Y-%m-%d %H:%M:%SZ"),
+        )
+    out.print(table)
+
+
+@staff_app.command("grant")
+def staff_grant(username: Annotated[str, typer.Argument(help="The person's username.")]) -> None:
+    """Make a person staff: they may create, change and deactivate users through OCL."""
+    changed = _apply(SetStaff(username=username, staff=True))
+    err.print(f"{username} {'is now' if changed else 'was already'} staff")
+
+
+@staff_app.command("revoke")
+def staff_revoke(username: Annotated[str, typer.Argument(help="The person's username.")]) -> None:
+    """Make a person no longer staff."""
+    changed = _apply(SetStaff(username=username, staff=False))
+    err.print(f"{username} {'is no longer' if changed else 'was not'} staff")
+
+
+@staff_app.command("list")
+def staff_list() -> None:
+    table = Table("username", Column("id", no_wrap=True, min_width=36), "status")
+    for person in _in_transaction(staff):
+        table.add_row(person["username"], person.public_id, person.status.value)
+    out.print(table)
+
+
+@sections_app.command("load")
+def sections_load(
+    file: Annotated[Path, typer.Argument(help="A catalogue document: JSON (.json), or YAML.")],
+) -> None:
+    """Add the sections of a file to the catalogue, or replace those of the same path: all or none."""
+    document = _read_document(file)
+    with _database() as database:
+        try:
+            loaded = directory_over(database).apply(LoadSections(document), ACTOR)
+        except DirectoryError as exc:
+            err.print(f"[red]error:[/red] {file}: {exc.message}", highlight=False)
+            raise typer.Exit(1) from None
+    for section in loaded:
+        state = "added" if section.created else "replaced" if section.changed else "unchanged"
+        err.print(f"{section.path}: {state}", highlight=False)
+
+
+def _read_document(file: Path) -> Any:
+    """The data of a JSON or YAML file; a file that is neither ends the command."""
+    try:
+        text = file.read_text(encoding="utf-8")
+        return json.loads(text) if file.suffix.lower() == ".json" else yaml.safe_load(text)
+    except (OSError, UnicodeDecodeError, ValueError, yaml.YAMLError) as exc:
+        kind = "JSON" if file.suffix.lower() == ".json" else "YAML"
+        err.print(f"[red]error:[/red] {file} is not a readable {kind} file: {exc}", highlight=False)
+        raise typer.Exit(1) from None
+
+
+@sections_app.command("list")
+def sections_list() -> None:
+    """List the catalogue: each section's path, titles, whether it holds one item or many, its fields."""
+    catalogue, loaded = _in_transaction(lambda conn: (current_catalogue(conn), loaded_paths(conn)))
+    table = Table(Column("path", no_wrap=True), "English", "French", "items", "fields", "from")
+    for section in catalogue:
+        items = "one" if section.single else "many" if section.fields else ""
+        fields = " ".join(f"{f.name}:{f.type.value}" for f in section.fields)
+        origin = "loaded" if section.path in loaded else "shipped"
+        table.add_row(section.path, section.title.en, section.title.fr, items, fields, origin)
+    out.print(table)

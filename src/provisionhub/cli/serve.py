@@ -1,0 +1,106 @@
+"""`provisionhub serve` (every dialect over HTTP), `provisionhub worker` (the deliveries alone) and
+`provisionhub db`."""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+from typing import Annotated
+
+import typer
+
+from provisionhub.auth.tokens import any_token_exists, create_token
+from provisionhub.cli.doors import database as _database
+from provisionhub.cli.doors import err
+from provisionhub.directory.access import Permission
+from provisionhub.directory.errors import Conflict
+from provisionhub.provisioning.dispatcher import Dispatcher, Policy
+from provisionhub.settings import Settings
+from provisionhub.store.database import Database
+from provisionhub.store.migrate import upgrade
+
+db_app = typer.Typer(help="The database schema.", no_args_is_help=True)
+
+
+def serve(
+    host: Annotated[str | None, typer.Option(help="Address to listen on.")] = None,
+    port: Annotated[int | None, typer.Option(help="Port to listen on.")] = None,
+) -> None:
+    """Apply migrations, then serve every dialect over HTTP."""
+    import uvicorn
+
+    from provisionhub.app import create_app
+    from provisionhub.http.access_log import log_config
+    from provisionhub.http.server import HttpProtocol
+    from provisionhub.runtime import tune_for_serving
+
+    settings = Settings()
+    host = host or settings.host
+    port = port or settings.port
+    database = Database.from_settings(settings)
+    upgrade(database.engine)
+    _first_token(database, host, port)
+    app = create_app(settings, database)
+    tune_for_serving()
+    uvicorn.run(
+        app,
+        host=host,
+        port=port,
+        log_level=settings.log_level,
+        log_config=log_config(),
+        proxy_headers=False,
+        http=HttpProtocol,
+    )
+
+
+def _first_token(database: Database, host: str, port: int) -> None:
+    """On a database with no tokens at all, create an admin token and show it, once."""
+    try:
+        with database.transaction() as conn:
+            if any_token_exists(conn):
+                return
+            secret = create_token(conn, "admin", [Permission.ADMIN], actor="serve")
+    except Conflict:
+        return  # another process made it first
+    base = f"http://{'127.0.0.1' if host in ('0.0.0.0', '::') else host}:{port}"  # noqa: S104
+    print(
+        "\nprovisionhub: first start. Created the API token 'admin' (permission admin).\n"
+        "It is shown only this once; keep it somewhere safe:\n\n"
+        f"    {secret}\n\n"
+        "Try it:\n"
+        f"    curl -s -X POST {base}/opscom/api/OC_TOMA/v1/profiles/types/list "
+        f"-H 'Content-Type: application/json' -d '{{\"apiToken\": \"{secret}\"}}'\n",
+        flush=True,
+    )
+
+
+@db_app.command("upgrade")
+def db_upgrade() -> None:
+    """Apply every pending migration."""
+    with _database() as database:
+        upgrade(database.engine)
+    err.print("database is up to date")
+
+
+def worker() -> None:
+    """Run the delivery dispatcher alone (no HTTP), until SIGTERM or SIGINT."""
+    settings = Settings()
+    database = Database.from_settings(settings)
+    upgrade(database.engine)
+
+    async def run() -> None:
+        database.start()
+        dispatcher = Dispatcher(database, Policy.from_settings(settings))
+        dispatcher.start()
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(signum, stop.set)
+        err.print(f"worker {dispatcher.name} delivering")
+        await stop.wait()
+        await dispatcher.stop()
+
+    try:
+        asyncio.run(run())
+    finally:
+        database.dispose()

@@ -14,7 +14,7 @@ import aiohttp
 import orjson
 from yarl import URL
 
-from provisionhub.provisioning.queue import Claimed, Outcome
+from provisionhub.provisioning.deliveries import Claimed, Outcome
 from provisionhub.provisioning.targets import Auth, Target
 
 #: Statuses whose Retry-After header is honoured.

@@ -13,7 +13,7 @@ from rich.table import Table
 
 from provisionhub.commandline import ACTOR, err, out
 from provisionhub.commandline import in_transaction as _in_transaction
-from provisionhub.provisioning import queue
+from provisionhub.provisioning import overview, requeue
 from provisionhub.provisioning.dispatcher import Dispatcher, Policy, utcnow
 from provisionhub.provisioning.targets import (
     AddTarget,
@@ -110,7 +110,7 @@ def _rate(text: str | None) -> int | None:
 @target_app.command("list")
 def target_list() -> None:
     """Targets with their state, queue depth, dead letters, last success and last error. Never secrets."""
-    found = _in_transaction(queue.summaries)
+    found = _in_transaction(overview.summaries)
     table = Table("name", "kind", "url", "state", "queued", "dead", "last success", "last error")
     for target in found:
         error = f"{_when(target.last_error_at)} {target.last_error}" if target.last_error else ""
@@ -151,7 +151,7 @@ def target_reprovision(
     if (person is None) == (not all_people):
         err.print("[red]error:[/red] --person ID or --all")
         raise typer.Exit(1)
-    queued = _in_transaction(lambda conn: queue.reprovision(conn, name, person, ACTOR, utcnow()))
+    queued = _in_transaction(lambda conn: requeue.reprovision(conn, name, person, ACTOR, utcnow()))
     err.print(f"{queued} deliveries queued for {name!r}")
 
 
@@ -168,7 +168,7 @@ def target_deliveries(
     if state not in (None, "pending", "sending", "delivered", "dead", "failed", "folded"):
         err.print("[red]error:[/red] --state is pending, sending, delivered, dead, failed or folded")
         raise typer.Exit(1)
-    found = _in_transaction(lambda conn: queue.list_deliveries(conn, name, state, limit))
+    found = _in_transaction(lambda conn: overview.list_deliveries(conn, name, state, limit))
     table = Table("id", "person", "event", "state", "tries", "next try", "status", "error", "created")
     for d in found:
         table.add_row(
@@ -188,7 +188,7 @@ def target_deliveries(
 @target_app.command("replay")
 def target_replay(name: str) -> None:
     """Put a target's dead deliveries back in the queue."""
-    moved = _in_transaction(lambda conn: queue.replay(conn, name, ACTOR, utcnow()))
+    moved = _in_transaction(lambda conn: requeue.replay(conn, name, ACTOR, utcnow()))
     err.print(f"{moved} dead deliveries of {name!r} back in the queue")
 
 

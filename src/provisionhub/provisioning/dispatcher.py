@@ -27,10 +27,12 @@ from sqlalchemy import Connection, event, update
 
 from provisionhub.directory.changes import OUTBOX_CHANNEL as CHANNEL
 from provisionhub.directory.changes import OUTBOX_FLAG
-from provisionhub.provisioning import queue
 from provisionhub.provisioning.calls import client_session
+from provisionhub.provisioning.claims import claim, next_due, renew
 from provisionhub.provisioning.connectors import connector_for
-from provisionhub.provisioning.queue import Claimed, Outcome
+from provisionhub.provisioning.deliveries import Claimed, DeliveryState, Outcome
+from provisionhub.provisioning.fanout import EVENTS_A_PASS, dispatch_events
+from provisionhub.provisioning.settlement import settle
 from provisionhub.settings import Settings
 from provisionhub.store import tables
 from provisionhub.store.database import Database
@@ -188,9 +190,9 @@ class Dispatcher:
         lease = timedelta(seconds=self.policy.lease_seconds)
 
         def work(conn: Connection) -> list[Claimed]:
-            taken, self._targets = queue.dispatch_events(conn, now)
-            self._backlog = taken == queue.EVENTS_A_PASS
-            return queue.claim(conn, self.name, now, lease, room) if room > 0 and self._targets else []
+            taken, self._targets = dispatch_events(conn, now)
+            self._backlog = taken == EVENTS_A_PASS
+            return claim(conn, self.name, now, lease, room) if room > 0 and self._targets else []
 
         return await self.database.write(work)
 
@@ -203,7 +205,7 @@ class Dispatcher:
             await asyncio.sleep(timeout)
             return
         if not self._sending:
-            due = await self.database.read(queue.next_due)
+            due = await self.database.read(next_due)
             if due is not None:
                 timeout = min(timeout, max(0.0, (due - self._clock()).total_seconds()))
         try:
@@ -242,7 +244,7 @@ class Dispatcher:
                 continue
             until = self._clock() + timedelta(seconds=self.policy.lease_seconds)
             try:
-                await self.database.write(partial(queue.renew, ids=ids, worker=self.name, until=until))
+                await self.database.write(partial(renew, ids=ids, worker=self.name, until=until))
             except Exception:
                 log.warning("the dispatcher could not renew its leases", exc_info=True)
 
@@ -263,7 +265,7 @@ class Dispatcher:
         results, self._outcomes = self._outcomes, []
         try:
             await self.database.write(
-                lambda conn: queue.settle(conn, results, self._clock(), self.policy.backoff, self.name)
+                lambda conn: settle(conn, results, self._clock(), self.policy.backoff, self.name)
             )
         except Exception:
             self._outcomes[:0] = results
@@ -299,10 +301,10 @@ def _release(conn: Connection, ids: list[int], worker: str) -> None:
         update(deliveries)
         .where(
             deliveries.c.id.in_(ids),
-            deliveries.c.state == queue.DeliveryState.SENDING,
+            deliveries.c.state == DeliveryState.SENDING,
             deliveries.c.claimed_by == worker,
         )
-        .values(state=queue.DeliveryState.PENDING, lease_until=None, claimed_by=None)
+        .values(state=DeliveryState.PENDING, lease_until=None, claimed_by=None)
     )
 
 

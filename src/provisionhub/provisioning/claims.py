@@ -1,12 +1,12 @@
-"""Claiming due deliveries for a dispatcher, each leased until it is settled; renewing the leases; and when
-the next delivery, lease or probe falls due."""
+"""Claiming due deliveries for a dispatcher, each under a lease it renews while sending and releases if it
+stops first; and when the next delivery, lease or probe falls due."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 
-from sqlalchemy import Connection, and_, exists, func, or_, select, update
+from sqlalchemy import ColumnElement, Connection, and_, exists, func, or_, select, update
 from sqlalchemy.orm import aliased
 
 from provisionhub.directory.groups import groups_of
@@ -105,14 +105,24 @@ def _claimed(conn: Connection, ids: list[int]) -> list[Claimed]:
 
 def renew(conn: Connection, ids: Sequence[int], worker: str, until: datetime) -> None:
     """Extend worker's leases on the deliveries it is sending."""
+    conn.execute(update(deliveries).where(_held(ids, worker)).values(lease_until=until))
+
+
+def release(conn: Connection, ids: Sequence[int], worker: str) -> None:
+    """Give back, unsent, the deliveries worker is sending: pending again, the try not counted."""
     conn.execute(
         update(deliveries)
-        .where(
-            deliveries.c.id.in_(ids),
-            deliveries.c.state == DeliveryState.SENDING,
-            deliveries.c.claimed_by == worker,
-        )
-        .values(lease_until=until)
+        .where(_held(ids, worker))
+        .values(state=DeliveryState.PENDING, lease_until=None, claimed_by=None)
+    )
+
+
+def _held(ids: Sequence[int], worker: str) -> ColumnElement[bool]:
+    """Of ids, the deliveries worker holds: being sent, and claimed by it (not since by another)."""
+    return and_(
+        deliveries.c.id.in_(ids),
+        deliveries.c.state == DeliveryState.SENDING,
+        deliveries.c.claimed_by == worker,
     )
 
 

@@ -23,18 +23,17 @@ from datetime import UTC, datetime, timedelta
 from functools import partial
 from typing import Any
 
-from sqlalchemy import Connection, event, update
+from sqlalchemy import Connection, event
 
 from provisionhub.directory.changes import OUTBOX_CHANNEL as CHANNEL
 from provisionhub.directory.changes import OUTBOX_FLAG
 from provisionhub.provisioning.calls import client_session
-from provisionhub.provisioning.claims import claim, next_due, renew
+from provisionhub.provisioning.claims import claim, next_due, release, renew
 from provisionhub.provisioning.connectors import connector_for
-from provisionhub.provisioning.deliveries import Claimed, DeliveryState, Outcome
+from provisionhub.provisioning.deliveries import Claimed, Outcome
 from provisionhub.provisioning.fanout import EVENTS_A_PASS, dispatch_events
 from provisionhub.provisioning.settlement import settle
 from provisionhub.settings import Settings
-from provisionhub.store import tables
 from provisionhub.store.database import Database
 
 log = logging.getLogger(__name__)
@@ -152,7 +151,7 @@ class Dispatcher:
         await self._settle_now()
         if unfinished:
             with contextlib.suppress(Exception):
-                await self.database.write(lambda conn: _release(conn, unfinished, self.name))
+                await self.database.write(lambda conn: release(conn, unfinished, self.name))
         await self._client.close()
 
     def wake(self) -> None:
@@ -293,19 +292,6 @@ class _Bucket:
                 self.tokens -= 1
                 return
             await asyncio.sleep((1 - self.tokens) / self.rate)
-
-
-def _release(conn: Connection, ids: list[int], worker: str) -> None:
-    deliveries = tables.deliveries
-    conn.execute(
-        update(deliveries)
-        .where(
-            deliveries.c.id.in_(ids),
-            deliveries.c.state == DeliveryState.SENDING,
-            deliveries.c.claimed_by == worker,
-        )
-        .values(state=DeliveryState.PENDING, lease_until=None, claimed_by=None)
-    )
 
 
 def _hook_commits(database: Database, wake: Callable[[], None]) -> Callable[[], None]:

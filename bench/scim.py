@@ -35,11 +35,11 @@ from bench.report import BenchError, Result
 from bench.scim_peer import serve_peer
 from bench.server import Server, request, serve
 from bench.wrk import CONNECTIONS, WrkRun, ensure_wrk, run_script, run_wrk
+from devtools.scratch import scratch_postgres_database
 from provisionhub.auth.permissions import Permission
 from provisionhub.auth.tokens import create_token
 from provisionhub.store.database import Database
 from provisionhub.store.migrate import upgrade
-from provisionhub.store.scratch import scratch_postgres_database
 
 PATHS_SCRIPT = Path(__file__).resolve().parent / "paths.lua"
 PAGE = 100

@@ -9,8 +9,8 @@ from typing import Any, TypeVar
 import anyio.to_thread
 from sqlalchemy import Connection, Engine
 
-from provisionhub.settings import Settings
-from provisionhub.store.engine import DEFAULT_POOL_SIZE, WRITE, make_engine
+from provisionhub.settings import DEFAULT_DATABASE_POOL_SIZE, Settings
+from provisionhub.store.engine import WRITE, make_engine
 from provisionhub.store.writes import BatchHandler, WriteQueue
 
 T = TypeVar("T")
@@ -26,7 +26,7 @@ class Database:
         write_batch_size: int = 256,
         write_mode: str = "auto",
         read_mode: str = "auto",
-        pool_size: int = DEFAULT_POOL_SIZE,
+        pool_size: int = DEFAULT_DATABASE_POOL_SIZE,
     ) -> None:
         self.url = url
         self.engine: Engine = make_engine(url, pool_size=pool_size)

@@ -10,20 +10,15 @@ import orjson
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
 
+from provisionhub.settings import DEFAULT_DATABASE_POOL_SIZE
 from provisionhub.store.driver import without_detail
 
 #: Execution option that marks a connection as a writer: on SQLite its transactions take the write
 #: lock up front (BEGIN IMMEDIATE), so a read-then-write never fails halfway on a busy database.
 WRITE = "provisionhub_write"
 
-#: Connections a pool keeps open. On PostgreSQL requests read on worker threads (anyio's default limit is
-#: forty), each holding a connection while it does. With SQLAlchemy's default of five, and ten more
-#: opened for a burst and closed when returned, 16 concurrent SCIM reads for 8 seconds opened 432
-#: connections (each a new server process); with twenty kept, 19.
-DEFAULT_POOL_SIZE = 20
 
-
-def make_engine(url: str, *, pool_size: int = DEFAULT_POOL_SIZE, **kwargs: Any) -> Engine:
+def make_engine(url: str, *, pool_size: int = DEFAULT_DATABASE_POOL_SIZE, **kwargs: Any) -> Engine:
     """An Engine for url, whose pool keeps pool_size connections open (as many again in a burst). SQLite
     gets WAL, a busy timeout, foreign keys and real transactions.
 

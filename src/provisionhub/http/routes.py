@@ -20,6 +20,7 @@ class DirectRoute(APIRoute):
 
     def __init__(self, path: str, endpoint: Callable[..., Any], **kwargs: Any) -> None:
         super().__init__(path, endpoint, **kwargs)
+        # Seam, pinned: APIRoute.dependant; self.app, what handle() calls (tests/http/test_library_seams.py).
         taken = self.dependant
         if taken.query_params or taken.header_params or taken.cookie_params or taken.body_params:
             raise TypeError(f"{path}: a DirectRoute's endpoint takes only the request and path parameters")

@@ -97,6 +97,7 @@ class CoalescedTransport(asyncio.Transport):
 class HttpProtocol(HttpToolsProtocol):
     """uvicorn's httptools protocol over a CoalescedTransport (uvicorn's --http takes this class's path)."""
 
+    # Seam, pinned: uvicorn's self.transport, read by each request's cycle (tests/http/test_library_seams.py).
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         super().connection_made(transport)
         self.transport = CoalescedTransport(transport, self.loop)

@@ -174,6 +174,7 @@ class _KeptConnection:
                 yield conn
                 tx.rollback()
             return
+        # Seam, pinned: driver_connection (tests/store/test_library_seams.py).
         driver: Any = conn.connection.driver_connection
         driver.execute("BEGIN")
         try:

@@ -79,6 +79,7 @@ def make_engine(url: str, *, pool_size: int = DEFAULT_DATABASE_POOL_SIZE, **kwar
     @event.listens_for(engine, "begin")
     def _begin(connection: Any) -> None:
         writer = connection.get_execution_options().get(WRITE, False)
+        # Seam, pinned: driver_connection; pysqlite leaves BEGIN to us (tests/store/test_library_seams.py).
         driver = connection.connection.driver_connection
         if driver.in_transaction:  # begun on the driver (a kept reader's snapshot): SQLAlchemy joins it
             return

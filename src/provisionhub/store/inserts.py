@@ -52,6 +52,7 @@ def _compiled(table: Table, dialect: Dialect, columns: tuple[str, ...]) -> _Comp
     """The INSERT of these columns into table, for dialect, and how to turn a row into its parameters."""
     if dialect.name == "postgresql":
         return _unnest_insert(table, dialect, columns)
+    # Seam, pinned: the compiled INSERT's positiontup and text (tests/store/test_library_seams.py).
     statement = table.insert().compile(dialect=dialect, column_keys=list(columns))
     assert statement.positional, "insert_many's fast path serves SQLite's positional parameters"
     order = tuple(statement.positiontup or ())  # the table's column order, not ours
@@ -70,6 +71,7 @@ def _unnest_insert(table: Table, dialect: Dialect, columns: tuple[str, ...]) -> 
     quote = dialect.identifier_preparer.quote
     (key,) = table.primary_key.columns
     names = [f"c{position}" for position in range(len(columns))]
+    # Seam, pinned: psycopg sends a list through %b as an array (tests/store/test_library_seams.py).
     arrays = ", ".join(f"%b::{table.c[name].type.compile(dialect=dialect)}[]" for name in columns)
     sql = (
         f"INSERT INTO {dialect.identifier_preparer.format_table(table)} "  # noqa: S608 (names from our schema)

@@ -32,6 +32,7 @@ class _Compiled:
 
 @lru_cache(maxsize=64)
 def _compiled(statement: Select[Any], dialect: Dialect) -> _Compiled:
+    # Seam, pinned: the compiled SELECT's positiontup and binds (tests/store/test_library_seams.py).
     compiled = statement.compile(dialect=dialect)
     assert compiled.positiontup is not None, "fetch_all's fast path serves SQLite's positional parameters"
     parameters = tuple(

@@ -23,6 +23,7 @@ from sqlalchemy.types import Boolean
 class AnyOf(ColumnElement[bool]):
     """`column` equals one of the values of the list parameter `name`."""
 
+    # Seam, pinned: these and _traverse_internals (tests/store/test_library_seams.py).
     inherit_cache = True
     type = Boolean()
     _is_implicitly_boolean = True  # a comparison, not a boolean column: no "= 1" on SQLite

@@ -220,6 +220,7 @@ def _savepoint(conn: Connection) -> Iterator[Connection]:
         with conn.begin_nested():
             yield conn
         return
+    # Seam, pinned: driver_connection (tests/store/test_library_seams.py).
     driver = conn.connection.driver_connection
     driver.execute(f"SAVEPOINT {_SAVEPOINT}")
     try:

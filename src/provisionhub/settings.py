@@ -10,9 +10,8 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 DEFAULT_DATABASE_URL = "sqlite:///./var/provisionhub.db"
 
 #: Connections a pool keeps open. On PostgreSQL requests read on worker threads (anyio's default limit is
-#: forty), each holding a connection while it does. With SQLAlchemy's default of five, and ten more
-#: opened for a burst and closed when returned, 16 concurrent SCIM reads for 8 seconds opened 432
-#: connections (each a new server process); with twenty kept, 19.
+#: forty), each holding a connection while it does. With SQLAlchemy's default of five, a burst's overflow
+#: connections were opened and closed over and over, each a new server process (bench/README.md).
 DEFAULT_DATABASE_POOL_SIZE = 20
 
 
@@ -94,6 +93,6 @@ class Settings(BaseSettings):
         False,
         description="Let FastAPI trace and measure requests through OpenTelemetry, for a process launched "
         "with OpenTelemetry's SDK configured (opentelemetry-instrument). Off, no request pays for asking "
-        "whether it is (~10 µs each).",
+        "whether it is.",
     )
     log_level: str = "info"

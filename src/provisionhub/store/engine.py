@@ -38,9 +38,9 @@ def make_engine(url: str, *, pool_size: int = DEFAULT_DATABASE_POOL_SIZE, **kwar
         kwargs.setdefault("use_insertmanyvalues", False)
         # psycopg prepares a statement once it has run five times, and PostgreSQL then keeps one generic
         # plan for it. Planned while a table is empty (a new install's first load), that plan is a
-        # sequential scan, kept while the table grows: the batch match query took 2.6 ms at 2,400 people
-        # and more with every row. Custom plans are made for each execution from the table's current
-        # size; planning costs a tenth of a millisecond.
+        # sequential scan, kept while the table grows: the batch match query slowed with every row.
+        # Custom plans are made for each execution from the table's current size, and planning costs
+        # far less than such a scan (bench/README.md).
         connect_args = kwargs.setdefault("connect_args", {})
         connect_args["options"] = f"{connect_args.get('options', '')} -c plan_cache_mode=force_custom_plan"
         engine = create_engine(url, pool_pre_ping=True, **_pool(pool_size), **kwargs)
@@ -99,9 +99,8 @@ def _bind_null_directly() -> None:
 
     With no adapter registered for a parameter's type, sqlite3 (CPython 3.11) looks for `__adapt__` on
     its protocol and `__conform__` on the value before binding it as it is, and each miss raises an
-    AttributeError inside the driver: a None parameter cost six times a text one. A person row is
-    forty-odd columns, many of them empty; in a batch of pushes its INSERT took 9.2 µs, 6.8 µs with
-    this (measured in process; README).
+    AttributeError inside the driver: a None parameter cost several times a text one, and a person row
+    is forty-odd columns, many of them empty (bench/README.md).
     The adapter is a C function that answers None for any argument: `{}.get`. Adapters are global to
     the sqlite3 module; this one changes no value, so every other user of the module binds as before.
     """

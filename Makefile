@@ -21,11 +21,11 @@ run: $(STAMP)
 test: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	@$(BIN)/python -m provisionhub.store.probe 127.0.0.1 5432 || \
+	@$(BIN)/python -m devtools.probe 127.0.0.1 5432 || \
 		{ command -v pg_ctlcluster >/dev/null && [ -d /etc/postgresql ] && \
 		  pg_ctlcluster --skip-systemctl-redirect $$(ls /etc/postgresql) main start 2>/dev/null; \
 		  sleep 1; } || true
-	@if $(BIN)/python -m provisionhub.store.probe 127.0.0.1 5432; then \
+	@if $(BIN)/python -m devtools.probe 127.0.0.1 5432; then \
 		echo "PostgreSQL answers on 127.0.0.1:5432: storage tests run on SQLite and PostgreSQL"; \
 		PROVISIONHUB_TEST_DATABASE_URL=$${PROVISIONHUB_TEST_DATABASE_URL:-$(PG_URL)} $(BIN)/pytest $(ARGS); \
 	else \

@@ -28,6 +28,7 @@ def create_bench_app() -> FastAPI:
     # Routes are matched in order: the no-op goes right before the OPS-COM dialect's routes, so that it
     # pays for the same routes ahead of it as the OPS-COM push (appended, it paid for every dialect's).
     app.add_api_route(NOOP_PATH, noop, methods=["POST"], include_in_schema=False)
+    # Seam, pinned: app.router.routes, the list the router matches (tests/http/test_library_seams.py).
     routes = app.router.routes
     noop_route = routes.pop()
     opscom_at = next(

@@ -3,7 +3,7 @@
 One server, one database. In each round, wrk pushes single OPS-COM profiles for a while, then one client
 sends its share of the bulk requests, one after another; the figure is people per second of bulk
 (all bulk people over all bulk time), the reference the median single-push rate. The users carry no
-password: a password costs an Argon2id hash (~20 ms of CPU), which no batching can amortise. A smaller
+password: a password costs an Argon2id hash, which no batching can amortise (bench/README.md). A smaller
 run with passwords is reported beside it, as a detail.
 """
 

@@ -35,11 +35,11 @@ from bench.report import BenchError, Result
 from bench.scim_peer import serve_peer
 from bench.server import Server, request, serve
 from bench.wrk import CONNECTIONS, WrkRun, ensure_wrk, run_script, run_wrk
+from devtools.scratch import scratch_postgres_database
 from provisionhub.auth.tokens import create_token
 from provisionhub.directory.access import Permission
 from provisionhub.store.database import Database
 from provisionhub.store.migrate import upgrade
-from provisionhub.store.scratch import scratch_postgres_database
 
 PATHS_SCRIPT = Path(__file__).resolve().parent / "paths.lua"
 PAGE = 100
@@ -58,10 +58,8 @@ EVEN_WITHIN = 0.02
 FILL_SECONDS = 180.0
 FILTER_P99_LIMIT_MS = 10.0
 #: "No slower at 100,000 people than at 1,000" (indexes, not scans): the larger's p99 within this factor
-#: of the smaller's. Two databases of 1,000 people each, timed this way (request by request in turn), gave
-#: p99 ratios of 0.976 to 1.001. At 100,000 the index is one level deeper and the pages a request touches
-#: are less often in the CPU's caches: p50 0.5% to 2% higher, p99 0.968 to 1.117 in eight runs. A search
-#: that scanned the table would be tens of times slower.
+#: of the smaller's, about as far as the p99 moves from run to run of the same code; a search that scanned
+#: the table would be tens of times slower (the runs behind it: bench/README.md).
 FILTER_NO_SLOWER_WITHIN = 1.10
 
 
@@ -269,8 +267,8 @@ def fill(sides: list[Side], target: int, create: Callable[[Side, float, int], Wr
 def filter_sizes_side_by_side(folder: Path, nonce: str, plan: Plan) -> list[scim_filter.Latency]:
     """SQLite: one database of plan.small SCIM people and one of plan.large, each served, and the filter
     timed on both in the same rounds, request by request in turn, so that both sizes are measured under
-    the same host load (timed minutes apart, the two drifted apart by up to 40%; in alternating rounds of
-    1,000 requests each, their p99s still differed by up to 40% from round to round)."""
+    the same host load: timed minutes apart, or even in alternating rounds, the two carried the host's
+    drift (bench/README.md)."""
     sizes = (plan.small, plan.large)
     urls = {size: _filter_database(folder, size) for size in sizes}
     tokens = {size: prepare(urls[size], f"bench-scim-filter-{nonce}") for size in sizes}

@@ -20,6 +20,7 @@ from click.testing import Result
 from sqlalchemy import create_engine, insert, select, text
 from typer.testing import CliRunner
 
+from devtools.scratch import scratch_postgres_database
 from provisionhub import cli as cli_module
 from provisionhub.app import create_app
 from provisionhub.auth.authenticator import Authenticator
@@ -31,7 +32,6 @@ from provisionhub.settings import Settings
 from provisionhub.store import tables
 from provisionhub.store.database import Database
 from provisionhub.store.migrate import upgrade
-from provisionhub.store.scratch import scratch_postgres_database
 
 PG_ENV = "PROVISIONHUB_TEST_DATABASE_URL"
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")

@@ -7,9 +7,12 @@ from typing import Literal
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from provisionhub.store.engine import DEFAULT_POOL_SIZE
-
 DEFAULT_DATABASE_URL = "sqlite:///./var/provisionhub.db"
+
+#: Connections a pool keeps open. On PostgreSQL requests read on worker threads (anyio's default limit is
+#: forty), each holding a connection while it does. With SQLAlchemy's default of five, a burst's overflow
+#: connections were opened and closed over and over, each a new server process (bench/README.md).
+DEFAULT_DATABASE_POOL_SIZE = 20
 
 
 class Settings(BaseSettings):
@@ -42,7 +45,7 @@ class Settings(BaseSettings):
         "default) or on worker threads from the pool (thread, PostgreSQL's default).",
     )
     database_pool_size: int = Field(
-        DEFAULT_POOL_SIZE,
+        DEFAULT_DATABASE_POOL_SIZE,
         ge=1,
         description="Connections the pool keeps open for reads on worker threads (PostgreSQL's) and other "
         "work; as many again are opened for a burst and closed when returned.",
@@ -90,6 +93,6 @@ class Settings(BaseSettings):
         False,
         description="Let FastAPI trace and measure requests through OpenTelemetry, for a process launched "
         "with OpenTelemetry's SDK configured (opentelemetry-instrument). Off, no request pays for asking "
-        "whether it is (~10 µs each).",
+        "whether it is.",
     )
     log_level: str = "info"

@@ -13,7 +13,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from provisionhub.store.scratch import scratch_postgres_database
+from devtools.scratch import scratch_postgres_database
 from tests.conftest import BACKENDS
 
 CLI = [sys.executable, "-m", "provisionhub.cli"]

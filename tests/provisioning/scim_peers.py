@@ -14,10 +14,10 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-from bench.scim_peer import peer_app
 from scim2_models import Patch
 from scim2_server.utils import load_default_service_provider_config
 
+from bench.scim_peer import peer_app
 from provisionhub.app import create_app
 from provisionhub.auth.tokens import create_token
 from provisionhub.directory.access import Permission

@@ -10,8 +10,8 @@ import pytest
 from provisionhub.directory.people import SetStatus, Status, UpdatePerson
 from provisionhub.directory.reference_data import SetLoginSourceGraceDays
 from provisionhub.directory.service import Directory
-from provisionhub.provisioning import queue
 from provisionhub.provisioning.dispatcher import Dispatcher
+from provisionhub.provisioning.requeue import reprovision
 from provisionhub.provisioning.targets import IdentifierType, Mode
 from provisionhub.scheduler import run_lifecycle
 from provisionhub.store.database import Database
@@ -130,7 +130,7 @@ async def test_each_transaction_sends_the_person_with_its_status(
     directory.apply(UpdatePerson(public_id, {"valid_through": now + timedelta(days=400)}), "test")  # unexpire
     await receiver.wait_for(5)
     with database.transaction() as conn:
-        queue.reprovision(conn, "every", public_id, "test", datetime.now(UTC))
+        reprovision(conn, "every", public_id, "test", datetime.now(UTC))
     dispatcher.wake()
     await receiver.wait_for(6)
     directory.apply(SetStatus(public_id, Status.DELETED), "test")

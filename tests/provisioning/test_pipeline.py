@@ -12,8 +12,10 @@ from sqlalchemy import select, update
 
 from provisionhub.directory.people import UpdatePerson
 from provisionhub.directory.service import Directory
-from provisionhub.provisioning import queue
+from provisionhub.provisioning.breaker import TRIP_MINIMUM
 from provisionhub.provisioning.dispatcher import Dispatcher
+from provisionhub.provisioning.overview import DeliveryInfo, attempts_of, list_deliveries
+from provisionhub.provisioning.requeue import replay
 from provisionhub.provisioning.targets import IdentifierType, set_paused
 from provisionhub.store import tables
 from provisionhub.store.database import Database
@@ -32,9 +34,9 @@ def pause(database: Database, name: str, paused: bool) -> None:
         set_paused(conn, name, paused, "test", datetime.now(UTC))
 
 
-def deliveries_of(database: Database, name: str) -> list[queue.DeliveryInfo]:
+def deliveries_of(database: Database, name: str) -> list[DeliveryInfo]:
     with database.snapshot() as conn:
-        return queue.list_deliveries(conn, name)
+        return list_deliveries(conn, name)
 
 
 async def settled(database: Database, name: str, state: str, count: int = 1, timeout: float = 10) -> None:
@@ -100,7 +102,7 @@ async def test_failures_are_retried_with_backoff_and_every_attempt_is_recorded(
     [delivery] = deliveries_of(database, "flaky")
     assert delivery.attempts == 3
     with database.snapshot() as conn:
-        tries = queue.attempts_of(conn, delivery.id)
+        tries = attempts_of(conn, delivery.id)
     assert [(t["status"], t["ok"]) for t in tries] == [(500, False), (502, False), (200, True)]
     assert tries[0]["next_attempt_at"] is not None
     assert tries[2]["next_attempt_at"] is None
@@ -132,7 +134,7 @@ async def test_a_delivery_is_dead_after_max_attempts_and_replay_sends_it_again(
 
     receiver.status = 200
     with database.transaction() as conn:
-        assert queue.replay(conn, "down", "test", datetime.now(UTC)) == 1
+        assert replay(conn, "down", "test", datetime.now(UTC)) == 1
     dispatcher.wake()
 
     await settled(database, "down", "delivered")
@@ -160,9 +162,9 @@ async def test_a_target_whose_calls_mostly_fail_trips_and_a_probe_resumes_it(
 ) -> None:
     target = new_target(database, f"{receiver.base}/p", name="failing", max_attempts=1)
     receiver.status = 500
-    for _ in range(queue.TRIP_MINIMUM + 2):
+    for _ in range(TRIP_MINIMUM + 2):
         new_person(directory)
-    await settled(database, "failing", "dead", queue.TRIP_MINIMUM)
+    await settled(database, "failing", "dead", TRIP_MINIMUM)
     with database.snapshot() as conn:
         state = conn.execute(select(tables.targets.c.state).where(tables.targets.c.id == target.id)).scalar()
     assert state == "tripped"

@@ -11,10 +11,10 @@ from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import inspect, select
 
+from devtools.scratch import scratch_postgres_database
 from provisionhub.store import tables
 from provisionhub.store.database import Database
 from provisionhub.store.migrate import alembic_config, upgrade
-from provisionhub.store.scratch import scratch_postgres_database
 from tests.conftest import BACKENDS
 
 

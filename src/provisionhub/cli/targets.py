@@ -11,7 +11,7 @@ from rich.table import Table
 
 from provisionhub.cli.doors import ACTOR, err, out
 from provisionhub.cli.doors import in_transaction as _in_transaction
-from provisionhub.provisioning import queue
+from provisionhub.provisioning import overview, requeue
 from provisionhub.provisioning.dispatcher import utcnow
 from provisionhub.provisioning.targets import (
     AddTarget,
@@ -105,7 +105,7 @@ def _rate(text: str | None) -> int | None:
 @target_app.command("list")
 def target_list() -> None:
     """Targets with their state, queue depth, dead letters, last success and last error. Never secrets."""
-    found = _in_transaction(queue.summaries)
+    found = _in_transaction(overview.summaries)
     table = Table("name", "kind", "url", "state", "queued", "dead", "last success", "last error")
     for target in found:
         error = f"{_when(target.last_error_at)} {target.last_error}" if target.last_error else ""
@@ -146,7 +146,7 @@ def target_reprovision(
     if (person is None) == (not all_people):
         err.print("[red]error:[/red] --person ID or --all")
         raise typer.Exit(1)
-    queued = _in_transaction(lambda conn: queue.reprovision(conn, name, person, ACTOR, utcnow()))
+    queued = _in_transaction(lambda conn: requeue.reprovision(conn, name, person, ACTOR, utcnow()))
     err.print(f"{queued} deliveries queued for {name!r}")
 
 
@@ -163,7 +163,7 @@ def target_deliveries(
     if state not in (None, "pending", "sending", "delivered", "dead", "failed", "folded"):
         err.print("[red]error:[/red] --state is pending, sending, delivered, dead, failed or folded")
         raise typer.Exit(1)
-    found = _in_transaction(lambda conn: queue.list_deliveries(conn, name, state, limit))
+    found = _in_transaction(lambda conn: overview.list_deliveries(conn, name, state, limit))
     table = Table("id", "person", "event", "state", "tries", "next try", "status", "error", "created")
     for d in found:
         table.add_row(
@@ -183,5 +183,5 @@ def target_deliveries(
 @target_app.command("replay")
 def target_replay(name: str) -> None:
     """Put a target's dead deliveries back in the queue."""
-    moved = _in_transaction(lambda conn: queue.replay(conn, name, ACTOR, utcnow()))
+    moved = _in_transaction(lambda conn: requeue.replay(conn, name, ACTOR, utcnow()))
     err.print(f"{moved} dead deliveries of {name!r} back in the queue")

@@ -40,5 +40,6 @@ def log_config() -> dict[str, Any]:
     """uvicorn's logging configuration, its access log filtered by RedactCredentials."""
     config = copy.deepcopy(LOGGING_CONFIG)
     config.setdefault("filters", {})["redact_credentials"] = {"()": RedactCredentials}
+    # Seam, pinned: uvicorn's access handler; the path is one argument (tests/http/test_library_seams.py).
     config["handlers"]["access"]["filters"] = ["redact_credentials"]
     return config

@@ -2,10 +2,10 @@
 
 Each dialect's routes join the one application as one route, DialectRoutes, which looks at a request's
 path only when it starts with the dialect's prefix: a request is matched against its own dialect's routes,
-not against every route of every dialect before it (a flat list of all 49 cost the SCIM read ~60 µs). A
-mounted sub-application would run a second middleware stack on every request. What differs per dialect
-is chosen by the request's path. CORS is set by the dialects that need it on their own answers, not by a
-middleware every request pays for.
+not against every route of every dialect before it (a flat list of all 49 made every SCIM read slower:
+bench/README.md). A mounted sub-application would run a second middleware stack on every request. What
+differs per dialect is chosen by the request's path. CORS is set by the dialects that need it on their own
+answers, not by a middleware every request pays for.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from typing import Any
 from fastapi import APIRouter, FastAPI, Request
 from fastapi.exception_handlers import http_exception_handler
 from fastapi.responses import JSONResponse, PlainTextResponse, Response
-from starlette._utils import get_route_path
+from starlette._utils import get_route_path  # Seam, pinned: tests/http/test_library_seams.py
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import URLPath
 from starlette.exceptions import HTTPException
@@ -67,6 +67,7 @@ def preflight(request: Request) -> Response:
 
 
 #: Where DialectRoutes.matches leaves the route it chose, for handle.
+# Seam, pinned: the router hands matches()' child scope to handle() (tests/http/test_library_seams.py).
 _CHOSEN = "provisionhub.route"
 
 
@@ -80,6 +81,7 @@ class DialectRoutes(BaseRoute):
         # For each path without parameters (/Users, /Bulk), the routes whose pattern takes it, in order:
         # a request for it is matched against those alone, as if against all.
         self._by_path: dict[str, list[BaseRoute]] = {}
+        # Seam, pinned: Route.param_convertors, path_regex (tests/http/test_library_seams.py).
         if all(isinstance(route, Route) for route in routes):
             for route in routes:
                 path = route.path  # type: ignore[attr-defined]
@@ -126,6 +128,7 @@ class DialectsApp(FastAPI):
                 return
         await super().__call__(scope, receive, send)
 
+    # Seam, pinned: FastAPI's openapi() documents self.routes (tests/http/test_library_seams.py).
     @property
     def routes(self) -> list[BaseRoute]:
         return [
@@ -138,7 +141,8 @@ class DialectsApp(FastAPI):
 class RefuseNulInUrl:
     """Answers 400, in the owning dialect's error format, a request whose path or query string holds a
     NUL character: PostgreSQL cannot store or even compare one (looking up such an id was a 500), and no
-    id or parameter holds one. Plain ASGI, not a BaseHTTPMiddleware: about a microsecond a request."""
+    id or parameter holds one. Plain ASGI, not a BaseHTTPMiddleware: every request pays for this check, so it
+    must cost next to nothing (bench/README.md)."""
 
     def __init__(self, app: ASGIApp, dialects: list[Dialect]) -> None:
         self.app = app
@@ -164,12 +168,12 @@ class FrontDoor:
     """Serves the requests for the dialects' DirectRoutes ahead of the application's middleware stack.
 
     FastAPI wraps every request in about ten layers (server errors, telemetry, body limits, exception
-    handlers, exit stacks, the router): ~12 µs of a SCIM create, whose endpoint needs none of them. Here
-    such a request is matched against its dialect's routes only and its endpoint called; what it raises is
-    answered as the stack would answer it: by the application's exception handler for it (the dialects'
-    own formats), else a 500 raised on to the server, which logs it. Every other request (the app's own
-    routes, the dialects' FastAPI routes, a path no route matches, a URL holding a NUL) goes through the
-    stack.
+    handlers, exit stacks, the router): a measurable share of a SCIM create (bench/README.md), whose
+    endpoint needs none of them. Here such a request is matched against its dialect's routes only and its
+    endpoint called; what it raises is answered as the stack would answer it: by the application's
+    exception handler for it (the dialects' own formats), else a 500 raised on to the server, which logs
+    it. Every other request (the app's own routes, the dialects' FastAPI routes, a path no route matches,
+    a URL holding a NUL) goes through the stack.
 
     It stands aside when the stack does more than it knows: when middleware other than RefuseNulInUrl
     was added, or the app runs in debug mode (decided at the first request, when Starlette builds its
@@ -184,6 +188,7 @@ class FrontDoor:
     def route(self, scope: Scope) -> tuple[DirectRoute, Scope] | None:
         """The DirectRoute that serves a request, with what matching adds to its scope; None: the stack's."""
         if self._open is None:
+            # Seam, pinned: FastAPI's user_middleware (tests/http/test_library_seams.py).
             self._open = not self.app.debug and all(m.cls is RefuseNulInUrl for m in self.app.user_middleware)
         if not self._open or "\x00" in scope["path"] or b"%00" in scope["query_string"]:
             return None
@@ -198,6 +203,7 @@ class FrontDoor:
     async def serve(
         self, route: DirectRoute, child: Scope, scope: Scope, receive: Receive, send: Send
     ) -> None:
+        # Seam, pinned: the stack's scope, app.exception_handlers (tests/http/test_library_seams.py).
         scope["app"] = self.app
         scope["router"] = self.app.router
         scope.update(child)
@@ -259,6 +265,7 @@ def serve_dialects(app: FastAPI, dialects: list[Dialect], *, front_door: bool = 
     # Ahead of the application's own routes (the documentation's, the probes'): the dialects take the
     # traffic, and a prefix is checked faster than a route.
     grouped = [DialectRoutes(d.prefix, d.router.routes) for d in dialects]
+    # Seam, pinned: app.router.routes, the list the router matches (tests/http/test_library_seams.py).
     app.router.routes[:0] = grouped
     if front_door and isinstance(app, DialectsApp):
         app.front = FrontDoor(app, list(zip(dialects, grouped, strict=True)))

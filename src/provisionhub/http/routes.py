@@ -14,12 +14,13 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 class DirectRoute(APIRoute):
     """An APIRoute whose endpoint takes the Request and its path parameters (by name) and returns a
-    Response: it is called directly, without FastAPI's dependency solving and exit stacks (~15 µs a
-    request). The OpenAPI document describes it as it would any APIRoute; an
-    endpoint that asks for anything else (a query parameter, a body, a dependency) is refused here."""
+    Response: it is called directly, without FastAPI's dependency solving and exit stacks (their cost:
+    bench/README.md). The OpenAPI document describes it as it would any APIRoute; an endpoint that asks
+    for anything else (a query parameter, a body, a dependency) is refused here."""
 
     def __init__(self, path: str, endpoint: Callable[..., Any], **kwargs: Any) -> None:
         super().__init__(path, endpoint, **kwargs)
+        # Seam, pinned: APIRoute.dependant; self.app, what handle() calls (tests/http/test_library_seams.py).
         taken = self.dependant
         if taken.query_params or taken.header_params or taken.cookie_params or taken.body_params:
             raise TypeError(f"{path}: a DirectRoute's endpoint takes only the request and path parameters")

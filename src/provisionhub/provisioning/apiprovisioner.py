@@ -18,7 +18,7 @@ import aiohttp
 
 from provisionhub.directory.people import Person, Status
 from provisionhub.provisioning.calls import call, headers_for, outcome_of
-from provisionhub.provisioning.queue import Claimed, Outcome
+from provisionhub.provisioning.deliveries import Claimed, Outcome
 from provisionhub.provisioning.targets import IdentifierType, Mode, Target
 
 VERSION = "1.0.0"

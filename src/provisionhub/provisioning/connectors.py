@@ -7,7 +7,7 @@ from collections.abc import Awaitable, Callable
 import aiohttp
 
 from provisionhub.provisioning import apiprovisioner, scim
-from provisionhub.provisioning.queue import Claimed, Outcome
+from provisionhub.provisioning.deliveries import Claimed, Outcome
 from provisionhub.provisioning.targets import Kind
 
 Connector = Callable[[aiohttp.ClientSession, Claimed], Awaitable[Outcome]]

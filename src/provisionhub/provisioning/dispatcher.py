@@ -23,16 +23,17 @@ from datetime import UTC, datetime, timedelta
 from functools import partial
 from typing import Any
 
-from sqlalchemy import Connection, event, update
+from sqlalchemy import Connection, event
 
 from provisionhub.directory.changes import OUTBOX_CHANNEL as CHANNEL
 from provisionhub.directory.changes import OUTBOX_FLAG
-from provisionhub.provisioning import queue
 from provisionhub.provisioning.calls import client_session
+from provisionhub.provisioning.claims import claim, next_due, release, renew
 from provisionhub.provisioning.connectors import connector_for
-from provisionhub.provisioning.queue import Claimed, Outcome
+from provisionhub.provisioning.deliveries import Claimed, Outcome
+from provisionhub.provisioning.fanout import EVENTS_A_PASS, dispatch_events
+from provisionhub.provisioning.settlement import settle
 from provisionhub.settings import Settings
-from provisionhub.store import tables
 from provisionhub.store.database import Database
 
 log = logging.getLogger(__name__)
@@ -150,7 +151,7 @@ class Dispatcher:
         await self._settle_now()
         if unfinished:
             with contextlib.suppress(Exception):
-                await self.database.write(lambda conn: _release(conn, unfinished, self.name))
+                await self.database.write(lambda conn: release(conn, unfinished, self.name))
         await self._client.close()
 
     def wake(self) -> None:
@@ -188,9 +189,9 @@ class Dispatcher:
         lease = timedelta(seconds=self.policy.lease_seconds)
 
         def work(conn: Connection) -> list[Claimed]:
-            taken, self._targets = queue.dispatch_events(conn, now)
-            self._backlog = taken == queue.EVENTS_A_PASS
-            return queue.claim(conn, self.name, now, lease, room) if room > 0 and self._targets else []
+            taken, self._targets = dispatch_events(conn, now)
+            self._backlog = taken == EVENTS_A_PASS
+            return claim(conn, self.name, now, lease, room) if room > 0 and self._targets else []
 
         return await self.database.write(work)
 
@@ -203,7 +204,7 @@ class Dispatcher:
             await asyncio.sleep(timeout)
             return
         if not self._sending:
-            due = await self.database.read(queue.next_due)
+            due = await self.database.read(next_due)
             if due is not None:
                 timeout = min(timeout, max(0.0, (due - self._clock()).total_seconds()))
         try:
@@ -211,7 +212,7 @@ class Dispatcher:
         except TimeoutError:
             return
         # Woken by a commit: under load, commits come by the hundred a second; a pass for each cost the
-        # pushes half their rate (bench http_push). The commits of the next few milliseconds share one.
+        # pushes half their rate (bench/README.md). The commits of the next few milliseconds share one.
         await asyncio.sleep(self.policy.gather_seconds)
 
     async def _send(self, claimed: Claimed) -> None:
@@ -242,7 +243,7 @@ class Dispatcher:
                 continue
             until = self._clock() + timedelta(seconds=self.policy.lease_seconds)
             try:
-                await self.database.write(partial(queue.renew, ids=ids, worker=self.name, until=until))
+                await self.database.write(partial(renew, ids=ids, worker=self.name, until=until))
             except Exception:
                 log.warning("the dispatcher could not renew its leases", exc_info=True)
 
@@ -263,7 +264,7 @@ class Dispatcher:
         results, self._outcomes = self._outcomes, []
         try:
             await self.database.write(
-                lambda conn: queue.settle(conn, results, self._clock(), self.policy.backoff, self.name)
+                lambda conn: settle(conn, results, self._clock(), self.policy.backoff, self.name)
             )
         except Exception:
             self._outcomes[:0] = results
@@ -291,19 +292,6 @@ class _Bucket:
                 self.tokens -= 1
                 return
             await asyncio.sleep((1 - self.tokens) / self.rate)
-
-
-def _release(conn: Connection, ids: list[int], worker: str) -> None:
-    deliveries = tables.deliveries
-    conn.execute(
-        update(deliveries)
-        .where(
-            deliveries.c.id.in_(ids),
-            deliveries.c.state == queue.DeliveryState.SENDING,
-            deliveries.c.claimed_by == worker,
-        )
-        .values(state=queue.DeliveryState.PENDING, lease_until=None, claimed_by=None)
-    )
 
 
 def _hook_commits(database: Database, wake: Callable[[], None]) -> Callable[[], None]:

@@ -22,7 +22,7 @@ import orjson
 from provisionhub.directory.people import Status
 from provisionhub.provisioning.apiprovisioner import NoIdentifier
 from provisionhub.provisioning.calls import Answer, call, headers_for, outcome_of
-from provisionhub.provisioning.queue import Claimed, Outcome
+from provisionhub.provisioning.deliveries import Claimed, Outcome
 from provisionhub.provisioning.scim_user import USER, patch_request, user_document, user_values
 
 #: What is asked for: SCIM's media type, or JSON (RFC 7644 3.1 lets a provider answer either).

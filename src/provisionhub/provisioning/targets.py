@@ -144,7 +144,7 @@ def add_target(conn: Connection, command: AddTarget, actor: str, now: datetime) 
     first = conn.execute(select(targets.c.id).limit(1)).first() is None
     target_id = conn.execute(targets.insert().values(row).returning(targets.c.id)).scalar_one()
     if first:
-        # With no target, events were left undispatched (queue.dispatch_events): they are owed to no one,
+        # With no target, events were left undispatched (fanout.dispatch_events): they are owed to no one,
         # and the first target starts from now (`target reprovision` sends it everyone). Events other
         # targets have not been given yet are fanned out to this one too, when they are.
         outbox = tables.outbox

@@ -9,8 +9,8 @@ from typing import Any, TypeVar
 import anyio.to_thread
 from sqlalchemy import Connection, Engine
 
-from provisionhub.settings import Settings
-from provisionhub.store.engine import DEFAULT_POOL_SIZE, WRITE, make_engine
+from provisionhub.settings import DEFAULT_DATABASE_POOL_SIZE, Settings
+from provisionhub.store.engine import WRITE, make_engine
 from provisionhub.store.writes import BatchHandler, WriteQueue
 
 T = TypeVar("T")
@@ -26,7 +26,7 @@ class Database:
         write_batch_size: int = 256,
         write_mode: str = "auto",
         read_mode: str = "auto",
-        pool_size: int = DEFAULT_POOL_SIZE,
+        pool_size: int = DEFAULT_DATABASE_POOL_SIZE,
     ) -> None:
         self.url = url
         self.engine: Engine = make_engine(url, pool_size=pool_size)
@@ -164,7 +164,7 @@ class _KeptConnection:
         """A transaction never committed.
 
         On SQLite it is begun and rolled back on the driver itself: SQLAlchemy's transaction cost more
-        than the reads of a SCIM GET (~20 µs). A statement run through SQLAlchemy inside it begins
+        than the reads of a SCIM GET (bench/README.md). A statement run through SQLAlchemy inside it begins
         SQLAlchemy's transaction on top (the engine's begin hook sees the driver's and adds none), and
         SQLAlchemy rolls that back.
         """
@@ -174,6 +174,7 @@ class _KeptConnection:
                 yield conn
                 tx.rollback()
             return
+        # Seam, pinned: driver_connection (tests/store/test_library_seams.py).
         driver: Any = conn.connection.driver_connection
         driver.execute("BEGIN")
         try:

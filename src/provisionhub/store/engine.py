@@ -10,20 +10,15 @@ import orjson
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
 
+from provisionhub.settings import DEFAULT_DATABASE_POOL_SIZE
 from provisionhub.store.driver import without_detail
 
 #: Execution option that marks a connection as a writer: on SQLite its transactions take the write
 #: lock up front (BEGIN IMMEDIATE), so a read-then-write never fails halfway on a busy database.
 WRITE = "provisionhub_write"
 
-#: Connections a pool keeps open. On PostgreSQL requests read on worker threads (anyio's default limit is
-#: forty), each holding a connection while it does. With SQLAlchemy's default of five, and ten more
-#: opened for a burst and closed when returned, 16 concurrent SCIM reads for 8 seconds opened 432
-#: connections (each a new server process); with twenty kept, 19.
-DEFAULT_POOL_SIZE = 20
 
-
-def make_engine(url: str, *, pool_size: int = DEFAULT_POOL_SIZE, **kwargs: Any) -> Engine:
+def make_engine(url: str, *, pool_size: int = DEFAULT_DATABASE_POOL_SIZE, **kwargs: Any) -> Engine:
     """An Engine for url, whose pool keeps pool_size connections open (as many again in a burst). SQLite
     gets WAL, a busy timeout, foreign keys and real transactions.
 
@@ -43,9 +38,9 @@ def make_engine(url: str, *, pool_size: int = DEFAULT_POOL_SIZE, **kwargs: Any) 
         kwargs.setdefault("use_insertmanyvalues", False)
         # psycopg prepares a statement once it has run five times, and PostgreSQL then keeps one generic
         # plan for it. Planned while a table is empty (a new install's first load), that plan is a
-        # sequential scan, kept while the table grows: the batch match query took 2.6 ms at 2,400 people
-        # and more with every row. Custom plans are made for each execution from the table's current
-        # size; planning costs a tenth of a millisecond.
+        # sequential scan, kept while the table grows: the batch match query slowed with every row.
+        # Custom plans are made for each execution from the table's current size, and planning costs
+        # far less than such a scan (bench/README.md).
         connect_args = kwargs.setdefault("connect_args", {})
         connect_args["options"] = f"{connect_args.get('options', '')} -c plan_cache_mode=force_custom_plan"
         engine = create_engine(url, pool_pre_ping=True, **_pool(pool_size), **kwargs)
@@ -84,6 +79,7 @@ def make_engine(url: str, *, pool_size: int = DEFAULT_POOL_SIZE, **kwargs: Any) 
     @event.listens_for(engine, "begin")
     def _begin(connection: Any) -> None:
         writer = connection.get_execution_options().get(WRITE, False)
+        # Seam, pinned: driver_connection; pysqlite leaves BEGIN to us (tests/store/test_library_seams.py).
         driver = connection.connection.driver_connection
         if driver.in_transaction:  # begun on the driver (a kept reader's snapshot): SQLAlchemy joins it
             return
@@ -103,9 +99,8 @@ def _bind_null_directly() -> None:
 
     With no adapter registered for a parameter's type, sqlite3 (CPython 3.11) looks for `__adapt__` on
     its protocol and `__conform__` on the value before binding it as it is, and each miss raises an
-    AttributeError inside the driver: a None parameter cost six times a text one. A person row is
-    forty-odd columns, many of them empty; in a batch of pushes its INSERT took 9.2 µs, 6.8 µs with
-    this (measured in process; README).
+    AttributeError inside the driver: a None parameter cost several times a text one, and a person row
+    is forty-odd columns, many of them empty (bench/README.md).
     The adapter is a C function that answers None for any argument: `{}.get`. Adapters are global to
     the sqlite3 module; this one changes no value, so every other user of the module binds as before.
     """

@@ -2,7 +2,7 @@
 
 SQLite: a statement's own work is tens of microseconds, while SQLAlchemy's execution machinery
 (parameter building, type processing, result setup) costs several times that; on the hot path it was
-most of a push's cost (bench/, README). So the INSERT is compiled once per table and column set, each
+most of a push's cost (bench/README.md). So the INSERT is compiled once per table and column set, each
 column's bind processor looked up once, and the rows go to the driver's cursor as lists, inside the
 same SQLAlchemy-managed transaction.
 
@@ -28,7 +28,7 @@ from provisionhub.store.driver import driver_cursor
 #: SQLite: rows go in this many to a statement (INSERT ... VALUES (...), (...), ...), the rest one by one.
 #: Each execution of an INSERT has a fixed cost beside its rows' (a table with AUTOINCREMENT reads and
 #: writes its counter in sqlite_sequence once per statement, and the driver steps and resets it), so
-#: batches of rows share it: 1,000 outbox rows took 1.8 ms by executemany, 0.9 ms a hundred at a time.
+#: batches of rows share it: a hundred to a statement halved the time of a thousand (bench/README.md).
 _ROWS_PER_STATEMENT = 100
 #: The fewest parameters any SQLite allows in one statement (SQLITE_MAX_VARIABLE_NUMBER before 3.32).
 _MOST_PARAMETERS = 999
@@ -52,6 +52,7 @@ def _compiled(table: Table, dialect: Dialect, columns: tuple[str, ...]) -> _Comp
     """The INSERT of these columns into table, for dialect, and how to turn a row into its parameters."""
     if dialect.name == "postgresql":
         return _unnest_insert(table, dialect, columns)
+    # Seam, pinned: the compiled INSERT's positiontup and text (tests/store/test_library_seams.py).
     statement = table.insert().compile(dialect=dialect, column_keys=list(columns))
     assert statement.positional, "insert_many's fast path serves SQLite's positional parameters"
     order = tuple(statement.positiontup or ())  # the table's column order, not ours
@@ -70,6 +71,7 @@ def _unnest_insert(table: Table, dialect: Dialect, columns: tuple[str, ...]) -> 
     quote = dialect.identifier_preparer.quote
     (key,) = table.primary_key.columns
     names = [f"c{position}" for position in range(len(columns))]
+    # Seam, pinned: psycopg sends a list through %b as an array (tests/store/test_library_seams.py).
     arrays = ", ".join(f"%b::{table.c[name].type.compile(dialect=dialect)}[]" for name in columns)
     sql = (
         f"INSERT INTO {dialect.identifier_preparer.format_table(table)} "  # noqa: S608 (names from our schema)

@@ -1,8 +1,8 @@
 """Running a hot SELECT on SQLite's own driver, its values typed as SQLAlchemy would type them.
 
-SQLAlchemy's execution (parameter processing, result set-up, row objects) costs tens of microseconds a
-call, more than SQLite takes to answer an index search; each batch of pushes paid it for its two
-lookups (its tokens, its people). So on SQLite such a statement is compiled once, its bind and result
+SQLAlchemy's execution (parameter processing, result set-up, row objects) costs more a call than SQLite
+takes to answer an index search (bench/README.md); each batch of pushes paid it for its two lookups (its
+tokens, its people). So on SQLite such a statement is compiled once, its bind and result
 processors looked up once, and it runs on the driver's cursor inside the SQLAlchemy-managed
 transaction. On PostgreSQL, where the round trip is the cost, it goes through SQLAlchemy as usual.
 """
@@ -32,6 +32,7 @@ class _Compiled:
 
 @lru_cache(maxsize=64)
 def _compiled(statement: Select[Any], dialect: Dialect) -> _Compiled:
+    # Seam, pinned: the compiled SELECT's positiontup and binds (tests/store/test_library_seams.py).
     compiled = statement.compile(dialect=dialect)
     assert compiled.positiontup is not None, "fetch_all's fast path serves SQLite's positional parameters"
     parameters = tuple(

@@ -1,10 +1,10 @@
 """SQL constructs that render differently per database, so that hot statements keep one text.
 
 PostgreSQL plans a statement again for every new text; an IN list of N values is a new text for each N,
-so every batch paid for planning (0.5 ms, more than running the query). `= ANY(:array)` is one text,
+so every batch paid for planning, more than for running the query. `= ANY(:array)` is one text,
 prepared once by psycopg. SQLite has no arrays; there the list travels as one JSON text and the column
 is matched against `json_each` of it, which SQLite answers with index searches like an IN list, but
-without SQLAlchemy rendering a new statement text for every call (measured: bench/, README).
+without SQLAlchemy rendering a new statement text for every call (bench/README.md).
 """
 
 from __future__ import annotations
@@ -23,6 +23,7 @@ from sqlalchemy.types import Boolean
 class AnyOf(ColumnElement[bool]):
     """`column` equals one of the values of the list parameter `name`."""
 
+    # Seam, pinned: these and _traverse_internals (tests/store/test_library_seams.py).
     inherit_cache = True
     type = Boolean()
     _is_implicitly_boolean = True  # a comparison, not a boolean column: no "= 1" on SQLite

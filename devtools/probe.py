@@ -1,4 +1,4 @@
-"""`python -m provisionhub.store.probe HOST PORT`: exit 0 when something accepts TCP there."""
+"""`python -m devtools.probe HOST PORT`: exit 0 when something accepts TCP there."""
 
 from __future__ import annotations
 

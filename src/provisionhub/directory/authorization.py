@@ -258,20 +258,15 @@ def _may_set_password(principal: Principal, row: Mapping[str, Any], fields: Mapp
 
 
 def _may_upsert_members(conn: Connection, principal: Principal, command: UpsertMembers) -> None:
-    if any(item.public_id is None for item in command.items):
-        principal.require(Permission.USER_CREATE)
-    named = [item.public_id for item in command.items if item.public_id is not None]
-    if not named:
-        return
-    principal.require(Permission.USER_UPDATE)
+    """The permissions the items need, and a staff member's password (of someone the principal sees: one
+    it does not is not found, item by item, as if nobody had the id)."""
+    may_submit(principal, command)
     with_password = [i.public_id for i in command.items if i.public_id and PASSWORD_HASH in i.person]
-    if with_password:
-        rows = conn.execute(
-            select(people.c.id, people.c.public_id, people.c.staff).where(
-                people.c.public_id.in_(sorted(set(with_password)))
-            )
-        ).mappings()
-        for row in rows:
+    if not with_password:
+        return
+    rows = conn.execute(select(people).where(people.c.public_id.in_(sorted(set(with_password))))).mappings()
+    for row in rows:
+        if sees(conn, principal, row):
             _may_set_password(principal, row, {PASSWORD_HASH: True})
 
 

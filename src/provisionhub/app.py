@@ -22,6 +22,7 @@ from provisionhub.dialects.scim.routes import scim_dialect
 from provisionhub.dialects.uniweb.routes import uniweb_dialect
 from provisionhub.directory.service import Directory
 from provisionhub.http.dialects import DialectsApp, serve_dialects
+from provisionhub.http.route_permissions import public
 from provisionhub.provisioning.dispatcher import Dispatcher, Policy
 from provisionhub.scheduler import run_periodically
 from provisionhub.settings import Settings
@@ -75,11 +76,21 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
         telemetry=None if settings.opentelemetry else NO_TELEMETRY,
     )
 
-    @app.get("/healthz", tags=["operations"], summary="The process is up")
+    @app.get(
+        "/healthz",
+        tags=["operations"],
+        summary="The process is up",
+        openapi_extra=public("liveness: the process answers, nothing more"),
+    )
     async def healthz() -> dict[str, str]:
         return {"status": "ok"}
 
-    @app.get("/readyz", tags=["operations"], summary="The database answers")
+    @app.get(
+        "/readyz",
+        tags=["operations"],
+        summary="The database answers",
+        openapi_extra=public("readiness: whether the database answers, nothing more"),
+    )
     async def readyz() -> JSONResponse:
         try:
             await database.read(lambda conn: conn.exec_driver_sql("SELECT 1").scalar())

@@ -25,6 +25,7 @@ from provisionhub.directory.people import SetStatus, Status, UpsertPerson
 from provisionhub.directory.service import Directory
 from provisionhub.http.bodies import read_json
 from provisionhub.http.dialects import Dialect
+from provisionhub.http.route_permissions import needs
 
 PEOPLE = "/people"
 
@@ -82,7 +83,10 @@ def _router(directory: Directory, credentials: Credentials, max_body_bytes: int)
         presented = await access.credential(request, directory, credentials)
         return await write(presented, translate.deletion(identifier))
 
-    body = {"requestBody": {"content": {"application/json": {"schema": wire.Message.model_json_schema()}}}}
+    body = {
+        "requestBody": {"content": {"application/json": {"schema": wire.Message.model_json_schema()}}},
+        **needs(*access.PROVISIONING),
+    }
     answers = {**_ERRORS, 204: {"description": "deleted (or nobody to delete)"}}
     for path in (PEOPLE + "/", PEOPLE):  # without the slash: a server URL configured with it gets it stripped
         router.add_api_route(
@@ -115,6 +119,7 @@ def _router(directory: Directory, credentials: Credentials, max_body_bytes: int)
         summary="PUT mode: delete the person the URL names (no body)",
         status_code=204,
         responses=_ERRORS,
+        openapi_extra=needs(*access.PROVISIONING),
     )
     return router
 

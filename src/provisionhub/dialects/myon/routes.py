@@ -10,7 +10,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 
 from provisionhub.dialects.myon import errors, wire
-from provisionhub.directory.access import ApiToken
+from provisionhub.directory.access import ApiToken, Permission
 from provisionhub.directory.entitlements import GrantEntitlements
 from provisionhub.directory.errors import ItemError, Rejected, Unauthenticated
 from provisionhub.directory.memberships import UpsertMembers
@@ -21,6 +21,7 @@ from provisionhub.directory.service import Directory
 from provisionhub.http.answers import LargeJSONResponse
 from provisionhub.http.bodies import read_json
 from provisionhub.http.dialects import Dialect
+from provisionhub.http.route_permissions import needs
 
 PREFIX = "/myon"
 
@@ -139,6 +140,7 @@ def _router(directory: Directory, max_body_bytes: int) -> APIRouter:
         status_code=201,
         responses=_RESPONSES,
         summary="Create or update district and building admins (permission user-create, user-update)",
+        openapi_extra=needs(Permission.USER_CREATE, Permission.USER_UPDATE),
     )
     router.add_api_route(
         "/users/{myon_id}",
@@ -146,6 +148,7 @@ def _router(directory: Directory, max_body_bytes: int) -> APIRouter:
         methods=["GET"],
         responses=_GET_RESPONSES,
         summary="One user (permission user-read)",
+        openapi_extra=needs(Permission.USER_READ),
     )
     for kind, path in _PATHS.items():
         router.add_api_route(
@@ -155,6 +158,7 @@ def _router(directory: Directory, max_body_bytes: int) -> APIRouter:
             status_code=201,
             responses=_RESPONSES,
             summary=f"Create or update {kind.value}s (permission org-write)",
+            openapi_extra=needs(Permission.ORG_WRITE),
         )
         router.add_api_route(
             path + "/{myon_id}",
@@ -162,6 +166,7 @@ def _router(directory: Directory, max_body_bytes: int) -> APIRouter:
             methods=["GET"],
             responses=_GET_RESPONSES,
             summary=f"One {_WHAT_GET_ANSWERS[kind]} (permission org-read)",
+            openapi_extra=needs(Permission.ORG_READ),
         )
     router.add_api_route(
         "/permissions",
@@ -170,6 +175,7 @@ def _router(directory: Directory, max_body_bytes: int) -> APIRouter:
         status_code=201,
         responses=_RESPONSES,
         summary="Grant permissions to buildings, or change those grants (permission entitlement-write)",
+        openapi_extra=needs(Permission.ENTITLEMENT_WRITE),
     )
     return router
 

@@ -38,6 +38,7 @@ from provisionhub.directory.people_search import PeopleQuery
 from provisionhub.directory.service import Directory
 from provisionhub.http.bodies import read_fields
 from provisionhub.http.dialects import Dialect
+from provisionhub.http.route_permissions import needs, public, refused
 
 #: The login source of the people OCL creates; their unique_id is their public id.
 LOGIN_SOURCE = "OCL"
@@ -60,14 +61,28 @@ def ocl_dialect(directory: Directory, credentials: Credentials, max_body_bytes: 
 def _router(directory: Directory, credentials: Credentials, max_body_bytes: int) -> APIRouter:
     router = APIRouter(prefix=wire.PREFIX, tags=["ocl"])
 
-    def route(path: str, endpoint: Endpoint, methods: list[str], summary: str, status: int = 200) -> None:
+    def route(
+        path: str,
+        endpoint: Endpoint,
+        methods: list[str],
+        summary: str,
+        access: dict[str, Any],
+        status: int = 200,
+    ) -> None:
         """Serve path with its trailing slash (documented) and without (the same endpoint, undocumented);
-        one route a method, so that each has an OpenAPI operation of its own."""
+        one route a method, so that each has an OpenAPI operation of its own. access: what it asks of a
+        credential (http/route_permissions.py)."""
         for method in methods:
-            router.add_api_route(path + "/", endpoint, methods=[method], summary=summary, status_code=status)
-            router.add_api_route(
-                path, endpoint, methods=[method], status_code=status, include_in_schema=False
-            )
+            for served, documented in ((path + "/", True), (path, False)):
+                router.add_api_route(
+                    served,
+                    endpoint,
+                    methods=[method],
+                    summary=summary,
+                    status_code=status,
+                    include_in_schema=documented,
+                    openapi_extra=access,
+                )
 
     async def presented(request: Request, *permissions: Permission) -> tuple[Credential, Principal]:
         """The request's credential and its principal (holding one of permissions, if named), checked
@@ -106,7 +121,8 @@ def _router(directory: Directory, credentials: Credentials, max_body_bytes: int)
             raise
         return JSONResponse({"token": key})
 
-    route("/users/login", login, ["POST"], "Sign in: a key for `Authorization: Token <key>`")
+    signing_in = public("signing in: the username and password in the body are the credential")
+    route("/users/login", login, ["POST"], "Sign in: a key for `Authorization: Token <key>`", signing_in)
 
     # -- reading -------------------------------------------------------------------------------------
 
@@ -126,7 +142,7 @@ def _router(directory: Directory, credentials: Credentials, max_body_bytes: int)
         return JSONResponse(detail(await user_named(found, user, include_inactive=include_inactive)))
 
     async def get_self(request: Request) -> JSONResponse:
-        found = await credential(request, credentials)
+        found, _ = await presented(request)  # a credential that is no one's is refused as such first
         return JSONResponse(detail(await as_ocl(found, directory.read(found, _myself(found)))))
 
     async def list_users(request: Request) -> JSONResponse:
@@ -226,17 +242,24 @@ def _router(directory: Directory, credentials: Credentials, max_body_bytes: int)
         await as_ocl(found, directory.submit(found, [command]))
         return Response(status_code=204)
 
-    route("/users", list_users, ["GET"], "Active users, a page at a time (q, sortAsc, sortDesc, verbose)")
-    route("/users", create_user, ["POST"], "Create a user (staff)", status=201)
-    route("/user", get_self, ["GET"], "The authenticated user")
-    route("/user", update_self, ["POST", "PUT"], "Change the authenticated user's own fields")
-    route("/user", delete_self, ["DELETE"], "Not allowed: nobody deactivates themselves", status=405)
+    read, write = needs(Permission.USER_READ), needs(Permission.USER_UPDATE)
+    listing = "Active users, a page at a time (q, sortAsc, sortDesc, verbose)"
+    route("/users", list_users, ["GET"], listing, read)
+    route("/users", create_user, ["POST"], "Create a user (staff)", needs(Permission.USER_CREATE), 201)
+    # /user is a person's own: a person signed in may always read and change it; a token is nobody.
+    route("/user", get_self, ["GET"], "The authenticated user", read)
+    route("/user", update_self, ["POST", "PUT"], "Change the authenticated user's own fields", read)
+    nobody = refused("nobody deactivates themselves")
+    route("/user", delete_self, ["DELETE"], "Not allowed: nobody deactivates themselves", nobody, 405)
     route(
-        "/users/{user}/reactivate", reactivate, ["PUT"], "Reactivate a deactivated user (staff)", status=204
+        "/users/{user}/reactivate", reactivate, ["PUT"], "Reactivate a deactivated user (staff)", write, 204
     )
-    route("/users/{user}", get_user, ["GET"], "One active user")
-    route("/users/{user}", update_user, ["POST", "PUT"], "Change a user's fields (staff, or themselves)")
-    route("/users/{user}", delete_user, ["DELETE"], "Deactivate a user (staff)", status=204)
+    route("/users/{user}", get_user, ["GET"], "One active user", read)
+    route(
+        "/users/{user}", update_user, ["POST", "PUT"], "Change a user's fields (staff, or themselves)", write
+    )
+    deactivate = needs(Permission.USER_DELETE)
+    route("/users/{user}", delete_user, ["DELETE"], "Deactivate a user (staff)", deactivate, 204)
     return router
 
 

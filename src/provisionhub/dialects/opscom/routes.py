@@ -20,6 +20,7 @@ from provisionhub.directory.reference_data import UserTypes
 from provisionhub.directory.service import Directory
 from provisionhub.http.bodies import read_json
 from provisionhub.http.dialects import ANY_ORIGIN, Dialect, preflight
+from provisionhub.http.route_permissions import needs, public
 
 PREFIX = "/opscom"
 PUSH_PATH = "/api/OC_TOMA/v1/profiles/push"
@@ -43,7 +44,13 @@ def opscom_dialect(directory: Directory, max_body_bytes: int) -> Dialect:
     clients call it directly), so every answer carries it and each path answers preflight."""
     router = _router(directory, max_body_bytes)
     for path in (PUSH_PATH, TYPES_PATH):
-        router.add_api_route(path, preflight, methods=["OPTIONS"], include_in_schema=False)
+        router.add_api_route(
+            path,
+            preflight,
+            methods=["OPTIONS"],
+            include_in_schema=False,
+            openapi_extra=public("a CORS preflight: it answers which methods and headers, nobody's data"),
+        )
     return Dialect(PREFIX, router, errors.error_response, handled=(errors.OpsComError,))
 
 
@@ -54,7 +61,7 @@ def _router(directory: Directory, max_body_bytes: int) -> APIRouter:
         PUSH_PATH,
         response_model=PushSuccess,
         responses=_ERRORS,
-        openapi_extra=_json_body(ProfilePush),
+        openapi_extra={**_json_body(ProfilePush), **needs(Permission.USER_CREATE, Permission.USER_UPDATE)},
         summary="Create or update a person (permission user-create)",
     )
     async def push(request: Request) -> JSONResponse:
@@ -73,7 +80,7 @@ def _router(directory: Directory, max_body_bytes: int) -> APIRouter:
         TYPES_PATH,
         response_model=TypesListSuccess,
         responses={k: v for k, v in _ERRORS.items() if k in (400, 401, 403, 413)},
-        openapi_extra=_json_body(TypesListRequest),
+        openapi_extra={**_json_body(TypesListRequest), **needs(Permission.USER_CREATE, Permission.USER_READ)},
         summary="List the user types user_type_id refers to (permission user-create or user-read)",
     )
     async def types_list(request: Request) -> JSONResponse:

@@ -12,6 +12,7 @@ from provisionhub.dialects.scim.filter_names import groups_condition, groups_sor
 from provisionhub.dialects.scim.filters import parse_filter
 from provisionhub.dialects.scim.http import (
     Listing,
+    ResourcePermissions,
     add_resource_routes,
     base_url,
     list_answer,
@@ -103,6 +104,9 @@ def add_group_routes(router: APIRouter, directory: Directory, max_body_bytes: in
         replace=replace_group,
         change=patch_group,
         delete=delete_group,
+        permissions=ResourcePermissions(
+            Permission.GROUP_READ, Permission.GROUP_WRITE, Permission.GROUP_WRITE, Permission.GROUP_WRITE
+        ),
     )
 
 

@@ -12,9 +12,11 @@ from fastapi.responses import JSONResponse, Response
 from provisionhub.dialects.scim import access, errors, schemas
 from provisionhub.dialects.scim.errors import ScimError, ScimType, invalid_value
 from provisionhub.dialects.scim.projection import Projection, projection
+from provisionhub.directory.access import Permission
 from provisionhub.directory.conditions import Filter, FilterError
 from provisionhub.http.answers import LargeJSONResponse, json_bytes
 from provisionhub.http.bodies import read_json
+from provisionhub.http.route_permissions import needs
 
 PREFIX = "/scim/v2"
 #: The most resources one list answer carries (advertised as filter.maxResults).
@@ -160,16 +162,37 @@ def add_resource_routes(
     replace: Endpoint,
     change: Endpoint,
     delete: Endpoint,
+    permissions: ResourcePermissions,
 ) -> None:
     """A resource type's routes: endpoint (/Users), and endpoint/{id} for one resource."""
     one = endpoint + "/{resource_id}"
-    router.add_api_route(endpoint, create, methods=["POST"], status_code=201, summary=f"Create a {resource}")
-    router.add_api_route(endpoint, listing, methods=["GET"], summary=f"List {resource}s (filter, sort, page)")
-    router.add_api_route(endpoint + "/.search", search, methods=["POST"], summary=f"Search {resource}s")
-    router.add_api_route(one, read, methods=["GET"], summary=f"One {resource}")
-    router.add_api_route(one, replace, methods=["PUT"], summary=f"Replace a {resource}")
-    router.add_api_route(one, change, methods=["PATCH"], summary=f"Change a {resource}")
-    router.add_api_route(one, delete, methods=["DELETE"], status_code=204, summary=f"Delete a {resource}")
+    reading, creating = needs(permissions.read), needs(permissions.create)
+    changing, deleting = needs(permissions.change), needs(permissions.delete)
+
+    def add(
+        path: str, call: Endpoint, method: str, summary: str, access: dict[str, Any], status: int = 200
+    ) -> None:
+        router.add_api_route(
+            path, call, methods=[method], status_code=status, summary=summary, openapi_extra=access
+        )
+
+    add(endpoint, create, "POST", f"Create a {resource}", creating, 201)
+    add(endpoint, listing, "GET", f"List {resource}s (filter, sort, page)", reading)
+    add(endpoint + "/.search", search, "POST", f"Search {resource}s", reading)
+    add(one, read, "GET", f"One {resource}", reading)
+    add(one, replace, "PUT", f"Replace a {resource}", changing)
+    add(one, change, "PATCH", f"Change a {resource}", changing)
+    add(one, delete, "DELETE", f"Delete a {resource}", deleting, 204)
+
+
+@dataclass(frozen=True, slots=True)
+class ResourcePermissions:
+    """What a resource type's routes need: to read, create, change and delete one."""
+
+    read: Permission
+    create: Permission
+    change: Permission
+    delete: Permission
 
 
 Document = dict[str, Any]

@@ -23,6 +23,7 @@ from provisionhub.dialects.scim.http import (
     MAX_RESULTS,
     PREFIX,
     Listing,
+    ResourcePermissions,
     ScimResponse,
     add_resource_routes,
     base_url,
@@ -49,6 +50,7 @@ from provisionhub.directory.reference_data import UserTypeIds
 from provisionhub.directory.service import Directory
 from provisionhub.http.bodies import BodyError, read_json
 from provisionhub.http.dialects import Dialect
+from provisionhub.http.route_permissions import needs, public
 from provisionhub.http.routes import DirectRoute
 
 
@@ -156,7 +158,7 @@ def _router(directory: Directory, max_body_bytes: int) -> APIRouter:
 
     async def bulk_request(request: Request) -> JSONResponse:
         seen = resources(request)
-        await directory.principal(seen.credential)  # before the body is read
+        await directory.principal(seen.credential, *BULK_PERMISSIONS)  # before the body is read
         operations, fail_on_errors = bulk.read_request(await read_json(request, max_body_bytes))
         return ScimResponse(bulk.response(await bulk.run(seen, operations, fail_on_errors)))
 
@@ -172,12 +174,36 @@ def _router(directory: Directory, max_body_bytes: int) -> APIRouter:
         replace=replace_user,
         change=patch_user,
         delete=delete_user,
+        permissions=ResourcePermissions(
+            Permission.USER_READ, Permission.USER_CREATE, Permission.USER_UPDATE, Permission.USER_DELETE
+        ),
     )
     add_group_routes(router, directory, max_body_bytes)
-    router.add_api_route("/.search", search_everything, methods=["POST"], summary="Search Users and Groups")
-    router.add_api_route("/Bulk", bulk_request, methods=["POST"], summary="Many operations in one request")
+    router.add_api_route(
+        "/.search",
+        search_everything,
+        methods=["POST"],
+        summary="Search Users and Groups",
+        openapi_extra=needs(Permission.USER_READ, Permission.GROUP_READ),
+    )
+    router.add_api_route(
+        "/Bulk",
+        bulk_request,
+        methods=["POST"],
+        summary="Many operations in one request",
+        openapi_extra=needs(*BULK_PERMISSIONS),
+    )
     _discovery(router, directory, max_body_bytes)
     return router
+
+
+#: A credential holding none of these may not send a Bulk request at all.
+BULK_PERMISSIONS = (
+    Permission.USER_CREATE,
+    Permission.USER_UPDATE,
+    Permission.USER_DELETE,
+    Permission.GROUP_WRITE,
+)
 
 
 def if_match(request: Request) -> frozenset[int] | None:
@@ -245,5 +271,6 @@ def _discovery(router: APIRouter, directory: Directory, max_body_bytes: int) -> 
         ("/Schemas", all_schemas, "The schemas"),
         ("/Schemas/{schema_id}", one_schema, "One schema"),
     ]
+    discovery = public("SCIM's discovery (RFC 7644 4): what the service provider supports, nobody's data")
     for path, endpoint, summary in endpoints:
-        router.add_api_route(path, endpoint, methods=["GET"], summary=summary)
+        router.add_api_route(path, endpoint, methods=["GET"], summary=summary, openapi_extra=discovery)

@@ -14,9 +14,11 @@ from provisionhub.dialects.uniweb import errors, resource, wire
 from provisionhub.dialects.uniweb.access import access_token
 from provisionhub.dialects.uniweb.query import query_object
 from provisionhub.dialects.uniweb.requests import read_request
+from provisionhub.directory.access import Permission
 from provisionhub.directory.service import Directory
 from provisionhub.http.bodies import BodyError, BodyTooLarge, read_fields
 from provisionhub.http.dialects import Dialect
+from provisionhub.http.route_permissions import needs, public
 
 
 def uniweb_dialect(directory: Directory, credentials: Credentials, max_body_bytes: int) -> Dialect:
@@ -27,6 +29,12 @@ def uniweb_dialect(directory: Directory, credentials: Credentials, max_body_byte
         errors.error_response,
         handled=(errors.OAuthError, errors.TokenRequestInvalid),
     )
+
+
+#: What a request object needs depends on its content and action (resource.require_permission): one of these.
+RESOURCE_ACCESS = needs(
+    Permission.USER_READ, Permission.USER_UPDATE, Permission.ORG_READ, Permission.GROUP_READ
+)
 
 
 def _router(directory: Directory, credentials: Credentials, max_body_bytes: int) -> APIRouter:
@@ -70,6 +78,7 @@ def _router(directory: Directory, credentials: Credentials, max_body_bytes: int)
         token,
         methods=["POST"],
         summary="An access token for an OAuth client's id and secret (password grant)",
+        openapi_extra=public("the OAuth 2.0 token endpoint: the client's id and secret are the credential"),
     )
     router.add_api_route(
         wire.RESOURCE_PATH,
@@ -79,6 +88,7 @@ def _router(directory: Directory, credentials: Credentials, max_body_bytes: int)
             "A structured request: members' profile sections (read, add, edit, clear, info, options),"
             " units or groups (read, info)"
         ),
+        openapi_extra=RESOURCE_ACCESS,
     )
     router.add_api_route(  # a route of its own: one route with two methods gives both one operation id
         wire.RESOURCE_PATH,
@@ -86,8 +96,13 @@ def _router(directory: Directory, credentials: Credentials, max_body_bytes: int)
         methods=["GET"],
         name="resource_request_get",
         summary="A structured request that reads (read, info, options), its request object in the query",
+        openapi_extra=RESOURCE_ACCESS,
     )
     router.add_api_route(
-        wire.TOKEN_PATH, token_not_posted, methods=["GET", "PUT", "DELETE", "PATCH"], include_in_schema=False
+        wire.TOKEN_PATH,
+        token_not_posted,
+        methods=["GET", "PUT", "DELETE", "PATCH"],
+        include_in_schema=False,
+        openapi_extra=public("405: the token endpoint takes POST"),
     )
     return router

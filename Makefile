@@ -21,16 +21,17 @@ run: $(STAMP)
 test: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/lint-imports
 	@$(BIN)/python -m devtools.probe 127.0.0.1 5432 || \
 		{ command -v pg_ctlcluster >/dev/null && [ -d /etc/postgresql ] && \
 		  pg_ctlcluster --skip-systemctl-redirect $$(ls /etc/postgresql) main start 2>/dev/null; \
 		  sleep 1; } || true
 	@if $(BIN)/python -m devtools.probe 127.0.0.1 5432; then \
 		echo "PostgreSQL answers on 127.0.0.1:5432: storage tests run on SQLite and PostgreSQL"; \
-		PROVISIONHUB_TEST_DATABASE_URL=$${PROVISIONHUB_TEST_DATABASE_URL:-$(PG_URL)} $(BIN)/pytest $(ARGS); \
+		PROVISIONHUB_TEST_DATABASE_URL=$${PROVISIONHUB_TEST_DATABASE_URL:-$(PG_URL)} $(BIN)/pytest -n 2 $(ARGS); \
 	else \
 		echo "no PostgreSQL on 127.0.0.1:5432: storage tests run on SQLite only"; \
-		$(BIN)/pytest $(ARGS); \
+		$(BIN)/pytest -n 2 $(ARGS); \
 	fi
 
 bench: $(STAMP)
@@ -39,6 +40,8 @@ bench: $(STAMP)
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/lint-imports
+	$(BIN)/mypy
 
 fmt: $(STAMP)
 	$(BIN)/ruff format .

@@ -294,6 +294,23 @@ async def test_a_new_password_signs_every_key_out(client: httpx.AsyncClient, mem
     assert (await sign_in(client, member.username, "a brand new passphrase")).status_code == 200
 
 
+async def test_a_password_set_through_another_dialect_signs_every_key_out_too(
+    client: httpx.AsyncClient, member: Member, make_token: MakeToken
+) -> None:
+    key = (await sign_in(client, member.username)).json()["token"]
+    scim = {"Authorization": f"Bearer {make_token('user-update', 'user-read')}"}
+    body = {
+        "schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+        "Operations": [{"op": "replace", "path": "password", "value": "set through SCIM"}],
+    }
+
+    changed = await client.patch(f"/scim/v2/Users/{member.public_id}", json=body, headers=scim)
+
+    assert changed.status_code == 200, changed.text
+    assert (await client.get("/ocl/user", headers=key_auth(key))).status_code == 401
+    assert (await sign_in(client, member.username, "set through SCIM")).status_code == 200
+
+
 async def test_passwords_and_keys_never_reach_the_log(
     client: httpx.AsyncClient, member: Member, caplog: pytest.LogCaptureFixture
 ) -> None:

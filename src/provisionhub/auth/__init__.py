@@ -1,1 +1,2 @@
-"""Credentials, permissions, and the principal every credential maps onto."""
+"""Credentials kept: API tokens, OAuth clients and their access tokens, people's keys and passwords; and
+the Authenticator that tells the directory whom a presented credential stands for."""

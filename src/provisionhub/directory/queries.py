@@ -9,26 +9,21 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Generic, TypeVar
+from typing import Generic, TypeVar
 
 from sqlalchemy import Connection
 
 from provisionhub.directory.access import Principal
-
-if TYPE_CHECKING:
-    from provisionhub.directory.operations import Operations
 
 T = TypeVar("T")
 
 
 @dataclass(frozen=True, slots=True)
 class Reading:
-    """What a query runs with: the snapshot (or the write's transaction), who asks, and the directory's
-    operations (its clock and catalogues)."""
+    """What a query runs with: the snapshot (or the write's transaction), and who asks."""
 
     conn: Connection
     principal: Principal
-    operations: Operations
 
 
 class Query(ABC, Generic[T]):

@@ -162,7 +162,7 @@ class Directory:
     # -- inside a transaction --------------------------------------------------------------------------
 
     def _reading(self, conn: Connection, credential: Credential | Operator) -> Reading:
-        return Reading(conn, self._principal(conn, credential), self._operations)
+        return Reading(conn, self._principal(conn, credential))
 
     def _principal(self, conn: Connection, credential: Credential | Operator) -> Principal:
         if isinstance(credential, Operator):
@@ -241,7 +241,7 @@ class Directory:
         changed = [person for result in results for person in authorization.password_changes(result)]
         if changed:
             self._authenticator.password_changed(conn, changed)
-        answer = unit.answer.run(Reading(conn, principal, self._operations)) if unit.answer else None
+        answer = unit.answer.run(Reading(conn, principal)) if unit.answer else None
         return Receipt(results, answer)
 
     # -- passwords -------------------------------------------------------------------------------------

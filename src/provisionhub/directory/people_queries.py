@@ -281,15 +281,19 @@ def user_views(
         groups = groups_of(reading.conn, [p.id for p in found])
     principal = reading.principal
     own = principal.home_source or home
-    return [
-        replace(
-            view_of(principal, p),
-            groups=tuple(groups.get(p.id, ())),
-            version=versions.get(p.public_id, 0),
-            external_id=p.unique_id if p.login_source == own and p.unique_id != p.public_id else None,
+    views = []
+    for p in found:
+        shown = view_of(principal, p)  # a list page makes a hundred: each view built once
+        views.append(
+            PersonView(
+                shown.person,
+                shown.private,
+                tuple(groups.get(p.id, ())),
+                versions.get(p.public_id, 0),
+                external_id=p.unique_id if p.login_source == own and p.unique_id != p.public_id else None,
+            )
         )
-        for p in found
-    ]
+    return views
 
 
 def _sees_person(reading: Reading, person: Person) -> bool:

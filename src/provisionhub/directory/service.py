@@ -39,7 +39,6 @@ from provisionhub.directory.passwords import (
     NEW,
     PASSWORD,
     Key,
-    PasswordTarget,
     password_targets,
     stored_hashes,
     with_password_hashes,
@@ -249,29 +248,29 @@ class Directory:
     async def _hashed(
         self, credential: Credential | Operator, units: Sequence[Unit], *, single: bool
     ) -> tuple[list[Unit], dict[int, DirectoryError]]:
-        """units with each password they set replaced by the hash to store, and those refused for their
-        password (single: raised instead).
+        """units with each password they set replaced by the hash to store, and those refused before the
+        write (single: raised instead): a password that breaks the rules, a permission the principal lacks.
 
         Hashing costs ~20 ms of CPU a password, so it happens before the write's transaction, on worker
-        threads, once the credential is known to be good (a stranger gets no hashing done). A password
-        the person already has keeps its stored hash: sending it again changes nothing.
+        threads, once the credential is known to be good (a stranger gets neither hashing done nor word
+        of what is wrong with the password it sent). A password the person already has keeps its stored
+        hash: sending it again changes nothing.
         """
         found = [[password_targets(command) for command in unit.commands] for unit in units]
         if not any(targets for unit in found for targets in unit):
             return list(units), {}
-        refused: dict[int, DirectoryError] = {}
+        keys = [t.key for unit in found for targets in unit for t in targets if t.key != NEW]
+        stored, refused = await self._database.read(lambda conn: self._ahead(conn, credential, units, keys))
         for u, unit in enumerate(found):
             try:
                 for targets in unit:
                     for target in targets:
                         self._authenticator.check_password(PASSWORD, target.password.plain)
             except DirectoryError as exc:
-                if single:
-                    raise
-                refused[u] = exc
+                refused.setdefault(u, exc)
+        if single and refused:
+            raise refused[0]
         wanted = [t for u, unit in enumerate(found) if u not in refused for ts in unit for t in ts]
-        asking = [unit for u, unit in enumerate(units) if u not in refused]
-        stored = await self._database.read(lambda conn: self._stored_hashes(conn, credential, asking, wanted))
         hashes = iter(
             await _hash_all(
                 self._authenticator.hash_password, [(t.password.plain, stored.get(t.key)) for t in wanted]
@@ -289,20 +288,20 @@ class Directory:
             prepared.append(replace(unit, commands=commands))
         return prepared, refused
 
-    def _stored_hashes(
-        self,
-        conn: Connection,
-        credential: Credential | Operator,
-        units: Sequence[Unit],
-        targets: Sequence[PasswordTarget],
-    ) -> dict[Key, str | None]:
-        """The hashes stored for targets, once the credential is known to be good and to hold the
-        permissions its commands need (what can be known of them before they run)."""
+    def _ahead(
+        self, conn: Connection, credential: Credential | Operator, units: Sequence[Unit], keys: Sequence[Key]
+    ) -> tuple[dict[Key, str | None], dict[int, DirectoryError]]:
+        """What is known before hashing: the credential good (Unauthenticated raised otherwise), the units
+        whose commands need a permission it lacks (refused, by position), and the hashes stored for keys."""
         principal = self._principal(conn, credential)
-        for unit in units:
-            for command in unit.commands:
-                authorization.may_submit(principal, command)
-        return stored_hashes(conn, [t.key for t in targets if t.key != NEW])
+        refused: dict[int, DirectoryError] = {}
+        for u, unit in enumerate(units):
+            try:
+                for command in unit.commands:
+                    authorization.may_submit(principal, command)
+            except DirectoryError as exc:
+                refused[u] = exc
+        return stored_hashes(conn, keys), refused
 
 
 def _settled(submission: _Submission, outcome: list[Receipt | DirectoryError | None] | DirectoryError) -> Any:

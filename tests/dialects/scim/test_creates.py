@@ -175,8 +175,10 @@ async def test_a_credential_is_checked_before_a_body_is_refused_or_a_password_ha
     broken = await client.post(USERS, headers=nobody, content=b'{"userName": ')
     wrong = await client.post(USERS, headers=nobody, content=b'{"userName": 7}')
     with_password = await client.post(USERS, headers=nobody, json=new_user(password="Tr0ub4dor&3-horse"))
+    too_short = await client.post(USERS, headers=nobody, json=new_user(password="short"))
     mine = await client.post(USERS, headers=scim, json={**new_user(), "userName": 7})
 
-    assert [broken.status_code, wrong.status_code, with_password.status_code] == [401, 401, 401]
+    statuses = [broken.status_code, wrong.status_code, with_password.status_code, too_short.status_code]
+    assert statuses == [401, 401, 401, 401]
     assert (mine.status_code, mine.json()["scimType"]) == (400, "invalidValue")
     assert count_rows(database, tables.people) == 0

@@ -156,6 +156,8 @@ def may_submit(principal: Principal, command: object) -> None:
             if not principal.can(Permission.USER_UPDATE):
                 principal.require(Permission.USER_CREATE)
             principal.require_source(str(homed(command, principal).login_source).strip())
+            if command.status is Status.DELETED:
+                principal.require(Permission.USER_DELETE)
         case UpdatePerson() if principal.kind is not Kind.PERSON:
             principal.require(Permission.USER_UPDATE)
         case UpsertMembers():
@@ -175,11 +177,7 @@ def upsert_each(
     requests = [(homed(command, principal), principal) for command, principal in requests]
     for index, (command, principal) in enumerate(requests):
         try:
-            if not principal.can(Permission.USER_UPDATE):
-                principal.require(Permission.USER_CREATE)
-            principal.require_source(str(command.login_source).strip())
-            if command.status is Status.DELETED:
-                principal.require(Permission.USER_DELETE)
+            may_submit(principal, command)
         except DirectoryError as exc:
             outcomes[index] = exc
             continue

@@ -188,6 +188,9 @@ class Operations:
             seen: set[tuple[str, str]] = set()
             for index in pending:
                 command = requests[index][0]
+                if command.unique_id is None:  # a new person, their unique_id still to be drawn
+                    this_round.append(index)
+                    continue
                 key = (str(command.login_source).strip(), str(command.unique_id).strip())
                 (later if key in seen else this_round).append(index)
                 seen.add(key)

@@ -15,6 +15,7 @@ from provisionhub.auth.tokens import revoke_token
 from provisionhub.dialects.scim.errors import ScimError
 from provisionhub.dialects.scim.resources import Resources
 from provisionhub.dialects.scim.users import user_in
+from provisionhub.directory import upserts
 from provisionhub.directory.access import ApiToken
 from provisionhub.directory.errors import Forbidden, Unauthenticated
 from provisionhub.directory.organisations import OrgKind
@@ -182,3 +183,32 @@ async def test_a_credential_is_checked_before_a_body_is_refused_or_a_password_ha
     assert statuses == [401, 401, 401, 401]
     assert (mine.status_code, mine.json()["scimType"]) == (400, "invalidValue")
     assert count_rows(database, tables.people) == 0
+
+
+async def test_creates_queued_together_go_through_one_batched_upsert(
+    directory: DirectoryUnderTest, make_token: MakeToken, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """However the write queue gathers them, each batch it hands the directory makes one upsert of all
+    its creates: a new User has no identity yet to wait on another's for."""
+    token = make_token("user-create")
+    batches: list[int] = []
+    upserted: list[int] = []
+    original_handler = directory._apply_submissions
+    original_upsert = upserts.upsert
+
+    def handler(conn: Any, submissions: list[Any]) -> list[Any]:
+        batches.append(len(submissions))
+        return original_handler(conn, submissions)
+
+    def upsert(conn: Any, known: Any, requests: Any, *args: Any, **kwargs: Any) -> Any:
+        upserted.append(len(requests))
+        return original_upsert(conn, known, requests, *args, **kwargs)
+
+    monkeypatch.setattr(directory, "_handler", handler)
+    monkeypatch.setattr(upserts, "upsert", upsert)
+
+    documents = await _batch(directory, *[(token, new_user()) for _ in range(16)])
+
+    assert all(isinstance(d, dict) for d in documents)
+    assert upserted == batches  # one upsert a batch, of all its creates
+    assert sum(upserted) == 16

@@ -43,14 +43,14 @@ bench: $(STAMP)
 mutate: $(STAMP)
 	@$(BIN)/python -c 'import mutmut' 2>/dev/null || $(BIN)/pip install --quiet 'mutmut>=3.8,<4'
 	PROVISIONHUB_TEST_BACKENDS=$${PROVISIONHUB_TEST_BACKENDS:-sqlite} $(BIN)/mutmut run $(ARGS)
-	@$(BIN)/mutmut results --all true | awk -F': ' -v only='$(ARGS)' ' \
-		NF == 2 { n[$$2]++ } \
+	@only=$$(printf '%s' '$(ARGS)' | sed -e 's/[.]/[.]/g' -e 's/[*]/.*/g' -e 's/[?]/./g' -e 's/  */|/g'); \
+	$(BIN)/mutmut results --all true | awk -F': ' -v only="$$only" ' \
+		NF == 2 { name = $$1; sub(/^ +/, "", name); if (only == "" || name ~ ("^(" only ")$$")) n[$$2]++ } \
 		END { \
 			scored = n["killed"] + n["survived"] + n["suspicious"] + n["segfault"]; \
-			printf "kill rate: %d killed / %d = %.1f%%%s\n", n["killed"], scored, \
-				scored ? 100 * n["killed"] / scored : 0, only ? " (mutants matching " only ")" : ""; \
+			printf "kill rate: %d killed / %d = %.1f%%\n", n["killed"], scored, scored ? 100 * n["killed"] / scored : 0; \
 			printf "  survived %d, suspicious %d, segfault %d\n", n["survived"], n["suspicious"], n["segfault"]; \
-			printf "  not counted: no tests %d, timeout %d, skipped %d, not checked %d\n", \
+			printf "  not counted: no tests %d, timeout %d, skipped %d, not run %d\n", \
 				n["no tests"], n["timeout"], n["skipped"], n["not checked"]; \
 		}'
 

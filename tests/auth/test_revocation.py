@@ -119,7 +119,7 @@ async def test_a_token_revoked_by_the_command_line_is_refused_at_the_next_scim_w
 
 
 async def test_a_token_revoked_after_writes_that_wrote_nothing_is_refused_at_the_next_one(
-    client: httpx.AsyncClient, cli: Cli, database: Database
+    client: httpx.AsyncClient, cli: Cli
 ) -> None:
     """The app's writer has written nothing yet: each write found no User (404)."""
     secret = new_token(cli, "cleaner", *EVERYTHING_TO_USERS)

@@ -142,13 +142,15 @@ async def test_each_retry_waits_the_policys_backoff_exactly_and_a_longer_retry_a
     finally:
         await whole_steps.stop()
 
-    [delivery] = deliveries_of(database, "flaky-then-busy")
+    attempts = tables.delivery_attempts
     with database.snapshot() as conn:
-        tries = queue.attempts_of(conn, delivery.id)
-    waits = [t["next_attempt_at"] - t["at"] if t["next_attempt_at"] else None for t in tries]
+        tries = conn.execute(
+            select(attempts.c.status, attempts.c.at, attempts.c.next_attempt_at).order_by(attempts.c.id)
+        ).all()
+    waits = [t.next_attempt_at - t.at if t.next_attempt_at else None for t in tries]
     # FAST: 0.05 s doubled each try, capped at 0.5 s; the 429's Retry-After (1 s) is longer than its 0.4 s.
     assert waits == [timedelta(seconds=s) for s in (0.05, 0.1, 0.2, 1.0)] + [None]
-    assert [t["status"] for t in tries] == [500, 503, 502, 429, 200]
+    assert [t.status for t in tries] == [500, 503, 502, 429, 200]
 
 
 async def test_a_delivery_is_dead_after_max_attempts_and_replay_sends_it_again(

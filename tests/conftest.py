@@ -35,12 +35,27 @@ from provisionhub.store.migrate import upgrade
 
 PG_ENV = "PROVISIONHUB_TEST_DATABASE_URL"
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
-BACKENDS = ["sqlite", "postgresql"]
+#: The backends the storage tests run on; PROVISIONHUB_TEST_BACKENDS=sqlite narrows them (`make mutate`
+#: does, so that PostgreSQL does not double every mutant's run).
+BACKENDS_ENV = "PROVISIONHUB_TEST_BACKENDS"
+BACKENDS = [name.strip() for name in os.environ.get(BACKENDS_ENV, "sqlite,postgresql").split(",")]
 
 
 def pytest_sessionstart(session: pytest.Session) -> None:
-    if IN_CI and not os.environ.get(PG_ENV):
+    if not set(BACKENDS) <= {"sqlite", "postgresql"}:
+        raise pytest.UsageError(f"{BACKENDS_ENV} names sqlite, postgresql or both (comma-separated)")
+    if IN_CI and "postgresql" in BACKENDS and not os.environ.get(PG_ENV):
         raise pytest.UsageError(f"CI=true but {PG_ENV} is not set: the PostgreSQL tests would be skipped")
+
+
+def shared_file(*parts: str) -> Path:
+    """A file of shared/, the folder beside the checkout; found as well from a copy of tests/ deeper
+    below it (`make mutate` runs one in mutants/)."""
+    here = Path(__file__).resolve()
+    for folder in here.parents:
+        if folder.joinpath("shared", *parts).exists():
+            return folder.joinpath("shared", *parts)
+    return here.parents[2].joinpath("shared", *parts)
 
 
 @pytest.fixture(scope="session")

@@ -13,9 +13,10 @@ from httpx2 import Client
 from scim2_client.engines.httpx2 import SyncSCIMClient
 from scim2_tester import Status, check_server
 
+from tests.conftest import shared_file
 from tests.e2e.conftest import Server
 
-SUITES = Path(__file__).resolve().parents[3] / "shared" / "scim-suites"
+SUITES = shared_file("scim-suites")
 
 
 @pytest.fixture

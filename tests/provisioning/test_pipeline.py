@@ -4,9 +4,11 @@ replay, pause and resume, tripping and probing, the rate limit."""
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import time
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
+import httpx
 import pytest
 from sqlalchemy import select, update
 
@@ -19,6 +21,8 @@ from provisionhub.provisioning.requeue import replay
 from provisionhub.provisioning.targets import IdentifierType, set_paused
 from provisionhub.store import tables
 from provisionhub.store.database import Database
+from tests.conftest import MakeToken
+from tests.factories import opscom_push
 from tests.provisioning.conftest import FAST, new_person, new_target
 from tests.provisioning.receiver import Receiver
 
@@ -121,6 +125,34 @@ async def test_retry_after_is_honoured(
     first, second = await receiver.wait_for(2, timeout=15)
 
     assert second.at - first.at >= 0.95  # not the 0.05 s the backoff alone would wait
+
+
+async def test_each_retry_waits_the_policys_backoff_exactly_and_a_longer_retry_after(
+    client: httpx.AsyncClient, database: Database, receiver: Receiver, make_token: MakeToken
+) -> None:
+    new_target(database, f"{receiver.base}/p", name="flaky-then-busy")
+    receiver.answer(500, 503, 502, (429, {"Retry-After": "1"}))
+    whole_steps = Dispatcher(database, dataclasses.replace(FAST, jitter=lambda bottom, top: top))
+    pushed = await client.post(
+        "/opscom/api/OC_TOMA/v1/profiles/push", json=opscom_push(make_token("user-create"))
+    )
+    assert pushed.status_code == 200, pushed.text
+
+    whole_steps.start()
+    try:
+        await settled(database, "flaky-then-busy", "delivered", timeout=15)
+    finally:
+        await whole_steps.stop()
+
+    attempts = tables.delivery_attempts
+    with database.snapshot() as conn:
+        tries = conn.execute(
+            select(attempts.c.status, attempts.c.at, attempts.c.next_attempt_at).order_by(attempts.c.id)
+        ).all()
+    waits = [t.next_attempt_at - t.at if t.next_attempt_at else None for t in tries]
+    # FAST: 0.05 s doubled each try, capped at 0.5 s; the 429's Retry-After (1 s) is longer than its 0.4 s.
+    assert waits == [timedelta(seconds=s) for s in (0.05, 0.1, 0.2, 1.0)] + [None]
+    assert [t.status for t in tries] == [500, 503, 502, 429, 200]
 
 
 async def test_a_delivery_is_dead_after_max_attempts_and_replay_sends_it_again(

@@ -18,7 +18,7 @@ import secrets
 import socket
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from functools import partial
 from typing import Any
@@ -46,8 +46,9 @@ RETRY_AFTER_MAX_SECONDS = 3600.0
 @dataclass(frozen=True, slots=True)
 class Policy:
     """How deliveries are tried: the backoff's first step and cap (seconds), the lease a claim holds,
-    each call's timeout, the most deliveries in flight, the longest sleep with nothing due, and how long a
-    wake waits for more commits to come before the pass that serves them all."""
+    each call's timeout, the most deliveries in flight, the longest sleep with nothing due, how long a
+    wake waits for more commits to come before the pass that serves them all, and where the backoff's
+    jitter comes from (a draw between two bounds: random.uniform; a test hands in one it knows)."""
 
     backoff_seconds: float = 2.0
     backoff_max_seconds: float = 3600.0
@@ -56,12 +57,13 @@ class Policy:
     in_flight: int = 256
     idle_seconds: float = 1.0
     gather_seconds: float = 0.01
+    jitter: Callable[[float, float], float] = field(default=random.uniform, repr=False, compare=False)
 
     def backoff(self, tries: int, retry_after: float | None) -> float:
         """Seconds before try number tries + 1: exponential with jitter (a half to the whole of
         base * 2^(tries-1), capped); a target's Retry-After wins when it asks for longer."""
         step = min(self.backoff_max_seconds, self.backoff_seconds * 2 ** min(tries - 1, 60))
-        delay = step * random.uniform(0.5, 1.0)
+        delay = step * self.jitter(0.5, 1.0)
         if retry_after is not None:
             delay = max(delay, min(retry_after, RETRY_AFTER_MAX_SECONDS))
         return delay

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import logging
 from datetime import date
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -16,14 +15,14 @@ from provisionhub.directory.reference_data import AddLoginSource, AddUserType
 from provisionhub.directory.service import Directory
 from provisionhub.store import tables
 from provisionhub.store.database import Database
-from tests.conftest import MakeToken, count_rows
+from tests.conftest import MakeToken, count_rows, shared_file
 from tests.factories import new_organisation, opscom_push
 
 pytestmark = pytest.mark.anyio
 
 PUSH = "/opscom/api/OC_TOMA/v1/profiles/push"
 TYPES = "/opscom/api/OC_TOMA/v1/profiles/types/list"
-SEED = Path(__file__).parents[4] / "shared" / "seeds" / "000_7dffeb7ee4e2caf5.txt"
+SEED = shared_file("seeds", "000_7dffeb7ee4e2caf5.txt")
 
 
 def seed_request_body() -> str:

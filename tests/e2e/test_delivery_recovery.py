@@ -95,7 +95,12 @@ def test_two_workers_share_the_queue_and_never_send_one_delivery_twice(
         for log in logs
     ]
     try:
-        time.sleep(1.0)  # both up and listening
+        # Both up and listening (a loaded machine may take seconds to start one).
+        wait_until(
+            lambda: all("delivering" in log.read_text(errors="replace") for log in logs),
+            60,
+            "the workers did not start",
+        )
         directory = DirectoryUnderTest(database)
         for _ in range(200):
             new_person(directory)

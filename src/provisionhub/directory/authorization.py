@@ -144,7 +144,7 @@ def execute(conn: Connection, operations: Operations, principal: Principal, comm
 def homed(command: UpsertPerson, principal: Principal) -> UpsertPerson:
     """command with its login source the principal's own, when it asks for that (HomeSource)."""
     if isinstance(command.login_source, HomeSource):
-        return replace(command, login_source=command.login_source.of(principal))
+        return command.in_source(command.login_source.of(principal))
     return command
 
 

@@ -52,7 +52,7 @@ T = TypeVar("T")
 __all__ = ["Directory", "Receipt", "Unit", "utcnow"]
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)  # not frozen: made for every write, and freezing makes each one slower
 class Unit:
     """Commands applied in order, all or nothing; answer: a query run after them, in their transaction
     (what the write leaves, as the caller will show it). check: applied and then rolled back: what the
@@ -63,7 +63,7 @@ class Unit:
     check: bool = False
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Receipt:
     """What a unit did: each command's result, in order, and its answer's (None without one)."""
 
@@ -71,7 +71,7 @@ class Receipt:
     answer: Any = None
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class _Submission:
     """Units waiting in the write queue with the credential they came with. single: the caller wants
     the one unit's receipt or its error raised; otherwise a receipt or an error for each unit. refused:
@@ -111,8 +111,10 @@ class Directory:
         """Apply commands in order, all or nothing, as the credential's principal; raises the first
         refusal (a batch command names every failing item: Rejected). check: write nothing, only say
         what they would do."""
-        units, _ = await self._hashed(credential, [Unit(commands, answer, check)], single=True)
-        outcome = await self._database.write_item(self._handler, _Submission(credential, units, True, {}))
+        units = [Unit(commands, answer, check)]
+        if any(password_targets(command) for command in commands):  # most writes set no password
+            units, _ = await self._hashed(credential, units, single=True)
+        outcome = await self._database.write_item(self._handler, _Submission(credential, units, True, _NONE))
         return outcome  # type: ignore[no-any-return]
 
     async def submit_each(
@@ -302,6 +304,9 @@ class Directory:
             except DirectoryError as exc:
                 refused[u] = exc
         return stored_hashes(conn, keys), refused
+
+
+_NONE: Mapping[int, DirectoryError] = {}
 
 
 def _settled(submission: _Submission, outcome: list[Receipt | DirectoryError | None] | DirectoryError) -> Any:

@@ -39,12 +39,13 @@ from provisionhub.dialects.scim.resources import (
     Resources,
     created_document,
     creation,
-    scim_names,
+    scim_error,
     user_document,
 )
 from provisionhub.dialects.scim.users import UserIn, user_in
 from provisionhub.directory.access import Anonymous, ApiToken, Permission
 from provisionhub.directory.conditions import Filter
+from provisionhub.directory.errors import Conflict, Invalid
 from provisionhub.directory.people_queries import UserById, Users
 from provisionhub.directory.reference_data import UserTypeIds
 from provisionhub.directory.service import Directory
@@ -88,8 +89,10 @@ def _router(directory: Directory, max_body_bytes: int) -> APIRouter:
         except ScimError:
             await directory.principal(seen.credential, Permission.USER_CREATE)
             raise
-        with scim_names():
+        try:
             receipt = await directory.submit(seen.credential, [command])
+        except (Invalid, Conflict) as exc:  # not scim_names(): a context manager costs every create
+            raise scim_error(exc) from None
         return one(created_document(receipt.results[0], read, seen.url), requested(request), 201)
 
     async def get_user(resource_id: str, request: Request) -> Response:

@@ -19,7 +19,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from typing import Any
 
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection, RowMapping, select
 
 from provisionhub.directory import groups
 from provisionhub.directory.access import HomeSource, Kind, Permission, Principal
@@ -50,6 +50,7 @@ from provisionhub.directory.scopes import sees
 from provisionhub.directory.section_catalogue import LoadSections
 from provisionhub.directory.section_items import ChangeSections
 from provisionhub.store import tables
+from provisionhub.store.rows import StoredRow
 
 people = tables.people
 
@@ -221,7 +222,7 @@ def password_changes(result: Any) -> list[int]:
 # -- people ---------------------------------------------------------------------------------------------
 
 
-def _person(conn: Connection, public_id: str) -> Mapping[str, Any]:
+def _person(conn: Connection, public_id: str) -> RowMapping:
     row = conn.execute(select(people).where(people.c.public_id == public_id)).mappings().first()
     if row is None:
         raise NotFound(f"no person with id {public_id!r}")
@@ -231,7 +232,7 @@ def _person(conn: Connection, public_id: str) -> Mapping[str, Any]:
 def _may_change(
     conn: Connection,
     principal: Principal,
-    row: Mapping[str, Any],
+    row: StoredRow,
     permission: Permission,
     fields: Mapping[str, Any] | None = None,
     *,
@@ -247,7 +248,7 @@ def _may_change(
         _may_set_password(principal, row, fields)
 
 
-def _may_set_password(principal: Principal, row: Mapping[str, Any], fields: Mapping[str, Any]) -> None:
+def _may_set_password(principal: Principal, row: StoredRow, fields: Mapping[str, Any]) -> None:
     """A staff member's password: only an unscoped admin credential, or the staff member, sets it."""
     if PASSWORD_HASH not in fields or not row["staff"] or principal.is_person(row["id"]):
         return

@@ -10,7 +10,7 @@ from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Column, Connection, select
+from sqlalchemy import Column, Connection, RowMapping, select
 
 from provisionhub.directory import (
     entitlements,
@@ -477,7 +477,7 @@ def _named_by_path(error: Invalid | Conflict, paths: Mapping[str, str]) -> Inval
     return Conflict(path, worded_as(error, path))
 
 
-def person_of(conn: Connection, command: SetStatus) -> Mapping[str, Any] | None:
+def person_of(conn: Connection, command: SetStatus) -> RowMapping | None:
     """The person a SetStatus names: by public id (NotFound if nobody), or by source identity (None if
     nobody has it)."""
     if command.public_id is not None:
@@ -494,7 +494,7 @@ def _renumbered(allow: upserts.Allow, indexes: Sequence[int]) -> upserts.Allow:
     return lambda index, existing: allow(indexes[index], existing)
 
 
-def _person_row(conn: Connection, public_id: str) -> Mapping[str, Any]:
+def _person_row(conn: Connection, public_id: str) -> RowMapping:
     row = conn.execute(select(tables.people).where(tables.people.c.public_id == public_id)).mappings().first()
     if row is None:
         raise NotFound(f"no person with id {public_id!r}")

@@ -15,6 +15,7 @@ from sqlalchemy import Column, String
 
 from provisionhub.directory.access import HomeSource
 from provisionhub.directory.errors import Invalid, Reason
+from provisionhub.store.rows import StoredRow
 from provisionhub.store.tables import people
 
 
@@ -134,7 +135,7 @@ class Person:
         return self.fields[name]
 
     @classmethod
-    def from_row(cls, row: Mapping[str, Any]) -> Person:
+    def from_row(cls, row: StoredRow) -> Person:
         return cls(
             id=row["id"],
             public_id=row["public_id"],
@@ -245,7 +246,7 @@ class PersonResult:
     a push's) skip building one per person (~1 µs each).
     """
 
-    row: Mapping[str, Any]
+    row: StoredRow
     created: bool
     changed: tuple[str, ...]
     seq: int | None = None

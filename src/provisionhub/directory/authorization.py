@@ -23,7 +23,7 @@ from sqlalchemy import Connection, RowMapping, select
 
 from provisionhub.directory import groups
 from provisionhub.directory.access import HomeSource, Kind, Permission, Principal
-from provisionhub.directory.entitlements import AddEntitlement, GrantEntitlements
+from provisionhub.directory.entitlements import AddEntitlement, GrantEntitlements, Unset
 from provisionhub.directory.errors import DirectoryError, Forbidden, Invalid, NotFound, OutOfScope, Reason
 from provisionhub.directory.memberships import MemberResult, UpsertMembers
 from provisionhub.directory.operations import Operations, person_of
@@ -173,7 +173,7 @@ def upsert_each(
 ) -> list[PersonResult | DirectoryError]:
     """Create or change each person, each alone, if its principal may (the groups and status a command
     also gives are not applied here: see execute)."""
-    outcomes: list[PersonResult | DirectoryError | None] = [None] * len(requests)
+    outcomes: dict[int, PersonResult | DirectoryError] = {}
     allowed: list[int] = []
     requests = [(homed(command, principal), principal) for command, principal in requests]
     for index, (command, principal) in enumerate(requests):
@@ -207,7 +207,7 @@ def upsert_each(
     )
     for index, answer in zip(allowed, answers, strict=True):
         outcomes[index] = answer
-    return outcomes  # type: ignore[return-value]
+    return [outcomes[index] for index in range(len(requests))]
 
 
 def password_changes(result: Any) -> list[int]:
@@ -308,16 +308,16 @@ def _scoped_change(conn: Connection, principal: Principal, command: groups.Chang
     """The change as the principal may make it: the members it names must be people it sees; replacing
     the members replaces those it sees (the others stay); renaming needs every member seen."""
     named = [*command.add_members, *command.remove_members]
-    if not isinstance(command.members, groups.Unset):
+    if not isinstance(command.members, Unset):
         named += list(command.members)
     _require_seen_members(conn, principal, named)
     if not principal.scoped:
         return command
     unseen = _unseen_members(conn, principal, command.public_id)
-    if not isinstance(command.display_name, groups.Unset) and unseen:
+    if not isinstance(command.display_name, Unset) and unseen:
         current = groups.find_groups(conn, [command.public_id])[command.public_id]
         if str(command.display_name).strip() != current.display_name:
             _require_every_member_seen(conn, principal, command.public_id, "rename")
-    if isinstance(command.members, groups.Unset) or not unseen:
+    if isinstance(command.members, Unset) or not unseen:
         return command
     return replace(command, members=[*command.members, *(m for m in unseen if m not in command.members)])

@@ -223,7 +223,7 @@ def upsert_members(
         if errors:
             savepoint.rollback()
             raise Rejected(sorted(errors, key=lambda e: e.index))
-    results = [outcome for outcome in outcomes if not isinstance(outcome, Exception)]
+    results = [outcome for outcome in outcomes if isinstance(outcome, PersonResult)]
     placed = [plan for plan in plans if plan is not None]
     assert len(results) == len(placed) == len(commands)
     _write_memberships(conn, results, placed, now)

@@ -140,7 +140,9 @@ class Operations:
         changed = list(result.changed)
         seq = result.seq
         if command.groups is not None:
-            source_groups = groups.SetSourceGroups(result.public_id, command.login_source, command.groups)
+            source = command.login_source
+            assert isinstance(source, str), "a HomeSource is the principal's own by now (authorization.homed)"
+            source_groups = groups.SetSourceGroups(result.public_id, source, command.groups)
             if groups.set_source_groups(conn, source_groups, actor, self._clock()):
                 changed.append("groups")
         moved: PersonResult | None = None
@@ -167,7 +169,9 @@ class Operations:
         ]
         if errors:
             raise Rejected(errors)
-        return outcomes  # type: ignore[return-value]
+        results = [outcome for outcome in outcomes if isinstance(outcome, PersonResult)]
+        assert len(results) == len(outcomes), "without an error, every request has its result"
+        return results
 
     def upsert_each(
         self,
@@ -180,7 +184,7 @@ class Operations:
 
         Requests for the same person go in successive rounds, so a later one sees the earlier one's result.
         """
-        outcomes: list[PersonResult | DirectoryError | None] = [None] * len(requests)
+        outcomes: dict[int, PersonResult | DirectoryError] = {}
         pending = list(range(len(requests)))
         while pending:
             this_round: list[int] = []
@@ -205,7 +209,7 @@ class Operations:
             for index, answer in zip(this_round, answers, strict=True):
                 outcomes[index] = answer
             pending = later
-        return outcomes  # type: ignore[return-value]
+        return [outcomes[index] for index in range(len(requests))]
 
     def update_person(self, conn: Connection, command: UpdatePerson, actor: str) -> PersonResult:
         """Change the fields given on the person with this public id (their source identity is kept)."""

@@ -112,8 +112,9 @@ class Directory:
         refusal (a batch command names every failing item: Rejected). check: write nothing, only say
         what they would do."""
         units, _ = await self._hashed(credential, [Unit(commands, answer, check)], single=True)
-        outcome = await self._database.write_item(self._handler, _Submission(credential, units, True, {}))
-        return outcome  # type: ignore[no-any-return]
+        submission = _Submission(credential, units, True, {})
+        receipt: Receipt = await self._database.write_item(self._handler, submission)
+        return receipt
 
     async def submit_each(
         self, credential: Credential | Operator, units: Sequence[Unit]
@@ -123,8 +124,8 @@ class Directory:
             return []
         prepared, refused = await self._hashed(credential, units, single=False)
         submission = _Submission(credential, prepared, False, refused)
-        outcome = await self._database.write_item(self._handler, submission)
-        return outcome  # type: ignore[no-any-return]
+        outcomes: list[Receipt | DirectoryError] = await self._database.write_item(self._handler, submission)
+        return outcomes
 
     def apply(self, command: object, actor: str = "cli") -> Any:
         """Apply one command as provisionhub itself (the command line, a test): an operator named actor,
@@ -185,8 +186,9 @@ class Directory:
                 own[credential] = ANONYMOUS
             else:
                 others.append(credential)
-        found = self._authenticator.principals(conn, others) if others else {}
-        return {**found, **own}
+        if others:
+            own.update(self._authenticator.principals(conn, others).items())
+        return own
 
     def _apply_submissions(self, conn: Connection, submissions: list[_Submission]) -> list[Any]:
         """The write queue's batch handler: every submission queued meanwhile, in one transaction.
@@ -261,9 +263,9 @@ class Directory:
             return list(units), {}
         keys = [t.key for unit in found for targets in unit for t in targets if t.key != NEW]
         stored, refused = await self._database.read(lambda conn: self._ahead(conn, credential, units, keys))
-        for u, unit in enumerate(found):
+        for u, unit_targets in enumerate(found):
             try:
-                for targets in unit:
+                for targets in unit_targets:
                     for target in targets:
                         self._authenticator.check_password(PASSWORD, target.password.plain)
             except DirectoryError as exc:

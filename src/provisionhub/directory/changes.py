@@ -163,8 +163,10 @@ def first_seq_since(conn: Connection, moment: datetime) -> int:
     searches, with no index on occurred_at.
     """
     changes = tables.changes
+    low: int | None
+    high: int | None
     low, high = conn.execute(select(func.min(changes.c.seq), func.max(changes.c.seq))).one()
-    if low is None:
+    if low is None or high is None:  # an empty log: both are NULL
         return 1
     high += 1
     while low < high:

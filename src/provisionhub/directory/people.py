@@ -294,12 +294,12 @@ def normalise_fields(values: Mapping[str, Any]) -> dict[str, Any]:
 
 def bounded_text(name: str, value: Any, limit: int) -> str | None:
     """value as clean text (see clean_text) of at most limit characters; None when it is empty."""
-    value = clean_text(name, value)
-    if not value:
+    text = clean_text(name, value)
+    if not text:
         return None
-    if len(value) > limit:
+    if len(text) > limit:
         raise Invalid(name, Reason.TOO_LONG, f"{name} must be at most {limit} characters")
-    return value
+    return text
 
 
 def _moment(name: str, value: Any) -> date | datetime:

@@ -96,7 +96,7 @@ def create_token(
             "created_at": now,
         },
     )
-    fields = {"permissions": (None, granted), "login_sources": (None, sources)}
+    fields: dict[str, tuple[Any, Any]] = {"permissions": (None, granted), "login_sources": (None, sources)}
     if account is not None:
         fields["account"] = (None, account)
     record(conn, [Change(actor, "api_token", name, "create", fields)], now)
@@ -190,7 +190,7 @@ def authenticate_many(
 ) -> dict[str | None, Principal | Unauthenticated]:
     """Each presented secret's principal, or why it is refused: one query for them all."""
     presented = set(secrets)
-    hashes = {secret: digest(secret) for secret in presented if secret}
+    hashes: dict[str | None, str] = {secret: digest(secret) for secret in presented if secret}
     rows = (
         {row["secret_hash"]: row for row in fetch_all(conn, _BY_HASH, {"hashes": list(hashes.values())})}
         if hashes

@@ -19,7 +19,7 @@ from typing import Any
 
 from provisionhub.dialects.scim import schemas
 from provisionhub.dialects.scim.errors import ScimError, ScimType, invalid_value
-from provisionhub.dialects.scim.values import as_boolean
+from provisionhub.directory.condition_sql import as_boolean
 from provisionhub.directory.people import ACTIVE_STATUSES, Person
 
 #: Simple attributes of each schema and the person field each one is.

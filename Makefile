@@ -22,6 +22,7 @@ test: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/lint-imports
+	$(BIN)/mypy
 	@$(BIN)/python -m devtools.probe 127.0.0.1 5432 || \
 		{ command -v pg_ctlcluster >/dev/null && [ -d /etc/postgresql ] && \
 		  pg_ctlcluster --skip-systemctl-redirect $$(ls /etc/postgresql) main start 2>/dev/null; \

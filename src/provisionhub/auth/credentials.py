@@ -1,5 +1,5 @@
 """What the dialects ask of auth besides the Directory's door: a person's password checked (outside any
-transaction: Argon2id costs ~20 ms of CPU), a person signed in with a key, an OAuth access token issued.
+transaction: Argon2id is heavy CPU work), a person signed in with a key, an OAuth access token issued.
 Each is auth's own write or read of the credentials it keeps."""
 
 from __future__ import annotations

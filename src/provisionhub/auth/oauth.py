@@ -230,7 +230,9 @@ def issue_token(
     return IssuedToken(token, policy.token_seconds)
 
 
-def _claim_attempt(conn: Connection, client_id: str, now: datetime, policy: GrantPolicy) -> Row | None:
+def _claim_attempt(
+    conn: Connection, client_id: str, now: datetime, policy: GrantPolicy
+) -> Row[int, str, datetime | None, int] | None:
     """Count an attempt against a client that is not held, as a failure until the secret proves right;
     its row (id, secret_hash, revoked_at, failures), or None if no such client or held."""
     forgotten = now - timedelta(seconds=policy.max_hold_seconds)

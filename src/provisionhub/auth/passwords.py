@@ -1,9 +1,9 @@
 """People's passwords: checked against a few rules, stored only as Argon2id hashes, never logged.
 
-Parameters are OWASP's recommended minimum for Argon2id (19 MiB of memory, 2 passes, 1 lane): about
-20 ms a hash on one core. The library's default profile (64 MiB, 3 passes, 4 lanes) took 140 ms a hash
-here, which would make a 1,000-user request run for over two minutes. One lane per hash lets a batch
-hash on every core at once (the binding releases the GIL).
+Parameters are OWASP's recommended minimum for Argon2id (19 MiB of memory, 2 passes, 1 lane), not the
+library's heavier default profile (64 MiB, 3 passes, 4 lanes): a bulk request hashes a password for each
+of its users, and would run far too long (bench/README.md). One lane per hash lets a batch hash on every
+core at once (the binding releases the GIL).
 """
 
 from __future__ import annotations

@@ -12,8 +12,9 @@ from __future__ import annotations
 import secrets
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import Connection, delete, select
+from sqlalchemy import Connection, Select, delete, select
 
 from provisionhub.auth.tokens import digest
 from provisionhub.directory.people import ACTIVE_STATUSES, folded
@@ -56,8 +57,8 @@ _HOLDER = select(
 )
 
 
-def _holder(conn: Connection, statement: object) -> Holder | None:
-    row = conn.execute(statement).first()  # type: ignore[call-overload]
+def _holder(conn: Connection, statement: Select[*tuple[Any, ...]]) -> Holder | None:
+    row = conn.execute(statement).first()
     if row is None or row.username is None:
         return None
     return Holder(

@@ -96,7 +96,7 @@ def create_token(
             "created_at": now,
         },
     )
-    fields = {"permissions": (None, granted), "login_sources": (None, sources)}
+    fields: dict[str, tuple[Any, Any]] = {"permissions": (None, granted), "login_sources": (None, sources)}
     if account is not None:
         fields["account"] = (None, account)
     record(conn, [Change(actor, "api_token", name, "create", fields)], now)
@@ -134,7 +134,8 @@ def authenticate(conn: Connection, secret: str | None) -> Principal:
     """The principal a presented secret belongs to; Unauthenticated if none, unknown or revoked.
 
     A principal found is remembered on the connection while nothing can have changed it (_memo): a
-    SCIM read asks on every request, and the lookup was a third of its database time."""
+    SCIM read asks on every request, and the lookup was a large share of its database time
+    (bench/README.md)."""
     memo = _memo(conn) if secret else None
     hashed = digest(secret) if memo is not None and secret else None
     if memo is not None and hashed in memo:
@@ -190,7 +191,7 @@ def authenticate_many(
 ) -> dict[str | None, Principal | Unauthenticated]:
     """Each presented secret's principal, or why it is refused: one query for them all."""
     presented = set(secrets)
-    hashes = {secret: digest(secret) for secret in presented if secret}
+    hashes: dict[str | None, str] = {secret: digest(secret) for secret in presented if secret}
     rows = (
         {row["secret_hash"]: row for row in fetch_all(conn, _BY_HASH, {"hashes": list(hashes.values())})}
         if hashes

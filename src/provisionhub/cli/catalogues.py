@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
-from typing import Annotated, Any, cast
+from typing import Annotated, Any
 
 import typer
 import yaml
@@ -157,7 +157,7 @@ def permission_add(
     title: str,
 ) -> None:
     """Add a permission to the catalogue and print its id, alone, on stdout: the permission_id to grant."""
-    added = cast(Entitlement, _apply(AddEntitlement(code=code, title=title)))
+    added: Entitlement = _apply(AddEntitlement(code=code, title=title))
     sys.stdout.write(added.public_id + "\n")
     err.print(f"permission {added.code} added")
 

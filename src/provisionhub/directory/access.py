@@ -162,7 +162,7 @@ class PersonKey:
 
 @dataclass(frozen=True, slots=True)
 class CheckedPassword:
-    """A person whose password was checked outside any transaction (Argon2id costs ~20 ms of CPU): their
+    """A person whose password was checked outside any transaction (Argon2id is heavy CPU work): their
     row id and the hash it matched. Inside the transaction the person must still be active and hold that
     hash (a password changed meanwhile no longer signs in)."""
 

@@ -19,11 +19,11 @@ from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from typing import Any
 
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection, RowMapping, select
 
 from provisionhub.directory import groups
 from provisionhub.directory.access import HomeSource, Kind, Permission, Principal
-from provisionhub.directory.entitlements import AddEntitlement, GrantEntitlements
+from provisionhub.directory.entitlements import AddEntitlement, GrantEntitlements, Unset
 from provisionhub.directory.errors import DirectoryError, Forbidden, Invalid, NotFound, OutOfScope, Reason
 from provisionhub.directory.memberships import MemberResult, UpsertMembers
 from provisionhub.directory.operations import Operations, person_of
@@ -50,6 +50,7 @@ from provisionhub.directory.scopes import sees
 from provisionhub.directory.section_catalogue import LoadSections
 from provisionhub.directory.section_items import ChangeSections
 from provisionhub.store import tables
+from provisionhub.store.rows import StoredRow
 
 people = tables.people
 
@@ -172,7 +173,7 @@ def upsert_each(
 ) -> list[PersonResult | DirectoryError]:
     """Create or change each person, each alone, if its principal may (the groups and status a command
     also gives are not applied here: see execute)."""
-    outcomes: list[PersonResult | DirectoryError | None] = [None] * len(requests)
+    outcomes: dict[int, PersonResult | DirectoryError] = {}
     allowed: list[int] = []
     requests = [(homed(command, principal), principal) for command, principal in requests]
     for index, (command, principal) in enumerate(requests):
@@ -206,7 +207,7 @@ def upsert_each(
     )
     for index, answer in zip(allowed, answers, strict=True):
         outcomes[index] = answer
-    return outcomes  # type: ignore[return-value]
+    return [outcomes[index] for index in range(len(requests))]
 
 
 def password_changes(result: Any) -> list[int]:
@@ -221,7 +222,7 @@ def password_changes(result: Any) -> list[int]:
 # -- people ---------------------------------------------------------------------------------------------
 
 
-def _person(conn: Connection, public_id: str) -> Mapping[str, Any]:
+def _person(conn: Connection, public_id: str) -> RowMapping:
     row = conn.execute(select(people).where(people.c.public_id == public_id)).mappings().first()
     if row is None:
         raise NotFound(f"no person with id {public_id!r}")
@@ -231,7 +232,7 @@ def _person(conn: Connection, public_id: str) -> Mapping[str, Any]:
 def _may_change(
     conn: Connection,
     principal: Principal,
-    row: Mapping[str, Any],
+    row: StoredRow,
     permission: Permission,
     fields: Mapping[str, Any] | None = None,
     *,
@@ -247,7 +248,7 @@ def _may_change(
         _may_set_password(principal, row, fields)
 
 
-def _may_set_password(principal: Principal, row: Mapping[str, Any], fields: Mapping[str, Any]) -> None:
+def _may_set_password(principal: Principal, row: StoredRow, fields: Mapping[str, Any]) -> None:
     """A staff member's password: only an unscoped admin credential, or the staff member, sets it."""
     if PASSWORD_HASH not in fields or not row["staff"] or principal.is_person(row["id"]):
         return
@@ -307,16 +308,16 @@ def _scoped_change(conn: Connection, principal: Principal, command: groups.Chang
     """The change as the principal may make it: the members it names must be people it sees; replacing
     the members replaces those it sees (the others stay); renaming needs every member seen."""
     named = [*command.add_members, *command.remove_members]
-    if not isinstance(command.members, groups.Unset):
+    if not isinstance(command.members, Unset):
         named += list(command.members)
     _require_seen_members(conn, principal, named)
     if not principal.scoped:
         return command
     unseen = _unseen_members(conn, principal, command.public_id)
-    if not isinstance(command.display_name, groups.Unset) and unseen:
+    if not isinstance(command.display_name, Unset) and unseen:
         current = groups.find_groups(conn, [command.public_id])[command.public_id]
         if str(command.display_name).strip() != current.display_name:
             _require_every_member_seen(conn, principal, command.public_id, "rename")
-    if isinstance(command.members, groups.Unset) or not unseen:
+    if isinstance(command.members, Unset) or not unseen:
         return command
     return replace(command, members=[*command.members, *(m for m in unseen if m not in command.members)])

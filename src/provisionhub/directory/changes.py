@@ -39,7 +39,7 @@ class Event(StrEnum):
     REPROVISION = "reprovision"
 
 
-@dataclass(slots=True)  # not frozen: a batch makes one a person, and freezing costs 0.45 µs each
+@dataclass(slots=True)  # not frozen: a batch makes one a person, and frozen is slower (bench/README.md)
 class Change:
     """One changed entity: fields maps each changed field to (old, new); actor is who changed it."""
 
@@ -66,7 +66,7 @@ class LoggedChange:
 def _wire(fields: Mapping[str, tuple[Any, Any]]) -> dict[str, Any]:
     """{field: [old, new]} for the log, sensitive values masked. Dates and times stay objects: the
     engine's JSON serializer writes them as ISO 8601 (store/engine.py), and (old, new) pairs as arrays,
-    so a change without sensitive fields goes as it is (a copy: 0.1 µs, where rebuilding took 0.5)."""
+    so a change without sensitive fields goes as it is, copied rather than rebuilt (bench/README.md)."""
     if SENSITIVE_FIELDS.isdisjoint(fields):
         return dict(fields)
     return {
@@ -136,8 +136,8 @@ _LATEST = (
 
 def latest_seqs(conn: Connection, entity_type: str, entity_ids: Sequence[str]) -> dict[str, int]:
     """The newest sequence number logged for each of these entities: a version that changes with every
-    change to the entity, whatever changed it. One statement built once (a SCIM read asks on every
-    request: building it each time cost ~0.15 ms)."""
+    change to the entity, whatever changed it. One statement built once: a SCIM read asks on every
+    request, and building it anew was a measurable share of the read (bench/README.md)."""
     wanted = sorted(set(entity_ids))
     if not wanted:
         return {}
@@ -163,8 +163,10 @@ def first_seq_since(conn: Connection, moment: datetime) -> int:
     searches, with no index on occurred_at.
     """
     changes = tables.changes
+    low: int | None
+    high: int | None
     low, high = conn.execute(select(func.min(changes.c.seq), func.max(changes.c.seq))).one()
-    if low is None:
+    if low is None or high is None:  # an empty log: both are NULL
         return 1
     high += 1
     while low < high:

@@ -94,15 +94,18 @@ def sql_condition(node: Filter, resolver: Resolver) -> ColumnElement[bool]:
       an attribute whose values are rows of their own (a group's members) says so with `rows`, and then
       `attr[f]` (and `attr.sub op v`, and `attr pr`) is an EXISTS of a value that matches.
     """
-    lookup = resolver.get if isinstance(resolver, Mapping) else None
-    return _Translator(resolver if lookup is None else lambda path: lookup(path.key)).condition(node)
+    if isinstance(resolver, Mapping):
+        return _Translator(lambda path: resolver.get(path.key)).condition(node)
+    return _Translator(resolver).condition(node)
 
 
 class _Translator:
     def __init__(self, resolve: Callable[[AttributePath], SqlAttribute | None]) -> None:
         self.resolve = resolve
 
-    def condition(self, node: Filter, negated: bool = False, scope: AttributePath | None = None) -> Any:
+    def condition(
+        self, node: Filter, negated: bool = False, scope: AttributePath | None = None
+    ) -> ColumnElement[bool]:
         match node:
             case Constant(value):
                 return true() if value != negated else false()
@@ -111,26 +114,26 @@ class _Translator:
             case And(operands) | Or(operands):
                 parts = [self.condition(operand, negated, scope) for operand in operands]
                 return or_(*parts) if isinstance(node, And) == negated else and_(*parts)
-            case ValuePath(attribute, inner):
+            case ValuePath(path, inner):
                 if scope is not None:
                     raise FilterError("a value path cannot hold another value path")
-                container = self.resolve(attribute)
+                container = self.resolve(path)
                 if container is not None and container.rows is not None:
-                    some = container.rows(self.condition(inner, False, attribute))
+                    some = container.rows(self.condition(inner, False, path))
                     return not_(some) if negated else some
-                matched = self.condition(inner, negated, attribute)
-                if self.resolve(attribute) is None:
+                matched = self.condition(inner, negated, path)
+                if container is None:
                     return matched
-                # The row must hold a value of attribute for that value to match inner.
-                present = self.condition(Present(attribute), negated)
+                # The row must hold a value of the attribute for that value to match inner.
+                present = self.condition(Present(path), negated)
                 return or_(present, matched) if negated else and_(present, matched)
             case Comparison(path) | Present(path) if scope is None and self.in_rows(path):
                 # `members.value eq "x"` is `members[value eq "x"]`: some member's value is x.
-                container = AttributePath(path.name, None, path.schema)
+                whole = AttributePath(path.name, None, path.schema)
                 inner = replace(node, path=AttributePath(str(path.sub_attribute)))
-                return self.condition(ValuePath(container, inner), negated)
-            case Present(path) if scope is None and self.rows_of(path) is not None:
-                some = self.rows_of(path)(true())  # type: ignore[misc]
+                return self.condition(ValuePath(whole, inner), negated)
+            case Present(path) if scope is None and (rows := self.rows_of(path)) is not None:
+                some = rows(true())
                 return not_(some) if negated else some
             case Comparison(path, Operator.NE, value):
                 return self.condition(Comparison(path, Operator.EQ, value), not negated, scope)

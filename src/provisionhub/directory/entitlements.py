@@ -15,7 +15,7 @@ from datetime import UTC, datetime, tzinfo
 from enum import Enum
 from typing import Any, Final
 
-from sqlalchemy import Connection, Select, bindparam, select
+from sqlalchemy import Connection, RowMapping, Select, bindparam, select
 
 from provisionhub.directory.changes import Change, record
 from provisionhub.directory.errors import Conflict, Invalid, ItemError, Reason, Rejected
@@ -194,7 +194,7 @@ class _Plan:
 
     command: GrantEntitlement
     row: dict[str, Any]
-    existing: Mapping[str, Any] | None
+    existing: RowMapping | None
     diff: dict[str, tuple[Any, Any]]
 
 
@@ -245,9 +245,9 @@ def grant_entitlements(
 
 def _plan(
     command: GrantEntitlement,
-    buildings: Mapping[str, Mapping[str, Any]],
-    known: Mapping[str, Mapping[str, Any]],
-    held: Mapping[tuple[int, int], Mapping[str, Any]],
+    buildings: Mapping[str, RowMapping],
+    known: Mapping[str, RowMapping],
+    held: Mapping[tuple[int, int], RowMapping],
     seen: set[tuple[int, int]],
     now: datetime,
 ) -> _Plan:
@@ -314,17 +314,15 @@ def _change(plan: _Plan, actor: str) -> Change:
     return Change(actor, "grant", plan.command.building, action, {"entitlement": named, **plan.diff})
 
 
-def _rows(
-    conn: Connection, query: Select[Any], params: dict[str, Any], key: str
-) -> dict[Any, Mapping[str, Any]]:
+def _rows(conn: Connection, query: Select[Any], params: dict[str, Any], key: str) -> dict[Any, RowMapping]:
     if not all(params.values()):
         return {}
     return {row[key]: row for row in conn.execute(query, params).mappings()}
 
 
 def _grants_between(
-    conn: Connection, buildings: Iterable[Mapping[str, Any]], known: Iterable[Mapping[str, Any]]
-) -> dict[tuple[int, int], Mapping[str, Any]]:
+    conn: Connection, buildings: Iterable[RowMapping], known: Iterable[RowMapping]
+) -> dict[tuple[int, int], RowMapping]:
     params = {
         "buildings": sorted(row["id"] for row in buildings),
         "entitlements": sorted(row["id"] for row in known),

@@ -221,7 +221,10 @@ def set_source_groups(conn: Connection, command: SetSourceGroups, actor: str, no
                 .returning(groups.c.id)
             ).scalar_one()
         )
-        fields = {"display_name": (None, name), "members": (None, [command.public_id])}
+        fields: dict[str, tuple[Any, Any]] = {
+            "display_name": (None, name),
+            "members": (None, [command.public_id]),
+        }
         logged.append(Change(actor, "group", public_id, "create", fields))
     changed = sorted({*joined, *left})
     if changed:

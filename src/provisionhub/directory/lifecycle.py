@@ -9,16 +9,16 @@ are set by hand and the window never moves them. A write that sets the window ap
 
 from __future__ import annotations
 
-from collections.abc import Collection, Mapping
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
 
 from sqlalchemy import ColumnElement, Connection, and_, bindparam, func, or_, select, union
 
 from provisionhub.directory.changes import Change, Event, record
 from provisionhub.directory.people import Status
 from provisionhub.store import tables
+from provisionhub.store.rows import StoredRow
 from provisionhub.store.types import UTCDateTime
 
 people, user_types, login_sources = tables.people, tables.user_types, tables.login_sources
@@ -88,14 +88,14 @@ def grace_days(
     return {(t, s): _effective(by_type.get(t), by_source.get(s)) for t, s in keys}
 
 
-def status_for(conn: Connection, row: Mapping[str, Any], now: datetime) -> Status:
+def status_for(conn: Connection, row: StoredRow, now: datetime) -> Status:
     """The status a stored person's window calls for at now."""
     key = (row["user_type_id"], row["login_source"])
     days = grace_days(conn, [key])[key] if lapsed(row, now) else 0
     return window_status(row["valid_from"], row["valid_through"], days, now)
 
 
-def lapsed(row: Mapping[str, Any], now: datetime) -> bool:
+def lapsed(row: StoredRow, now: datetime) -> bool:
     """Whether a person's valid_through has gone by: then, and only then, their grace days matter."""
     return row["valid_through"] is not None and row["valid_through"] < now
 

@@ -14,7 +14,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import Connection, bindparam, select
+from sqlalchemy import Connection, RowMapping, bindparam, select
 
 from provisionhub.directory import upserts
 from provisionhub.directory.errors import Conflict, Invalid, ItemError, NotFound, Reason, Rejected
@@ -223,7 +223,7 @@ def upsert_members(
         if errors:
             savepoint.rollback()
             raise Rejected(sorted(errors, key=lambda e: e.index))
-    results = [outcome for outcome in outcomes if not isinstance(outcome, Exception)]
+    results = [outcome for outcome in outcomes if isinstance(outcome, PersonResult)]
     placed = [plan for plan in plans if plan is not None]
     assert len(results) == len(placed) == len(commands)
     _write_memberships(conn, results, placed, now)
@@ -236,7 +236,7 @@ class _Plan:
     {part: (old, new)} by public ids and role names, and the membership row's columns (shared by the
     people of a plan: never changed)."""
 
-    row: Mapping[str, Any] | None
+    row: RowMapping | None
     before: Membership | None
     account: Organisation
     building: Organisation | None
@@ -247,7 +247,7 @@ class _Plan:
 
 
 def _plan(
-    row: Mapping[str, Any] | None,
+    row: RowMapping | None,
     before: Membership | None,
     sent: Mapping[str, Any],
     visible: Mapping[str, Organisation],
@@ -333,19 +333,19 @@ def _write_memberships(
         conn.execute(_UPDATE, updates)
 
 
-def _people(conn: Connection, public_ids: Sequence[str]) -> dict[str, Mapping[str, Any]]:
+def _people(conn: Connection, public_ids: Sequence[str]) -> dict[str, RowMapping]:
     wanted = sorted(set(public_ids))
     if not wanted:
         return {}
     return {row["public_id"]: row for row in conn.execute(_BY_PUBLIC_ID, {"ids": wanted}).mappings()}
 
 
-def _memberships(conn: Connection, person_ids: Sequence[int]) -> dict[int, Mapping[str, Any]]:
+def _memberships(conn: Connection, person_ids: Sequence[int]) -> dict[int, RowMapping]:
     """Each person's membership, by person id (the newest, should there be several)."""
     if not person_ids:
         return {}
     rows = conn.execute(_MEMBERSHIPS, {"ids": sorted(set(person_ids))}).mappings()
-    found: dict[int, Mapping[str, Any]] = {}
+    found: dict[int, RowMapping] = {}
     for row in rows:
         found.setdefault(row["person_id"], row)
     return found
@@ -357,7 +357,7 @@ def _places(conn: Connection, rows: Any) -> dict[int, Organisation]:
     return organisations_by_id(conn, ids)
 
 
-def _membership(row: Mapping[str, Any], places: Mapping[int, Organisation]) -> Membership:
+def _membership(row: RowMapping, places: Mapping[int, Organisation]) -> Membership:
     building = row["building_id"]
     return Membership(
         account=places[row["account_id"]].public_id,

@@ -10,7 +10,7 @@ from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Column, Connection, select
+from sqlalchemy import Column, Connection, RowMapping, select
 
 from provisionhub.directory import (
     entitlements,
@@ -140,7 +140,9 @@ class Operations:
         changed = list(result.changed)
         seq = result.seq
         if command.groups is not None:
-            source_groups = groups.SetSourceGroups(result.public_id, command.login_source, command.groups)
+            source = command.login_source
+            assert isinstance(source, str), "a HomeSource is the principal's own by now (authorization.homed)"
+            source_groups = groups.SetSourceGroups(result.public_id, source, command.groups)
             if groups.set_source_groups(conn, source_groups, actor, self._clock()):
                 changed.append("groups")
         moved: PersonResult | None = None
@@ -167,7 +169,9 @@ class Operations:
         ]
         if errors:
             raise Rejected(errors)
-        return outcomes  # type: ignore[return-value]
+        results = [outcome for outcome in outcomes if isinstance(outcome, PersonResult)]
+        assert len(results) == len(outcomes), "without an error, every request has its result"
+        return results
 
     def upsert_each(
         self,
@@ -180,7 +184,7 @@ class Operations:
 
         Requests for the same person go in successive rounds, so a later one sees the earlier one's result.
         """
-        outcomes: list[PersonResult | DirectoryError | None] = [None] * len(requests)
+        outcomes: dict[int, PersonResult | DirectoryError] = {}
         pending = list(range(len(requests)))
         while pending:
             this_round: list[int] = []
@@ -205,7 +209,7 @@ class Operations:
             for index, answer in zip(this_round, answers, strict=True):
                 outcomes[index] = answer
             pending = later
-        return outcomes  # type: ignore[return-value]
+        return [outcomes[index] for index in range(len(requests))]
 
     def update_person(self, conn: Connection, command: UpdatePerson, actor: str) -> PersonResult:
         """Change the fields given on the person with this public id (their source identity is kept)."""
@@ -477,7 +481,7 @@ def _named_by_path(error: Invalid | Conflict, paths: Mapping[str, str]) -> Inval
     return Conflict(path, worded_as(error, path))
 
 
-def person_of(conn: Connection, command: SetStatus) -> Mapping[str, Any] | None:
+def person_of(conn: Connection, command: SetStatus) -> RowMapping | None:
     """The person a SetStatus names: by public id (NotFound if nobody), or by source identity (None if
     nobody has it)."""
     if command.public_id is not None:
@@ -494,7 +498,7 @@ def _renumbered(allow: upserts.Allow, indexes: Sequence[int]) -> upserts.Allow:
     return lambda index, existing: allow(indexes[index], existing)
 
 
-def _person_row(conn: Connection, public_id: str) -> Mapping[str, Any]:
+def _person_row(conn: Connection, public_id: str) -> RowMapping:
     row = conn.execute(select(tables.people).where(tables.people.c.public_id == public_id)).mappings().first()
     if row is None:
         raise NotFound(f"no person with id {public_id!r}")

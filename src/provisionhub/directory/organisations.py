@@ -16,7 +16,7 @@ from enum import StrEnum
 from functools import cache
 from typing import Any
 
-from sqlalchemy import Connection, bindparam, select
+from sqlalchemy import Connection, RowMapping, bindparam, select
 
 from provisionhub.directory.changes import Change, record
 from provisionhub.directory.errors import Invalid, ItemError, NotFound, Reason, Rejected
@@ -24,6 +24,7 @@ from provisionhub.directory.ids import new_public_id
 from provisionhub.directory.people import bounded_text, max_length
 from provisionhub.store import tables
 from provisionhub.store.inserts import insert_many
+from provisionhub.store.rows import StoredRow
 from provisionhub.store.sql import AnyOf
 
 organisations = tables.organisations
@@ -209,7 +210,7 @@ def upsert_organisations(
         }
     parents.update((row["id"], public_id) for public_id, row in known.items())
     errors: list[ItemError] = []
-    plans: list[tuple[dict[str, Any], Mapping[str, Any] | None, dict[str, tuple[Any, Any]]]] = []
+    plans: list[tuple[dict[str, Any], RowMapping | None, dict[str, tuple[Any, Any]]]] = []
     seen: set[str] = set()
     for index, command in enumerate(commands):
         try:
@@ -247,14 +248,14 @@ def upsert_organisations(
 
 def _plan(
     command: UpsertOrganisation,
-    known: Mapping[str, Mapping[str, Any]],
+    known: Mapping[str, RowMapping],
     parents: Mapping[int, str],
     now: datetime,
-) -> tuple[dict[str, Any], Mapping[str, Any] | None, dict[str, tuple[Any, Any]]]:
+) -> tuple[dict[str, Any], RowMapping | None, dict[str, tuple[Any, Any]]]:
     """The row to write, the row as it was (None: a new one), and what changes: (old, new) by field."""
     kind = OrgKind(command.kind)
     fields = normalise_org_fields(command.fields)
-    existing: Mapping[str, Any] | None = None
+    existing: RowMapping | None = None
     if command.public_id is not None:
         existing = known.get(command.public_id)
         if existing is None:
@@ -276,7 +277,9 @@ def _plan(
             "updated_at": now,
             "version": 1,
         }
-        diff = {name: (None, value) for name, value in fields.items() if value is not None}
+        diff: dict[str, tuple[Any, Any]] = {
+            name: (None, value) for name, value in fields.items() if value is not None
+        }
         if parent_id is not None:
             diff["parent"] = (None, command.parent)
         return row, None, diff
@@ -294,13 +297,14 @@ def _plan(
 def _parent_id(
     kind: OrgKind,
     command: UpsertOrganisation,
-    known: Mapping[str, Mapping[str, Any]],
-    existing: Mapping[str, Any] | None,
+    known: Mapping[str, RowMapping],
+    existing: RowMapping | None,
 ) -> int | None:
     wanted = PARENT_KIND[kind]
     if command.parent is None:
         if existing is not None:
-            return existing["parent_id"]  # left where it is
+            kept: int | None = existing["parent_id"]  # left where it is
+            return kept
         if wanted is not None:
             message = f"{with_article(kind)} must name the {wanted.value} it belongs to"
             raise Invalid("parent", Reason.REQUIRED, message)
@@ -312,9 +316,7 @@ def _parent_id(
     return int(row_of_kind(known, command.parent, wanted, "parent")["id"])
 
 
-def row_of_kind(
-    known: Mapping[str, Mapping[str, Any]], public_id: str, kind: OrgKind, field: str
-) -> Mapping[str, Any]:
+def row_of_kind(known: Mapping[str, RowMapping], public_id: str, kind: OrgKind, field: str) -> RowMapping:
     """The row with this public id among known, if it is of kind; otherwise Invalid on field."""
     row = known.get(public_id)
     require_kind(row["kind"] if row is not None else None, public_id, kind, field)
@@ -336,7 +338,7 @@ def with_article(kind: str) -> str:
     return f"an {kind}" if kind[0] in "aeiou" else f"a {kind}"
 
 
-def _rows_by_public_id(conn: Connection, public_ids: Sequence[str]) -> dict[str, Mapping[str, Any]]:
+def _rows_by_public_id(conn: Connection, public_ids: Sequence[str]) -> dict[str, RowMapping]:
     wanted = sorted(set(public_ids))
     if not wanted:
         return {}
@@ -350,7 +352,7 @@ def _parent_public_ids(conn: Connection, rows: Any) -> dict[int, str]:
     return {row.id: row.public_id for row in conn.execute(_PARENTS, {"ids": ids})}
 
 
-def _organisation(row: Mapping[str, Any], public_ids: Mapping[int, str]) -> Organisation:
+def _organisation(row: StoredRow, public_ids: Mapping[int, str]) -> Organisation:
     parent_id = row["parent_id"]
     return Organisation(
         id=row["id"],

@@ -15,6 +15,7 @@ from sqlalchemy import Column, String
 
 from provisionhub.directory.access import HomeSource
 from provisionhub.directory.errors import Invalid, Reason
+from provisionhub.store.rows import StoredRow
 from provisionhub.store.tables import people
 
 
@@ -36,7 +37,7 @@ class Status(StrEnum):
 #: included: their valid_from has not come) is not.
 ACTIVE_STATUSES: frozenset[Status] = frozenset({Status.ACTIVE, Status.GRACE_PERIOD})
 
-#: Status by stored value: a dict lookup, where calling the enum costs ten times as much.
+#: Status by stored value: a dict lookup, cheaper than calling the enum (bench/README.md).
 _STATUSES: dict[str, Status] = {status.value: status for status in Status}
 
 #: Fields a command may set, in the order the change log and the API documentation list them.
@@ -134,7 +135,7 @@ class Person:
         return self.fields[name]
 
     @classmethod
-    def from_row(cls, row: Mapping[str, Any]) -> Person:
+    def from_row(cls, row: StoredRow) -> Person:
         return cls(
             id=row["id"],
             public_id=row["public_id"],
@@ -251,16 +252,16 @@ class SetStaff:
     staff: bool
 
 
-@dataclass(slots=True)  # not frozen: a batch makes one a person, and freezing costs 0.2 µs each
+@dataclass(slots=True)  # not frozen: a batch makes one a person, and frozen is slower (bench/README.md)
 class PersonResult:
     """What a person command did: the person's row afterwards, whether it was created, what changed, and
     the change log's sequence number of the change (None if nothing changed).
 
     The Person is built from the row when asked for: answers that need only the ids (a bulk request's,
-    a push's) skip building one per person (~1 µs each).
+    a push's) skip building one per person (bench/README.md).
     """
 
-    row: Mapping[str, Any]
+    row: StoredRow
     created: bool
     changed: tuple[str, ...]
     seq: int | None = None
@@ -308,12 +309,12 @@ def normalise_fields(values: Mapping[str, Any]) -> dict[str, Any]:
 
 def bounded_text(name: str, value: Any, limit: int) -> str | None:
     """value as clean text (see clean_text) of at most limit characters; None when it is empty."""
-    value = clean_text(name, value)
-    if not value:
+    text = clean_text(name, value)
+    if not text:
         return None
-    if len(value) > limit:
+    if len(text) > limit:
         raise Invalid(name, Reason.TOO_LONG, f"{name} must be at most {limit} characters")
-    return value
+    return text
 
 
 def _moment(name: str, value: Any) -> date | datetime:
@@ -345,8 +346,9 @@ def clean_text(name: str, value: Any) -> str:
 
 
 # Plain ASCII addresses (dot-atom local part, host names under a real top-level domain) are the
-# everyday case; this strict subset of what email-validator accepts is checked without it, ten times
-# faster. Anything else (quoted local parts, Unicode, IP literals, odd domains) goes to the library.
+# everyday case; this strict subset of what email-validator accepts is checked without it, far more
+# cheaply (bench/README.md). Anything else (quoted local parts, Unicode, IP literals, odd domains) goes
+# to the library.
 _PLAIN_EMAIL = re.compile(
     r"(?P<local>[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(?:\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)*)"
     r"@(?P<domain>(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+[A-Za-z]{1,63})"

@@ -32,8 +32,9 @@ _ACTIVE = sorted(status.value for status in ACTIVE_STATUSES)
 
 def full_name(fields: Mapping[str, Any]) -> str | None:
     """The name NAME computes, from a person's fields."""
-    if fields["display_name"]:
-        return fields["display_name"]
+    display_name: str | None = fields["display_name"]
+    if display_name:
+        return display_name
     joined = " ".join(part for part in (fields["given_name"], fields["family_name"]) if part)
     return joined or None
 

@@ -7,20 +7,20 @@ shows (OCL lets anyone signed in read the active users), their private fields as
 
 from __future__ import annotations
 
-from collections.abc import Collection, Mapping
-from typing import Any
+from collections.abc import Collection
 
 from sqlalchemy import ColumnElement, Connection, and_, select, true
 
 from provisionhub.directory.access import Kind, Principal
 from provisionhub.store import tables
+from provisionhub.store.rows import StoredRow
 
 people = tables.people
 memberships = tables.memberships
 organisations = tables.organisations
 
 
-def sees(conn: Connection, principal: Principal, row: Mapping[str, Any]) -> bool:
+def sees(conn: Connection, principal: Principal, row: StoredRow) -> bool:
     """Whether the principal may see the person whose row this is."""
     if principal.kind is Kind.PERSON:
         return True

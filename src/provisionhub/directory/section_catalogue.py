@@ -88,7 +88,7 @@ def load_sections(conn: Connection, document: Any, actor: str, now: datetime) ->
                     "version": 1,
                 }
             )
-            fields = {"path": (None, section.path), "definition": (None, node)}
+            fields: dict[str, tuple[Any, Any]] = {"path": (None, section.path), "definition": (None, node)}
             changes.append(Change(actor, "profile_section", public_id, "create", fields))
         elif row["definition"] != node:
             updates.append({"_id": row["id"], "definition": node, "updated_at": now, "v": row["version"] + 1})

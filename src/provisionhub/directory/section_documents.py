@@ -182,9 +182,8 @@ def _title(value: Any, at: str) -> Title:
     if not isinstance(value, Mapping) or set(value) - {"en", "fr"}:
         raise Invalid(f"{at}/title", Reason.INVALID, f"{at}: title must be text or an object {{en, fr}}")
     english, french = value.get("en"), value.get("fr", value.get("en"))
-    for text in (english, french):
-        if not isinstance(text, str) or not text.strip():
-            raise Invalid(f"{at}/title", Reason.REQUIRED, f"{at}: title needs English (and French) text")
+    if not (isinstance(english, str) and english.strip() and isinstance(french, str) and french.strip()):
+        raise Invalid(f"{at}/title", Reason.REQUIRED, f"{at}: title needs English (and French) text")
     return Title(english.strip(), french.strip())
 
 

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, bindparam, delete, func, select
+from sqlalchemy import Connection, RowMapping, bindparam, delete, func, select
 
 from provisionhub.directory.changes import Change, Event, person_changes_since, record
 from provisionhub.directory.errors import Invalid, NotFound, Reason
@@ -79,7 +79,7 @@ class ChangeSections:
 class _Item:
     """An item as it will be: its row (None: a new one) and field values."""
 
-    row: Mapping[str, Any] | None
+    row: RowMapping | None
     values: dict[str, Any]
 
 
@@ -88,8 +88,8 @@ class SectionsPlan:
     """What a batch of section commands will do: each person's items afterwards, by (person id, path),
     the items before, and the person fields each person gets (public id -> {person field: value})."""
 
-    persons: dict[str, Mapping[str, Any]]
-    before: dict[tuple[int, str], list[Mapping[str, Any]]]
+    persons: dict[str, RowMapping]
+    before: dict[tuple[int, str], list[RowMapping]]
     after: dict[tuple[int, str], list[_Item]] = field(default_factory=dict)
     person_fields: dict[str, dict[str, Any]] = field(default_factory=dict)
     bound_paths: dict[str, dict[str, str]] = field(default_factory=dict)  # person field -> field path
@@ -164,7 +164,7 @@ def _asked(catalogue: Catalogue, wanted: Wanted) -> list[tuple[Section, tuple[Fi
 def _shown_item(
     fields: Sequence[Field],
     values: Mapping[str, Any],
-    person: Mapping[str, Any],
+    person: RowMapping,
     units: Mapping[int, str],
     language: Language,
 ) -> dict[str, Any]:
@@ -181,7 +181,7 @@ def _shown_item(
     return shown
 
 
-def _people_rows(conn: Connection, public_ids: Sequence[str]) -> dict[str, Mapping[str, Any]]:
+def _people_rows(conn: Connection, public_ids: Sequence[str]) -> dict[str, RowMapping]:
     wanted = sorted(set(public_ids))
     rows = (
         {row["public_id"]: row for row in conn.execute(_PEOPLE, {"ids": wanted}).mappings()} if wanted else {}
@@ -194,10 +194,10 @@ def _people_rows(conn: Connection, public_ids: Sequence[str]) -> dict[str, Mappi
 
 def _stored_items(
     conn: Connection, person_ids: Sequence[int], paths: Sequence[str]
-) -> dict[tuple[int, str], list[Mapping[str, Any]]]:
+) -> dict[tuple[int, str], list[RowMapping]]:
     if not person_ids or not paths:
         return {}
-    found: dict[tuple[int, str], list[Mapping[str, Any]]] = {}
+    found: dict[tuple[int, str], list[RowMapping]] = {}
     params = {"people": sorted(set(person_ids)), "sections": sorted(set(paths))}
     for row in conn.execute(_ITEMS_OF, params).mappings():
         found.setdefault((row["person_id"], row["section"]), []).append(row)

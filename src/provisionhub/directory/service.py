@@ -114,8 +114,9 @@ class Directory:
         units = [Unit(commands, answer, check)]
         if any(password_targets(command) for command in commands):  # most writes set no password
             units, _ = await self._hashed(credential, units, single=True)
-        outcome = await self._database.write_item(self._handler, _Submission(credential, units, True, _NONE))
-        return outcome  # type: ignore[no-any-return]
+        submission = _Submission(credential, units, True, _NONE)
+        receipt: Receipt = await self._database.write_item(self._handler, submission)
+        return receipt
 
     async def submit_each(
         self, credential: Credential | Operator, units: Sequence[Unit]
@@ -125,8 +126,8 @@ class Directory:
             return []
         prepared, refused = await self._hashed(credential, units, single=False)
         submission = _Submission(credential, prepared, False, refused)
-        outcome = await self._database.write_item(self._handler, submission)
-        return outcome  # type: ignore[no-any-return]
+        outcomes: list[Receipt | DirectoryError] = await self._database.write_item(self._handler, submission)
+        return outcomes
 
     def apply(self, command: object, actor: str = "cli") -> Any:
         """Apply one command as provisionhub itself (the command line, a test): an operator named actor,
@@ -187,8 +188,9 @@ class Directory:
                 own[credential] = ANONYMOUS
             else:
                 others.append(credential)
-        found = self._authenticator.principals(conn, others) if others else {}
-        return {**found, **own}
+        if others:
+            own.update(self._authenticator.principals(conn, others).items())
+        return own
 
     def _apply_submissions(self, conn: Connection, submissions: list[_Submission]) -> list[Any]:
         """The write queue's batch handler: every submission queued meanwhile, in one transaction.
@@ -253,7 +255,7 @@ class Directory:
         """units with each password they set replaced by the hash to store, and those refused before the
         write (single: raised instead): a password that breaks the rules, a permission the principal lacks.
 
-        Hashing costs ~20 ms of CPU a password, so it happens before the write's transaction, on worker
+        Hashing is heavy CPU work (bench/README.md), so it happens before the write's transaction, on worker
         threads, once the credential is known to be good (a stranger gets neither hashing done nor word
         of what is wrong with the password it sent). A password the person already has keeps its stored
         hash: sending it again changes nothing.
@@ -263,9 +265,9 @@ class Directory:
             return list(units), {}
         keys = [t.key for unit in found for targets in unit for t in targets if t.key != NEW]
         stored, refused = await self._database.read(lambda conn: self._ahead(conn, credential, units, keys))
-        for u, unit in enumerate(found):
+        for u, unit_targets in enumerate(found):
             try:
-                for targets in unit:
+                for targets in unit_targets:
                     for target in targets:
                         self._authenticator.check_password(PASSWORD, target.password.plain)
             except DirectoryError as exc:

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal, overload
 
 from sqlalchemy import Connection, and_, bindparam, or_, select
 
@@ -90,11 +90,42 @@ class Item:
     diff: dict[str, tuple[Any, Any]] | None = None
     seq: int | None = None  # the change log's, once written
 
+    def planned_row(self) -> dict[str, Any]:
+        """The row plan() worked out for the item (it has run)."""
+        assert self.row is not None, "the item is not planned yet"
+        return self.row
+
 
 Outcome = PersonResult | DirectoryError
 #: Asked of each request once its person is matched: (its position, the person's row or None for a new
 #: person) -> the error that refuses it, or None to go on (the Directory's authorization).
 Allow = Callable[[int, Mapping[str, Any] | None], DirectoryError | None]
+
+
+@overload
+def upsert(
+    conn: Connection,
+    known: KnownCodes,
+    requests: Sequence[tuple[UpsertPerson, str]],
+    now: datetime,
+    *,
+    isolate: Literal[True],
+    extras: Sequence[Mapping[str, tuple[Any, Any]] | None] | None = None,
+    allow: Allow | None = None,
+) -> list[Outcome]: ...
+
+
+@overload
+def upsert(
+    conn: Connection,
+    known: KnownCodes,
+    requests: Sequence[tuple[UpsertPerson, str]],
+    now: datetime,
+    *,
+    isolate: Literal[False],
+    extras: Sequence[Mapping[str, tuple[Any, Any]] | None] | None = None,
+    allow: Allow | None = None,
+) -> list[Outcome | None]: ...
 
 
 def upsert(
@@ -106,7 +137,7 @@ def upsert(
     isolate: bool,
     extras: Sequence[Mapping[str, tuple[Any, Any]] | None] | None = None,
     allow: Allow | None = None,
-) -> list[Outcome]:
+) -> Sequence[Outcome | None]:
     """Apply (command, actor) pairs whose identities are distinct; one outcome per request, in order.
 
     isolate=True: each request succeeds or fails alone. isolate=False: if any fails, nothing is written
@@ -155,7 +186,8 @@ def upsert(
             message = f"login_source {item.login_source!r} is not a configured login source"
             outcomes[item.index] = Invalid("login_source", Reason.UNKNOWN, message)
             continue
-        item.existing = existing.get((item.login_source, item.unique_id))
+        if item.unique_id is not None:  # without one, the person is new
+            item.existing = existing.get((item.login_source, item.unique_id))
         refusal = allow(item.index, item.existing) if allow is not None else None
         if refusal is not None:
             outcomes[item.index] = refusal
@@ -177,7 +209,7 @@ def _write(
     *,
     isolate: bool,
     owners: dict[tuple[str, str], int],
-) -> list[Outcome]:
+) -> list[Outcome | None]:
     """Check, plan and write matched items; outcomes holds the errors found so far, and owners who
     holds each username and email the items ask for."""
     wanted_types = {item.fields["user_type_id"] for item in items if item.fields.get("user_type_id")}
@@ -201,17 +233,17 @@ def _write(
     _follow_windows(conn, planned, now)
     planned = _unique(planned, outcomes, owners)
     if not isolate and any(outcome is not None for outcome in outcomes):
-        return outcomes  # type: ignore[return-value]
+        return outcomes
 
     creates = [item for item in planned if item.existing is None]
     updates = [item for item in planned if item.existing is not None and item.diff]
-    new_ids = insert_many(conn, people, [i.row for i in creates], _columns_to_create(creates))  # type: ignore[misc]
-    for item, person_id in zip(creates, new_ids, strict=True):
-        item.row["id"] = person_id  # type: ignore[index]
+    created = [item.planned_row() for item in creates]
+    new_ids = insert_many(conn, people, created, _columns_to_create(creates))
+    for row, person_id in zip(created, new_ids, strict=True):
+        row["id"] = person_id
     if updates:
-        conn.execute(
-            _UPDATE, [{"_id": i.row["id"], **{n: i.row[n] for n in _WRITE_COLUMNS}} for i in updates]
-        )  # type: ignore[index]
+        changed = [item.planned_row() for item in updates]
+        conn.execute(_UPDATE, [{"_id": row["id"], **{n: row[n] for n in _WRITE_COLUMNS}} for row in changed])
     written = creates + updates
     for item, seq in zip(written, record(conn, [change_of(item) for item in written], now), strict=True):
         item.seq = seq
@@ -219,14 +251,13 @@ def _write(
         assert item.row is not None
         assert item.diff is not None
         outcomes[item.index] = PersonResult(item.row, item.existing is None, tuple(item.diff), item.seq)
-    return outcomes  # type: ignore[return-value]
+    return outcomes
 
 
 def _columns_to_create(creates: list[Item]) -> tuple[str, ...]:
     """The columns the new people's INSERT writes: the fields no new person sets (or sets to None) are
-    left out, and so NULL. sqlite3 binds each None through an adapter lookup (~70 ns), and a person's row
-    is mostly empty fields: inserting 1,000 myON users took 7.1 ms with every column bound, 4.9 ms without
-    the empty ones.
+    left out, and so NULL. sqlite3 binds each None through an adapter lookup, and a person's row is mostly
+    empty fields: leaving them out makes a batch's INSERT markedly cheaper (bench/README.md).
     """
     given = {name for item in creates for name, value in item.fields.items() if value is not None}
     fields = tuple(name for name in _EMPTY_ROW if name in given)
@@ -288,7 +319,8 @@ def _follow_windows(conn: Connection, items: list[Item], now: datetime) -> None:
     moving = [item for item in items if _window_decides(item)]
     if not moving:
         return
-    lapsed = {(i.row["user_type_id"], i.login_source) for i in moving if lifecycle.lapsed(i.row, now)}  # type: ignore[index]
+    rows = [(item.planned_row(), item.login_source) for item in moving]
+    lapsed = {(row["user_type_id"], source) for row, source in rows if lifecycle.lapsed(row, now)}
     graces = lifecycle.grace_days(conn, lapsed) if lapsed else {}
     for item in moving:
         row, diff = item.row, item.diff

@@ -82,11 +82,11 @@ class DialectRoutes(BaseRoute):
         # a request for it is matched against those alone, as if against all.
         self._by_path: dict[str, list[BaseRoute]] = {}
         # Seam, pinned: Route.param_convertors, path_regex (tests/http/test_library_seams.py).
-        if all(isinstance(route, Route) for route in routes):
-            for route in routes:
-                path = route.path  # type: ignore[attr-defined]
-                if not route.param_convertors:  # type: ignore[attr-defined]
-                    self._by_path[path] = [r for r in routes if r.path_regex.match(path)]  # type: ignore[attr-defined]
+        plain = [route for route in routes if isinstance(route, Route)]
+        if len(plain) == len(routes):
+            for route in plain:
+                if not route.param_convertors:
+                    self._by_path[route.path] = [r for r in plain if r.path_regex.match(route.path)]
 
     def matches(self, scope: Scope) -> tuple[Match, Scope]:
         path = get_route_path(scope)
@@ -188,8 +188,12 @@ class FrontDoor:
     def route(self, scope: Scope) -> tuple[DirectRoute, Scope] | None:
         """The DirectRoute that serves a request, with what matching adds to its scope; None: the stack's."""
         if self._open is None:
-            # Seam, pinned: FastAPI's user_middleware (tests/http/test_library_seams.py).
-            self._open = not self.app.debug and all(m.cls is RefuseNulInUrl for m in self.app.user_middleware)
+            # Seam, pinned: FastAPI's user_middleware (tests/http/test_library_seams.py). Starlette types
+            # Middleware.cls with the ParamSpec of Middleware.__init__, which no class can match for mypy.
+            self._open = not self.app.debug and all(
+                m.cls is RefuseNulInUrl  # type: ignore[comparison-overlap]
+                for m in self.app.user_middleware
+            )
         if not self._open or "\x00" in scope["path"] or b"%00" in scope["query_string"]:
             return None
         path = get_route_path(scope)
@@ -236,8 +240,10 @@ _SERVER_ERROR = PlainTextResponse("Internal Server Error", status_code=500)
 async def _answer(handler: Callable[..., Any], request: Request, exc: Exception) -> Response:
     """An exception handler's response, as Starlette calls it: a plain function on a worker thread."""
     if inspect.iscoroutinefunction(handler):
-        return await handler(request, exc)  # type: ignore[no-any-return]
-    return await run_in_threadpool(handler, request, exc)  # type: ignore[no-any-return]
+        response: Response = await handler(request, exc)
+    else:
+        response = await run_in_threadpool(handler, request, exc)
+    return response
 
 
 def serve_dialects(app: FastAPI, dialects: list[Dialect], *, front_door: bool = True) -> None:

@@ -98,6 +98,7 @@ class HttpProtocol(HttpToolsProtocol):
     """uvicorn's httptools protocol over a CoalescedTransport (uvicorn's --http takes this class's path)."""
 
     # Seam, pinned: uvicorn's self.transport, read by each request's cycle (tests/http/test_library_seams.py).
+    # The override narrows asyncio's BaseTransport to a Transport, as uvicorn's own does: a stream has one.
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         super().connection_made(transport)
         self.transport = CoalescedTransport(transport, self.loop)

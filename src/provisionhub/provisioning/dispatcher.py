@@ -62,7 +62,7 @@ class Policy:
     def backoff(self, tries: int, retry_after: float | None) -> float:
         """Seconds before try number tries + 1: exponential with jitter (a half to the whole of
         base * 2^(tries-1), capped); a target's Retry-After wins when it asks for longer."""
-        step = min(self.backoff_max_seconds, self.backoff_seconds * 2 ** min(tries - 1, 60))
+        step: float = min(self.backoff_max_seconds, self.backoff_seconds * 2 ** min(tries - 1, 60))
         delay = step * self.jitter(0.5, 1.0)
         if retry_after is not None:
             delay = max(delay, min(retry_after, RETRY_AFTER_MAX_SECONDS))

@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
-from typing import Any
 from urllib.parse import urlsplit
 
 from sqlalchemy import Connection, false, select, update
@@ -14,6 +12,7 @@ from sqlalchemy import Connection, false, select, update
 from provisionhub.directory.changes import Change, record
 from provisionhub.directory.errors import Conflict, Invalid, NotFound, Reason
 from provisionhub.store import tables
+from provisionhub.store.rows import StoredRow
 
 targets = tables.targets
 
@@ -72,7 +71,7 @@ class Target:
     state: State
 
     @classmethod
-    def from_row(cls, row: Mapping[str, Any]) -> Target:
+    def from_row(cls, row: StoredRow) -> Target:
         return cls(
             id=row["id"],
             name=row["name"],

@@ -20,7 +20,8 @@ def driver_cursor(conn: Connection, sql: str) -> Iterator[Any]:
     """
     # Seam, pinned: loaded_dbapi, driver_connection, DBAPIError.instance (tests/store/test_library_seams.py).
     dbapi_error: type[Exception] = conn.dialect.loaded_dbapi.Error
-    cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
+    driver: Any = conn.connection.driver_connection
+    cursor = driver.cursor()
     try:
         yield cursor
     except dbapi_error as exc:

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import Connection, Select
+from sqlalchemy import ColumnElement, Connection, Select
 from sqlalchemy.engine import Dialect
 
 from provisionhub.store.driver import driver_cursor
@@ -40,10 +40,17 @@ def _compiled(statement: Select[Any], dialect: Dialect) -> _Compiled:
         for name in compiled.positiontup
     )
     selected = statement.selected_columns
-    columns = tuple(column.key for column in selected)
+    columns = tuple(_key(column) for column in selected)
     results = (column.type.dialect_impl(dialect).result_processor(dialect, None) for column in selected)
     processed = tuple((name, p) for name, p in zip(columns, results, strict=True) if p is not None)
     return _Compiled(str(compiled), parameters, columns, processed)
+
+
+def _key(column: ColumnElement[Any]) -> str:
+    """The key a selected column's values go under in fetch_all's rows: every column needs one."""
+    if column.key is None:
+        raise TypeError(f"fetch_all selects named columns (label an expression): {column!r} has no name")
+    return column.key
 
 
 def fetch_all(

@@ -33,7 +33,8 @@ class AnyOf(ColumnElement[bool]):
         self.name = name
 
     # What the statement cache keys on: two AnyOf are the same SQL only for the same column and name.
-    _traverse_internals: ClassVar[list[tuple[str, Any]]] = [
+    # SQLAlchemy declares it an instance variable, but reads it from the class, as it sets its own.
+    _traverse_internals: ClassVar[list[tuple[str, Any]]] = [  # type: ignore[misc]
         ("column", InternalTraversal.dp_clauseelement),
         ("name", InternalTraversal.dp_string),
     ]

@@ -27,12 +27,14 @@ import threading
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import Connection
 from sqlalchemy.exc import DBAPIError, IntegrityError
 
 log = logging.getLogger(__name__)
+
+T = TypeVar("T")
 
 Work = Callable[[Connection], Any]
 BatchHandler = Callable[[Connection, list[Any]], list[Any]]
@@ -121,7 +123,7 @@ class WriteQueue:
     def running(self) -> bool:
         return self._started
 
-    def submit(self, work: Work) -> asyncio.Future[Any]:
+    def submit(self, work: Callable[[Connection], T]) -> asyncio.Future[T]:
         """Queue a unit of work; the future settles with its result or its exception."""
         return self._put(work=work)
 
@@ -180,18 +182,18 @@ class WriteQueue:
         stopping = False
         while not stopping:
             first = self._queue.get()
-            if first is _STOP:
+            if not isinstance(first, _Job):  # _STOP
                 break
-            jobs: list[_Job] = [first]  # type: ignore[list-item]
+            jobs = [first]
             while len(jobs) < self._batch_size:
                 try:
                     item = self._queue.get_nowait()
                 except queue.Empty:
                     break
-                if item is _STOP:
+                if not isinstance(item, _Job):  # _STOP
                     stopping = True
                     break
-                jobs.append(item)  # type: ignore[arg-type]
+                jobs.append(item)
             for job, outcome in self._commit(_groups(jobs)):
                 job.loop.call_soon_threadsafe(_settle, job.future, outcome)
 
@@ -221,7 +223,7 @@ def _savepoint(conn: Connection) -> Iterator[Connection]:
             yield conn
         return
     # Seam, pinned: driver_connection (tests/store/test_library_seams.py).
-    driver = conn.connection.driver_connection
+    driver: Any = conn.connection.driver_connection
     driver.execute(f"SAVEPOINT {_SAVEPOINT}")
     try:
         yield conn

@@ -193,6 +193,19 @@ async def test_a_bad_get_is_a_400_naming_what_is_wrong(
     assert error["code"] == 400
 
 
+async def test_a_get_whose_parameters_spell_a_list_is_a_400_naming_request(
+    client: httpx.AsyncClient, make_client: MakeClient
+) -> None:
+    access = await token(client, make_client)
+
+    answer = await client.get(
+        RESOURCE, params=[("0", "read"), ("1", BIOGRAPHY)], headers={"Authorization": f"Bearer {access}"}
+    )
+
+    assert answer.status_code == 400, answer.text
+    assert error_of(answer)["message"] == "request: a JSON object was expected"
+
+
 async def test_a_get_needs_a_token_the_permission_and_fails_whole_beyond_the_login_sources(
     client: httpx.AsyncClient, make_client: MakeClient, directory: Directory
 ) -> None:

@@ -22,9 +22,12 @@ from provisionhub.directory.errors import Invalid
         ([("r[cv/education/degrees][]", "degree_name")], {"r": {"cv/education/degrees": ["degree_name"]}}),
         ([("id", "a"), ("id", "b")], {"id": "b"}),  # the last value, as a form's
         ([("a[b", "x"), ("c]", "y")], {"a[b": "x", "c]": "y"}),  # not nested: a name as it stands
+        ([("0", "a"), ("1", "b")], ["a", "b"]),  # no object at all, as PHP's json_encode would say
     ],
 )
-def test_parameters_nest_as_php_reads_them(parameters: list[tuple[str, str]], read: dict[str, Any]) -> None:
+def test_parameters_nest_as_php_reads_them(
+    parameters: list[tuple[str, str]], read: dict[str, Any] | list[Any]
+) -> None:
     assert query_object(parameters) == read
 
 

@@ -262,9 +262,9 @@ def _roles(read: _Fields, roles: list[wire.Role]) -> None:
             for key, name in _ADDRESS_PARTS:
                 read.set(name, getattr(address, key), f"{base}.{key}")
         for index, phone in enumerate(role.telephoneNumbers or []):
-            name = _phone_field(_type(phone.type))
-            if name is not None and phone.number and not read.has(name):
-                read.set(name, phone.number, f"person.roles[0].telephoneNumbers[{index}].number")
+            phone_field = _phone_field(_type(phone.type))
+            if phone_field is not None and phone.number and not read.has(phone_field):
+                read.set(phone_field, phone.number, f"person.roles[0].telephoneNumbers[{index}].number")
     # The person is valid while any role is: from the earliest start to the latest end, where a role
     # without one has no bound on that side.
     starts = [_moment(role.validFrom, f"person.roles[{i}].validFrom") for i, role in enumerate(roles)]
@@ -273,9 +273,10 @@ def _roles(read: _Fields, roles: list[wire.Role]) -> None:
         ("valid_from", "validFrom", starts, min),
         ("valid_through", "validThrough", ends, max),
     ):
-        if moments and None not in moments:
-            index = pick(range(len(moments)), key=moments.__getitem__)
-            read.set(name, moments[index], f"person.roles[{index}].{key}")
+        known = [moment for moment in moments if moment is not None]
+        if known and len(known) == len(moments):
+            index = known.index(pick(known))
+            read.set(name, known[index], f"person.roles[{index}].{key}")
 
 
 def _phone_field(kind: str) -> str | None:

@@ -36,8 +36,10 @@ _RESPONSES: dict[int | str, dict[str, Any]] = {
     422: {"description": "Items refused (one error per item, by index); nothing was written"},
 }
 
-_GET_RESPONSES = {k: v for k, v in _RESPONSES.items() if k in (401, 403)} | {
-    404: {"description": "No such id"}
+_GET_RESPONSES: dict[int | str, dict[str, Any]] = {
+    401: _RESPONSES[401],
+    403: _RESPONSES[403],
+    404: {"description": "No such id"},
 }
 
 

@@ -164,7 +164,8 @@ def _wall_clock(item: dict[str, Any], name: str) -> datetime | Unset | None:
     if parts is None:
         raise Invalid(name, Reason.INVALID, f"{name} {value!r} is not of the form YYYY-MM-DD HH:MM:SS")
     try:
-        return datetime(*(int(part) for part in parts.groups()))
+        year, month, day, hour, minute, second = (int(part) for part in parts.groups())
+        return datetime(year, month, day, hour, minute, second)
     except ValueError:
         raise Invalid(name, Reason.INVALID, f"{name} {value!r} is not a date and time that exists") from None
 

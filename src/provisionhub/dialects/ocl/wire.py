@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 from urllib.parse import quote
 
@@ -256,7 +257,7 @@ def user_url(username: str) -> str:
 _PATH_SAFE = "-._~!$&'()*+,;=:@"
 
 
-def _timestamp(value: Any) -> str:
+def _timestamp(value: datetime) -> str:
     return value.strftime("%Y-%m-%dT%H:%M:%SZ")
 
 

@@ -58,6 +58,11 @@ Region = Annotated[str, StringConstraints(max_length=2), BeforeValidator(_region
 IdNumber = Annotated[str, StringConstraints(max_length=20), BeforeValidator(_id_number)]
 DateText = Annotated[str, StringConstraints(max_length=10), BeforeValidator(_real_date)]
 
+#: The value of an attribute left out. Typed Any, as the attributes are str: pydantic never validates a
+#: default, so null stays refused while leaving an attribute out is allowed; translate.py reads only the
+#: attributes sent, so nothing sees the None.
+_LEFT_OUT: Any = None
+
 #: Attributes that go by two names; when a client sends both, the first name wins.
 ALIASES: dict[str, str] = {
     "state": "province",
@@ -109,34 +114,34 @@ class ProfilePush(BaseModel):
     apiToken: Text50 = Field(description="Your API token (the credential travels in the body).")
     unique_id: Key50 = Field(description="The person's unique id in the source system.")
     login_source: Key20 = Field(description="A configured login source code, e.g. OPSCOM.")
-    first_name: Text50 = Field(None)
-    last_name: Text50 = Field(None)
-    user_name: Text50 = Field(None)
-    email: Text100 = Field(None)
-    street: Text255 = Field(None)
-    city: Text50 = Field(None)
-    province: Region = Field(None)
-    state: Region = Field(None)
-    postal_code: Text20 = Field(None)
-    zip: Text20 = Field(None)
-    street2: Text255 = Field(None)
-    city2: Text50 = Field(None)
-    province2: Region = Field(None)
-    state2: Region = Field(None)
-    postal_code2: Text20 = Field(None)
-    zip2: Text20 = Field(None)
-    phone_cell: Text20 = Field(None)
-    user_type_id: IdNumber = Field(None)
-    employ_no: Text50 = Field(None)
-    employee_phone: Text50 = Field(None)
-    student_no: Text50 = Field(None)
-    student_phone: Text50 = Field(None)
-    driver_licence_num: Text255 = Field(None)
-    driver_license_num: Text255 = Field(None)
-    date_of_birth: DateText = Field(None)
-    locker_user_type_id: IdNumber = Field(None)
-    driver_licence_prov: Region = Field(None)
-    driver_license_state: Region = Field(None)
+    first_name: Text50 = Field(_LEFT_OUT)
+    last_name: Text50 = Field(_LEFT_OUT)
+    user_name: Text50 = Field(_LEFT_OUT)
+    email: Text100 = Field(_LEFT_OUT)
+    street: Text255 = Field(_LEFT_OUT)
+    city: Text50 = Field(_LEFT_OUT)
+    province: Region = Field(_LEFT_OUT)
+    state: Region = Field(_LEFT_OUT)
+    postal_code: Text20 = Field(_LEFT_OUT)
+    zip: Text20 = Field(_LEFT_OUT)
+    street2: Text255 = Field(_LEFT_OUT)
+    city2: Text50 = Field(_LEFT_OUT)
+    province2: Region = Field(_LEFT_OUT)
+    state2: Region = Field(_LEFT_OUT)
+    postal_code2: Text20 = Field(_LEFT_OUT)
+    zip2: Text20 = Field(_LEFT_OUT)
+    phone_cell: Text20 = Field(_LEFT_OUT)
+    user_type_id: IdNumber = Field(_LEFT_OUT)
+    employ_no: Text50 = Field(_LEFT_OUT)
+    employee_phone: Text50 = Field(_LEFT_OUT)
+    student_no: Text50 = Field(_LEFT_OUT)
+    student_phone: Text50 = Field(_LEFT_OUT)
+    driver_licence_num: Text255 = Field(_LEFT_OUT)
+    driver_license_num: Text255 = Field(_LEFT_OUT)
+    date_of_birth: DateText = Field(_LEFT_OUT)
+    locker_user_type_id: IdNumber = Field(_LEFT_OUT)
+    driver_licence_prov: Region = Field(_LEFT_OUT)
+    driver_license_state: Region = Field(_LEFT_OUT)
 
 
 class TypesListRequest(BaseModel):

@@ -9,8 +9,8 @@ from typing import Any
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException
 
-from provisionhub.dialects.scim.filters import FilterError
 from provisionhub.dialects.scim.schemas import ERROR
+from provisionhub.directory.conditions import FilterError
 from provisionhub.directory.errors import (
     Conflict,
     DirectoryError,

@@ -8,7 +8,7 @@ such a value holds for every row or none (a Constant), or for the rows that have
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 
 from provisionhub.dialects.scim.schemas import ENTERPRISE, GROUP, PROVISIONHUB, USER
 from provisionhub.dialects.scim.users import (
@@ -246,7 +246,7 @@ class _Groups(_Renamer):
     rows = frozenset({"members"})
 
 
-_ORDERS = {
+_ORDERS: dict[Operator, Callable[[str, str], bool]] = {
     Operator.EQ: lambda a, b: a == b,
     Operator.GT: lambda a, b: a > b,
     Operator.GE: lambda a, b: a >= b,
@@ -266,4 +266,4 @@ def _holds(name: str, literal: tuple[str, bool], operator: Operator, value: Valu
     text, exact = literal
     if not exact:
         text, value = text.lower(), value.lower()
-    return bool(_ORDERS[operator](text, value))
+    return _ORDERS[operator](text, value)

@@ -39,7 +39,8 @@ def base_url(request: Request) -> str:
 
 
 def _base_url(request: Request, key: tuple[Any, ...]) -> str:
-    """Starlette's base URL of request, made once for each key (what it is made of): ~15 µs each time."""
+    """Starlette's base URL of request, made once for each key (what it is made of): Starlette builds it
+    anew on every call (bench/README.md)."""
     found = _BASE_URLS.get(key)
     if found is None:
         if len(_BASE_URLS) >= _BASE_URLS_KEPT:  # a Host header is the client's to choose
@@ -62,7 +63,7 @@ def requested(request: Request) -> Projection:
 _EVERYTHING = projection(None, None)
 
 
-def list_response(resources: list[dict[str, Any]], total: int | None = None, start: int = 1) -> JSONResponse:
+def list_response(resources: list[dict[str, Any]], total: int | None = None, start: int = 1) -> ScimResponse:
     return ScimResponse(
         {
             "schemas": [schemas.LIST_RESPONSE],
@@ -74,14 +75,14 @@ def list_response(resources: list[dict[str, Any]], total: int | None = None, sta
     )
 
 
-def text(params: dict[str, Any], name: str) -> str | None:
+def text(params: Mapping[str, Any], name: str) -> str | None:
     value = params.get(name)
     if value is not None and not isinstance(value, str):
         raise invalid_value(f"{name} must be a string")
     return value
 
 
-def number(params: dict[str, Any], name: str, default: int) -> int:
+def number(params: Mapping[str, Any], name: str, default: int) -> int:
     value = params.get(name)
     if value is None or value == "":
         return default
@@ -93,7 +94,7 @@ def number(params: dict[str, Any], name: str, default: int) -> int:
         raise invalid_value(f"{name} must be an integer") from None
 
 
-def paging(params: dict[str, Any]) -> tuple[int, int]:
+def paging(params: Mapping[str, Any]) -> tuple[int, int]:
     """startIndex (1-based; below 1 counts as 1) and count (negative counts as 0; at most MAX_RESULTS),
     as RFC 7644 3.4.2.4 says."""
     # Past the last resource a page is empty; an index beyond 64 bits is no offset a database takes.
@@ -102,7 +103,7 @@ def paging(params: dict[str, Any]) -> tuple[int, int]:
     return start, count
 
 
-def sort_descending(params: dict[str, Any]) -> bool:
+def sort_descending(params: Mapping[str, Any]) -> bool:
     order = text(params, "sortOrder")
     if order is None or order.lower() == "ascending":
         return False
@@ -118,7 +119,8 @@ def resource_response(document: dict[str, Any], shown: dict[str, Any], status: i
 
 class ResourceResponse(Response):
     """A resource's answer, its headers made directly: Starlette's Response lowers and encodes each header
-    it is given and looks through them for its own (a tenth of what answering a SCIM read costs)."""
+    it is given and looks through them for its own, a measurable share of answering a SCIM read
+    (bench/README.md)."""
 
     media_type = errors.MEDIA_TYPE
 
@@ -235,7 +237,8 @@ async def list_answer(
     except (FilterError, ScimError):
         await checked()
         raise
-    total, offset, shown = 0, start - 1, []
+    total, offset = 0, start - 1
+    shown: list[Document] = []
     for listing, condition, order in plans:
         found, documents = await listing.page(condition, order, descending, offset, count - len(shown))
         shown += [listing.shown(d, wanted) for d in documents]

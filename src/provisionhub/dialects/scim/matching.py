@@ -9,7 +9,10 @@ import operator
 from collections.abc import Callable
 from typing import Any
 
-from provisionhub.dialects.scim.filters import (
+from provisionhub.dialects.scim.schemas import Attribute
+from provisionhub.dialects.scim.values import as_datetime, sub_value
+from provisionhub.directory.condition_sql import as_boolean
+from provisionhub.directory.conditions import (
     And,
     AttributePath,
     Comparison,
@@ -22,8 +25,6 @@ from provisionhub.dialects.scim.filters import (
     Value,
     ValuePath,
 )
-from provisionhub.dialects.scim.schemas import Attribute
-from provisionhub.dialects.scim.values import as_boolean, as_datetime, sub_value
 
 #: A predicate over one value of a multi-valued attribute (a value object, or a simple value).
 Predicate = Callable[[Any], bool]

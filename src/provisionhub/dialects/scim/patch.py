@@ -10,17 +10,18 @@ from dataclasses import dataclass
 from typing import Any
 
 from provisionhub.dialects.scim.errors import ScimError, ScimType, invalid_path, invalid_value
-from provisionhub.dialects.scim.filters import Comparison, Filter, FilterError, Operator, parse_path
+from provisionhub.dialects.scim.filters import parse_path
 from provisionhub.dialects.scim.matching import Predicate, value_predicate
 from provisionhub.dialects.scim.schemas import PATCH_OP, Attribute, Schema
 from provisionhub.dialects.scim.values import (
-    as_boolean,
     canonical_value,
     same_value,
     sub_value,
     without_nulls,
     without_primary,
 )
+from provisionhub.directory.condition_sql import as_boolean
+from provisionhub.directory.conditions import Comparison, Filter, FilterError, Operator
 
 #: The most operations one PATCH may hold.
 MAX_OPERATIONS = 1000
@@ -411,14 +412,15 @@ class _Patcher:
         if schema is self.core:
             return self.document
         key = _key(self.document, schema.id)
-        if key is not None and isinstance(self.document[key], dict):
-            return self.document[key]
+        if key is not None and isinstance(found := self.document[key], dict):
+            return found
         if not create:
             return None
         if key is not None:
             del self.document[key]
-        self.document[schema.id] = {}
-        return self.document[schema.id]
+        created: dict[str, Any] = {}
+        self.document[schema.id] = created
+        return created
 
     def get(self, schema: Schema, attribute: Attribute) -> Any:
         return sub_value(self.container(schema, create=False), attribute.name)

@@ -67,7 +67,7 @@ def same_value(attribute: Attribute, old: Any, new: Any) -> bool:
     return old_type is None or new_type is None or _equal(attribute.sub_attribute("type"), old_type, new_type)
 
 
-def _equal(attribute: Attribute | None, a: Any, b: Any) -> bool:
+def _equal(attribute: Attribute | None, a: object, b: object) -> bool:
     if isinstance(a, str) and isinstance(b, str) and attribute is not None and not attribute.case_exact:
         return a.casefold() == b.casefold()
     return a == b

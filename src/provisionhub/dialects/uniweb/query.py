@@ -21,9 +21,10 @@ _KEY = re.compile(r"\[([^\[\]]*)\]")
 MAX_DEPTH = 8
 
 
-def query_object(parameters: Iterable[tuple[str, str]]) -> dict[str, Any]:
-    """The request object that query parameters (name, value pairs, in order) spell; Invalid names a
-    parameter given both as a value and as a level of others, or nested deeper than MAX_DEPTH."""
+def query_object(parameters: Iterable[tuple[str, str]]) -> dict[str, Any] | list[Any]:
+    """The request object that query parameters (name, value pairs, in order) spell (a list, as PHP's
+    would be, when their names are 0, 1, ...); Invalid names a parameter given both as a value and as a
+    level of others, or nested deeper than MAX_DEPTH."""
     root: dict[str, Any] = {}
     for name, value in parameters:
         _put(root, _keys(name), value)
@@ -67,10 +68,8 @@ def _conflict(keys: list[str | None], depth: int) -> None:
     raise Invalid(field, Reason.INVALID, f"{field}: given both as a value and as a list or object")
 
 
-def _listed(value: Any) -> Any:
-    if not isinstance(value, dict):
-        return value
-    items = {key: _listed(inner) for key, inner in value.items()}
+def _listed(node: dict[str, Any]) -> dict[str, Any] | list[Any]:
+    items = {key: _listed(inner) if isinstance(inner, dict) else inner for key, inner in node.items()}
     if items and list(items) == [str(index) for index in range(len(items))]:
         return list(items.values())
     return items

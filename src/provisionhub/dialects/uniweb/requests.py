@@ -94,7 +94,9 @@ def read_request(fields: Any) -> ResourceRequest:
     body = request_object(fields)
     if not isinstance(body, Mapping):
         raise Invalid("request", Reason.INVALID, "request: a JSON object was expected")
-    action = _choice(Action, body.get("action"), "action", required=True)
+    action = _choice(Action, body.get("action"), "action")
+    if action is None:
+        raise Invalid("action", Reason.REQUIRED, "action is required")
     content = _choice(Content, _first(body, "content", "contentType"), "content") or Content.MEMBERS
     language = _choice(Language, _first(body, "language", "lang"), "language") or Language.EN
     index_by = _choice(IndexBy, body.get("index_by"), "index_by") or IndexBy.UNIWEB_ID
@@ -130,10 +132,8 @@ def _first(body: Mapping[str, Any], *names: str) -> Any:
     return next((body[name] for name in names if body.get(name) is not None), None)
 
 
-def _choice(kind: type[E], value: Any, name: str, required: bool = False) -> E | None:
+def _choice(kind: type[E], value: Any, name: str) -> E | None:
     if value is None or value == "":
-        if required:
-            raise Invalid(name, Reason.REQUIRED, f"{name} is required")
         return None
     known = {member.value: member for member in kind}
     if not isinstance(value, str) or value not in known:
@@ -251,9 +251,11 @@ def _add_path(path: str, wanted: dict[str, tuple[str, ...] | None]) -> None:
 def _add(path: str, names: tuple[str, ...] | None, wanted: dict[str, tuple[str, ...] | None]) -> None:
     if not path:
         raise Invalid("resources", Reason.INVALID, "resources: an empty path")
-    if path in wanted and (wanted[path] is None or names is None):
-        wanted[path] = None
-    elif path in wanted:
-        wanted[path] = (*wanted[path], *(n for n in names or () if n not in wanted[path]))  # type: ignore[misc]
-    else:
+    if path not in wanted:
         wanted[path] = names
+        return
+    held = wanted[path]
+    if held is None or names is None:
+        wanted[path] = None
+    else:
+        wanted[path] = (*held, *(n for n in names if n not in held))

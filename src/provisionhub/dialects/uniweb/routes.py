@@ -54,6 +54,7 @@ def _router(directory: Directory, credentials: Credentials, max_body_bytes: int)
         return JSONResponse(wire.token_out(outcome), headers=wire.NO_STORE)
 
     async def resource_request(request: Request) -> JSONResponse:
+        fields: object  # the request object or the body's fields: read_request says what is wrong with it
         if request.method == "GET":
             fields = query_object(request.query_params.multi_items())
         else:

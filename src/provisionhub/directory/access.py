@@ -78,7 +78,7 @@ class Principal:
     @property
     def actor(self) -> str:
         """How the change log names this principal."""
-        return self.name if self.kind is Kind.OPERATOR else f"{self.kind.value}:{self.name}"
+        return self.name if self.kind is Kind.OPERATOR else f"{self.kind}:{self.name}"
 
     @property
     def scoped(self) -> bool:

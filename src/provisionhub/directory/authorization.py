@@ -152,13 +152,14 @@ def homed(command: UpsertPerson, principal: Principal) -> UpsertPerson:
 def may_submit(principal: Principal, command: object) -> None:
     """Refuse a command its principal may not submit whatever its target: the permissions it needs that
     can be told before it runs (the write checks everything again)."""
+    if type(command) is UpsertPerson:  # every push and SCIM create: asked before the match below
+        if not principal.can(Permission.USER_UPDATE):
+            principal.require(Permission.USER_CREATE)
+        principal.require_source(str(homed(command, principal).login_source).strip())
+        if command.status is Status.DELETED:
+            principal.require(Permission.USER_DELETE)
+        return
     match command:
-        case UpsertPerson():
-            if not principal.can(Permission.USER_UPDATE):
-                principal.require(Permission.USER_CREATE)
-            principal.require_source(str(homed(command, principal).login_source).strip())
-            if command.status is Status.DELETED:
-                principal.require(Permission.USER_DELETE)
         case UpdatePerson() if principal.kind is not Kind.PERSON:
             principal.require(Permission.USER_UPDATE)
         case UpsertMembers():
@@ -172,20 +173,27 @@ def upsert_each(
     conn: Connection, operations: Operations, requests: Sequence[tuple[UpsertPerson, Principal]]
 ) -> list[PersonResult | DirectoryError]:
     """Create or change each person, each alone, if its principal may (the groups and status a command
-    also gives are not applied here: see execute)."""
+    also gives are not applied here: see execute). What each principal may is worked out once a batch
+    (a batch of pushes is mostly one token's)."""
     outcomes: dict[int, PersonResult | DirectoryError] = {}
-    allowed: list[int] = []
-    requests = [(homed(command, principal), principal) for command, principal in requests]
+    allowed: list[tuple[int, UpsertPerson, _Upserter]] = []
+    upserters: dict[int, _Upserter] = {}
     for index, (command, principal) in enumerate(requests):
+        upserter = upserters.get(id(principal))
+        if upserter is None:
+            upserter = upserters[id(principal)] = _Upserter(principal)
         try:
-            may_submit(principal, command)
+            command = upserter.checked(command)
         except DirectoryError as exc:
             outcomes[index] = exc
             continue
-        allowed.append(index)
+        allowed.append((index, command, upserter))
 
     def allow(position: int, existing: Mapping[str, Any] | None) -> DirectoryError | None:
-        command, principal = requests[allowed[position]]
+        _, command, upserter = allowed[position]
+        if existing is None and upserter.creates_freely:
+            return None  # the everyday case: a new person, a principal that may create them anywhere
+        principal = upserter.principal
         try:
             if existing is None:
                 principal.require(Permission.USER_CREATE)
@@ -202,12 +210,38 @@ def upsert_each(
             return exc
         return None
 
-    answers = operations.upsert_each(
-        conn, [(requests[i][0], requests[i][1].actor) for i in allowed], allow=allow
-    )
-    for index, answer in zip(allowed, answers, strict=True):
+    answers = operations.upsert_each(conn, [(c, u.actor) for _, c, u in allowed], allow=allow)
+    for (index, _, _), answer in zip(allowed, answers, strict=True):
         outcomes[index] = answer
     return [outcomes[index] for index in range(len(requests))]
+
+
+class _Upserter:
+    """What one principal may do with upserts, worked out once: may_submit's checks of an UpsertPerson,
+    without asking the principal again for every person of a batch."""
+
+    __slots__ = ("actor", "can_create", "can_delete", "creates_freely", "principal", "sources")
+
+    def __init__(self, principal: Principal) -> None:
+        self.principal = principal
+        self.actor = principal.actor
+        self.can_create = principal.can(Permission.USER_CREATE)
+        self.can_delete = principal.can(Permission.USER_DELETE)
+        self.sources = principal.sources
+        self.creates_freely = self.can_create and principal.account is None
+
+    def checked(self, command: UpsertPerson) -> UpsertPerson:
+        """command in its login source (HomeSource resolved), if the principal may submit it at all."""
+        if isinstance(command.login_source, HomeSource):
+            command = command.in_source(command.login_source.of(self.principal))
+        if not self.can_create and not self.principal.can(Permission.USER_UPDATE):
+            self.principal.require(Permission.USER_CREATE)
+        source = str(command.login_source).strip()
+        if self.sources is not None and source not in self.sources:
+            self.principal.require_source(source)
+        if command.status is Status.DELETED and not self.can_delete:
+            self.principal.require(Permission.USER_DELETE)
+        return command
 
 
 def password_changes(result: Any) -> list[int]:

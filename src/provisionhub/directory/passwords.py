@@ -45,6 +45,8 @@ class PasswordTarget:
 
 def password_targets(command: object) -> list[PasswordTarget]:
     """The passwords a command sets, in order, each with whose it is."""
+    if type(command) is UpsertPerson and PASSWORD not in command.fields:  # most writes: asked first
+        return []
     match command:
         case UpsertPerson(fields=fields) if isinstance(fields.get(PASSWORD), Password):
             named = isinstance(command.login_source, str) and command.unique_id is not None

@@ -112,8 +112,10 @@ class Directory:
         refusal (a batch command names every failing item: Rejected). check: write nothing, only say
         what they would do."""
         units = [Unit(commands, answer, check)]
-        if any(password_targets(command) for command in commands):  # most writes set no password
-            units, _ = await self._hashed(credential, units, single=True)
+        for command in commands:
+            if password_targets(command):  # most writes set none
+                units, _ = await self._hashed(credential, units, single=True)
+                break
         submission = _Submission(credential, units, True, _NONE)
         receipt: Receipt = await self._database.write_item(self._handler, submission)
         return receipt

@@ -31,6 +31,13 @@ Answer = Principal | Unauthenticated
 class Authenticator:
     """API tokens, OAuth access tokens, people's keys and checked passwords, as principals."""
 
+    def principal(self, conn: Connection, credential: Credential) -> Answer:
+        """One credential's principal, or why it is refused (a request of its own: an API token's may be
+        remembered on conn)."""
+        if isinstance(credential, ApiToken):
+            return _named(credential, _one_token(conn, credential.secret))
+        return self.principals(conn, [credential])[credential]
+
     def principals(self, conn: Connection, credentials: Collection[Credential]) -> dict[Credential, Answer]:
         answers: dict[Credential, Answer] = {}
         api_tokens = [c for c in credentials if isinstance(c, ApiToken)]

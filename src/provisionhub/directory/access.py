@@ -213,6 +213,10 @@ class Authenticator(Protocol):
         batch of requests asks at once). Operators and Anonymous never reach it."""
         ...
 
+    def principal(self, conn: Connection, credential: Credential) -> Principal | Unauthenticated:
+        """One credential's principal, or why it is refused (a read's: the same as principals')."""
+        ...
+
     def password_changed(self, conn: Connection, person_ids: Collection[int]) -> None:
         """These people's passwords changed in conn's transaction: what they signed in with is void."""
         ...

@@ -18,7 +18,7 @@ from provisionhub.directory.access import Principal
 T = TypeVar("T")
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)  # not frozen: made for every read
 class Reading:
     """What a query runs with: the snapshot (or the write's transaction), and who asks."""
 

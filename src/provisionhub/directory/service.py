@@ -173,7 +173,7 @@ class Directory:
             return credential.principal
         if isinstance(credential, Anonymous):
             return ANONYMOUS
-        found = self._authenticator.principals(conn, [credential])[credential]
+        found = self._authenticator.principal(conn, credential)
         if isinstance(found, Unauthenticated):
             raise found
         return found

@@ -41,5 +41,8 @@ def versions(header: str | None) -> frozenset[int] | None:
 
 def not_modified(request: Request, current: int) -> bool:
     """If-None-Match on a read: whether the client holds the current version."""
-    accepted = versions(request.headers.get("if-none-match"))
-    return request.headers.get("if-none-match") is not None and (accepted is None or current in accepted)
+    held = request.headers.get("if-none-match")
+    if held is None:
+        return False
+    accepted = versions(held)
+    return accepted is None or current in accepted

@@ -13,6 +13,7 @@ from provisionhub.dialects.scim.filters import parse_filter
 from provisionhub.dialects.scim.http import (
     Listing,
     ResourcePermissions,
+    ScimEndpoints,
     add_resource_routes,
     base_url,
     list_answer,
@@ -39,75 +40,80 @@ def _one(document: dict[str, Any], wanted: Projection, status: int = 200) -> Res
 
 
 def add_group_routes(router: APIRouter, directory: Directory, max_body_bytes: int) -> None:
-    def resources(request: Request) -> Resources:
-        return Resources(directory, access.bearer(request), base_url(request))
+    """The Groups endpoints (GroupRoutes) on router."""
+    groups = GroupRoutes(directory, max_body_bytes)
+    add_resource_routes(
+        router,
+        "/Groups",
+        "Group",
+        create=groups.create_group,
+        listing=groups.list_groups,
+        search=groups.search_post,
+        read=groups.get_group,
+        replace=groups.replace_group,
+        change=groups.patch_group,
+        delete=groups.delete_group,
+        permissions=ResourcePermissions(
+            Permission.GROUP_READ, Permission.GROUP_WRITE, Permission.GROUP_WRITE, Permission.GROUP_WRITE
+        ),
+    )
 
-    async def writer(request: Request) -> Resources:
+
+class GroupRoutes(ScimEndpoints):
+    """The Groups endpoints."""
+
+    async def writer(self, request: Request) -> Resources:
         """The request's resources, its credential checked before the body is read."""
-        seen = resources(request)
-        await directory.principal(seen.credential, Permission.GROUP_WRITE)
+        seen = self.resources(request)
+        await self._directory.principal(seen.credential, Permission.GROUP_WRITE)
         return seen
 
-    async def create_group(request: Request) -> Response:
-        seen = await writer(request)
-        document = await seen.create_group(await read_json(request, max_body_bytes))
+    async def create_group(self, request: Request) -> Response:
+        seen = await self.writer(request)
+        document = await seen.create_group(await read_json(request, self._max_body_bytes))
         return _one(document, requested(request), 201)
 
-    async def get_group(resource_id: str, request: Request) -> Response:
-        view = await directory.read(access.bearer(request), GroupById(resource_id))
+    async def get_group(self, resource_id: str, request: Request) -> Response:
+        view = await self._directory.read(access.bearer(request), GroupById(resource_id))
         document = group_document(view, base_url(request))
         return read_response(request, document, _shown(document, requested(request)), view.version)
 
-    async def change(resource_id: str, request: Request, patch: bool) -> Response:
-        seen = await writer(request)
-        sent = await read_json(request, max_body_bytes)
+    async def change(self, resource_id: str, request: Request, patch: bool) -> Response:
+        seen = await self.writer(request)
+        sent = await read_json(request, self._max_body_bytes)
         versions = access.versions(request.headers.get("if-match"))
         return _one(
             await seen.change_group(resource_id, sent, patch=patch, versions=versions), requested(request)
         )
 
-    async def replace_group(resource_id: str, request: Request) -> Response:
-        return await change(resource_id, request, patch=False)
+    async def replace_group(self, resource_id: str, request: Request) -> Response:
+        return await self.change(resource_id, request, patch=False)
 
-    async def patch_group(resource_id: str, request: Request) -> Response:
-        return await change(resource_id, request, patch=True)
+    async def patch_group(self, resource_id: str, request: Request) -> Response:
+        return await self.change(resource_id, request, patch=True)
 
-    async def delete_group(resource_id: str, request: Request) -> Response:
-        seen = await writer(request)
+    async def delete_group(self, resource_id: str, request: Request) -> Response:
+        seen = await self.writer(request)
         await seen.delete_group(resource_id, access.versions(request.headers.get("if-match")))
         return Response(status_code=204)
 
-    async def list_groups(request: Request) -> JSONResponse:
+    async def list_groups(self, request: Request) -> JSONResponse:
         credential = access.bearer(request)
-        listing = group_listing(directory, credential, base_url(request))
+        listing = group_listing(self._directory, credential, base_url(request))
         return await list_answer(
-            request.query_params, [listing], lambda: directory.principal(credential, Permission.GROUP_READ)
+            request.query_params,
+            [listing],
+            lambda: self._directory.principal(credential, Permission.GROUP_READ),
         )
 
-    async def search_post(request: Request) -> JSONResponse:
+    async def search_post(self, request: Request) -> JSONResponse:
         credential = access.bearer(request)
-        await directory.principal(credential, Permission.GROUP_READ)  # before the body is read
-        body = await search_request(request, max_body_bytes)
-        listing = group_listing(directory, credential, base_url(request))
+        await self._directory.principal(credential, Permission.GROUP_READ)  # before the body is read
+        body = await search_request(request, self._max_body_bytes)
+        listing = group_listing(self._directory, credential, base_url(request))
         return await list_answer(
-            body, [listing], lambda: directory.principal(credential, Permission.GROUP_READ)
+            body, [listing], lambda: self._directory.principal(credential, Permission.GROUP_READ)
         )
-
-    add_resource_routes(
-        router,
-        "/Groups",
-        "Group",
-        create=create_group,
-        listing=list_groups,
-        search=search_post,
-        read=get_group,
-        replace=replace_group,
-        change=patch_group,
-        delete=delete_group,
-        permissions=ResourcePermissions(
-            Permission.GROUP_READ, Permission.GROUP_WRITE, Permission.GROUP_WRITE, Permission.GROUP_WRITE
-        ),
-    )
 
 
 def group_listing(directory: Directory, credential: ApiToken, url: str) -> Listing:

@@ -12,10 +12,12 @@ from fastapi.responses import JSONResponse, Response
 from provisionhub.dialects.scim import access, errors, schemas
 from provisionhub.dialects.scim.errors import ScimError, ScimType, invalid_value
 from provisionhub.dialects.scim.projection import Projection, projection
+from provisionhub.dialects.scim.resources import Resources
 from provisionhub.directory.access import Permission
 from provisionhub.directory.conditions import Filter, FilterError
 from provisionhub.http.answers import LargeJSONResponse, json_bytes
 from provisionhub.http.bodies import read_json
+from provisionhub.http.endpoints import Endpoints
 from provisionhub.http.route_permissions import needs
 
 PREFIX = "/scim/v2"
@@ -24,6 +26,13 @@ MAX_RESULTS = 1000
 DEFAULT_COUNT = 100
 #: The largest startIndex taken as given; a larger one counts as this (its page is empty all the same).
 MAX_START_INDEX = 2**31 - 1
+
+
+class ScimEndpoints(Endpoints):
+    """What SCIM's endpoints share: the directory's resources as a request's credential sees them."""
+
+    def resources(self, request: Request) -> Resources:
+        return Resources(self._directory, access.bearer(request), base_url(request))
 
 
 class ScimResponse(LargeJSONResponse):

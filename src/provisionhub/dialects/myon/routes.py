@@ -3,7 +3,7 @@ one back."""
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from typing import Any, TypeVar
 
 from fastapi import APIRouter, Request
@@ -21,6 +21,7 @@ from provisionhub.directory.service import Directory
 from provisionhub.http.answers import LargeJSONResponse
 from provisionhub.http.bodies import read_json
 from provisionhub.http.dialects import Dialect
+from provisionhub.http.endpoints import Endpoints
 from provisionhub.http.route_permissions import needs
 
 PREFIX = "/myon"
@@ -81,63 +82,12 @@ def required_token(request: Request) -> ApiToken:
 
 
 def _router(directory: Directory, max_body_bytes: int) -> APIRouter:
+    """The endpoints (MyonRoutes, an OrganisationRoutes a kind) on a router, in the order they are matched."""
     router = APIRouter(prefix=PREFIX, tags=[PREFIX.strip("/")])
-
-    async def submitted(
-        credential: ApiToken, parsed: wire.Parsed[C], batch: Callable[[list[C]], object]
-    ) -> list[Any]:
-        """The results of the batch command of the items the wire accepted; the whole array refused,
-        naming every bad item (the wire's refusals and the directory's, by their index in the array),
-        if any item is bad. Nothing is written then."""
-        valid = [(index, command) for index, command in enumerate(parsed.commands) if command is not None]
-        try:
-            # With refusals of its own already, the rest is only checked: all or nothing.
-            receipt = await directory.submit(
-                credential, [batch([command for _, command in valid])], check=bool(parsed.errors)
-            )
-        except Rejected as exc:
-            found = [ItemError(valid[e.index][0], e.error) for e in exc.errors]
-            raise Rejected(sorted(parsed.errors + found, key=lambda e: e.index)) from None
-        if parsed.errors:
-            raise Rejected(parsed.errors)
-        return list(receipt.results[0])
-
-    def post_organisations(kind: OrgKind) -> Callable[[Request], Awaitable[JSONResponse]]:
-        async def post(request: Request) -> JSONResponse:
-            credential = required_token(request)
-            parsed = wire.organisation_commands(kind, await read_items(request, max_body_bytes))
-            results = await submitted(credential, parsed, UpsertOrganisations)
-            return _post_answer(
-                [wire.result_out(r.organisation.public_id, r.created, r.changed) for r in results]
-            )
-
-        return post
-
-    async def post_permissions(request: Request) -> JSONResponse:
-        credential = required_token(request)
-        parsed = wire.permission_commands(await read_items(request, max_body_bytes))
-        results = await submitted(credential, parsed, GrantEntitlements)
-        return _post_answer([wire.grant_result_out(r) for r in results])
-
-    async def post_users(request: Request) -> JSONResponse:
-        credential = required_token(request)
-        parsed = wire.user_commands(await read_items(request, max_body_bytes))
-        results = await submitted(credential, parsed, UpsertMembers)
-        return _post_answer([wire.result_out(r.person.public_id, r.created, r.changed) for r in results])
-
-    def get_organisation(kind: OrgKind) -> Callable[[str, Request], Awaitable[JSONResponse]]:
-        async def get(myon_id: str, request: Request) -> JSONResponse:
-            found = await directory.read(_token(request), OrganisationById(myon_id, kind))
-            return JSONResponse(wire.organisation_out(found.organisation, found.grants))
-
-        return get
-
-    async def get_user(myon_id: str, request: Request) -> JSONResponse:
-        return JSONResponse(wire.user_out(await directory.read(_token(request), MemberById(myon_id))))
-
+    myon = MyonRoutes(directory, max_body_bytes)
     router.add_api_route(
         "/users",
-        post_users,
+        myon.post_users,
         methods=["POST"],
         status_code=201,
         responses=_RESPONSES,
@@ -146,16 +96,17 @@ def _router(directory: Directory, max_body_bytes: int) -> APIRouter:
     )
     router.add_api_route(
         "/users/{myon_id}",
-        get_user,
+        myon.get_user,
         methods=["GET"],
         responses=_GET_RESPONSES,
         summary="One user (permission user-read)",
         openapi_extra=needs(Permission.USER_READ),
     )
     for kind, path in _PATHS.items():
+        organisations = OrganisationRoutes(directory, max_body_bytes, kind)
         router.add_api_route(
             path,
-            post_organisations(kind),
+            organisations.post,
             methods=["POST"],
             status_code=201,
             responses=_RESPONSES,
@@ -164,7 +115,7 @@ def _router(directory: Directory, max_body_bytes: int) -> APIRouter:
         )
         router.add_api_route(
             path + "/{myon_id}",
-            get_organisation(kind),
+            organisations.get,
             methods=["GET"],
             responses=_GET_RESPONSES,
             summary=f"One {_WHAT_GET_ANSWERS[kind]} (permission org-read)",
@@ -172,7 +123,7 @@ def _router(directory: Directory, max_body_bytes: int) -> APIRouter:
         )
     router.add_api_route(
         "/permissions",
-        post_permissions,
+        myon.post_permissions,
         methods=["POST"],
         status_code=201,
         responses=_RESPONSES,
@@ -180,6 +131,66 @@ def _router(directory: Directory, max_body_bytes: int) -> APIRouter:
         openapi_extra=needs(Permission.ENTITLEMENT_WRITE),
     )
     return router
+
+
+async def _submitted(
+    directory: Directory, credential: ApiToken, parsed: wire.Parsed[C], batch: Callable[[list[C]], object]
+) -> list[Any]:
+    """The results of the batch command of the items the wire accepted; the whole array refused,
+    naming every bad item (the wire's refusals and the directory's, by their index in the array),
+    if any item is bad. Nothing is written then."""
+    valid = [(index, command) for index, command in enumerate(parsed.commands) if command is not None]
+    try:
+        # With refusals of its own already, the rest is only checked: all or nothing.
+        receipt = await directory.submit(
+            credential, [batch([command for _, command in valid])], check=bool(parsed.errors)
+        )
+    except Rejected as exc:
+        found = [ItemError(valid[e.index][0], e.error) for e in exc.errors]
+        raise Rejected(sorted(parsed.errors + found, key=lambda e: e.index)) from None
+    if parsed.errors:
+        raise Rejected(parsed.errors)
+    return list(receipt.results[0])
+
+
+class MyonRoutes(Endpoints):
+    """The users and permissions endpoints."""
+
+    async def post_permissions(self, request: Request) -> JSONResponse:
+        credential = required_token(request)
+        parsed = wire.permission_commands(await read_items(request, self._max_body_bytes))
+        results = await _submitted(self._directory, credential, parsed, GrantEntitlements)
+        return _post_answer([wire.grant_result_out(r) for r in results])
+
+    async def post_users(self, request: Request) -> JSONResponse:
+        credential = required_token(request)
+        parsed = wire.user_commands(await read_items(request, self._max_body_bytes))
+        results = await _submitted(self._directory, credential, parsed, UpsertMembers)
+        return _post_answer([wire.result_out(r.person.public_id, r.created, r.changed) for r in results])
+
+    async def get_user(self, myon_id: str, request: Request) -> JSONResponse:
+        return JSONResponse(wire.user_out(await self._directory.read(_token(request), MemberById(myon_id))))
+
+
+class OrganisationRoutes(Endpoints):
+    """The endpoints of one kind of organisation (accounts, buildings): post and get, the same names for
+    every kind (their routes' names and operation ids say so)."""
+
+    def __init__(self, directory: Directory, max_body_bytes: int, kind: OrgKind) -> None:
+        super().__init__(directory, max_body_bytes)
+        self._kind = kind
+
+    async def post(self, request: Request) -> JSONResponse:
+        credential = required_token(request)
+        parsed = wire.organisation_commands(self._kind, await read_items(request, self._max_body_bytes))
+        results = await _submitted(self._directory, credential, parsed, UpsertOrganisations)
+        return _post_answer(
+            [wire.result_out(r.organisation.public_id, r.created, r.changed) for r in results]
+        )
+
+    async def get(self, myon_id: str, request: Request) -> JSONResponse:
+        found = await self._directory.read(_token(request), OrganisationById(myon_id, self._kind))
+        return JSONResponse(wire.organisation_out(found.organisation, found.grants))
 
 
 def _token(request: Request) -> ApiToken:

@@ -20,6 +20,7 @@ from provisionhub.directory.reference_data import UserTypes
 from provisionhub.directory.service import Directory
 from provisionhub.http.bodies import read_json
 from provisionhub.http.dialects import ANY_ORIGIN, Dialect, preflight
+from provisionhub.http.endpoints import Endpoints
 from provisionhub.http.route_permissions import needs, public
 
 PREFIX = "/opscom"
@@ -55,40 +56,49 @@ def opscom_dialect(directory: Directory, max_body_bytes: int) -> Dialect:
 
 
 def _router(directory: Directory, max_body_bytes: int) -> APIRouter:
+    """The endpoints (OpsComRoutes) on a router, in the order they are matched."""
     app = APIRouter(prefix=PREFIX, tags=[PREFIX.strip("/")])
-
-    @app.post(
+    opscom = OpsComRoutes(directory, max_body_bytes)
+    app.add_api_route(
         PUSH_PATH,
+        opscom.push,
+        methods=["POST"],
         response_model=PushSuccess,
         responses=_ERRORS,
         openapi_extra={**_json_body(ProfilePush), **needs(Permission.USER_CREATE, Permission.USER_UPDATE)},
         summary="Create or update a person (permission user-create)",
     )
-    async def push(request: Request) -> JSONResponse:
-        body = await read_json(request, max_body_bytes)
-        credential = ApiToken(translate.token_of(body))
-        try:
-            command = translate.to_upsert(body)
-        except errors.OpsComError:
-            # A refusal of the body is told only to a credential that may push at all.
-            await directory.principal(credential, Permission.USER_CREATE, Permission.USER_UPDATE)
-            raise
-        receipt = await directory.submit(credential, [command])
-        return JSONResponse({"status": "success", "reference_id": receipt.results[0].id}, headers=ANY_ORIGIN)
-
-    @app.post(
+    app.add_api_route(
         TYPES_PATH,
+        opscom.types_list,
+        methods=["POST"],
         response_model=TypesListSuccess,
         responses={k: v for k, v in _ERRORS.items() if k in (400, 401, 403, 413)},
         openapi_extra={**_json_body(TypesListRequest), **needs(Permission.USER_CREATE, Permission.USER_READ)},
         summary="List the user types user_type_id refers to (permission user-create or user-read)",
     )
-    async def types_list(request: Request) -> JSONResponse:
-        body = await read_json(request, max_body_bytes)
-        user_types = await directory.read(ApiToken(translate.token_of(body)), UserTypes())
-        return JSONResponse(translate.types_list(user_types).model_dump(), headers=ANY_ORIGIN)
-
     return app
+
+
+class OpsComRoutes(Endpoints):
+    """OPS-COM's endpoints: a person pushed, the user types listed."""
+
+    async def push(self, request: Request) -> JSONResponse:
+        body = await read_json(request, self._max_body_bytes)
+        credential = ApiToken(translate.token_of(body))
+        try:
+            command = translate.to_upsert(body)
+        except errors.OpsComError:
+            # A refusal of the body is told only to a credential that may push at all.
+            await self._directory.principal(credential, Permission.USER_CREATE, Permission.USER_UPDATE)
+            raise
+        receipt = await self._directory.submit(credential, [command])
+        return JSONResponse({"status": "success", "reference_id": receipt.results[0].id}, headers=ANY_ORIGIN)
+
+    async def types_list(self, request: Request) -> JSONResponse:
+        body = await read_json(request, self._max_body_bytes)
+        user_types = await self._directory.read(ApiToken(translate.token_of(body)), UserTypes())
+        return JSONResponse(translate.types_list(user_types).model_dump(), headers=ANY_ORIGIN)
 
 
 def _json_body(model: type[Any]) -> dict[str, Any]:

@@ -25,6 +25,7 @@ from provisionhub.directory.people import SetStatus, Status, UpsertPerson
 from provisionhub.directory.service import Directory
 from provisionhub.http.bodies import read_json
 from provisionhub.http.dialects import Dialect
+from provisionhub.http.endpoints import EndpointsWithCredentials
 from provisionhub.http.route_permissions import needs
 
 PEOPLE = "/people"
@@ -52,37 +53,9 @@ def comanage_dialect(directory: Directory, credentials: Credentials, max_body_by
 
 
 def _router(directory: Directory, credentials: Credentials, max_body_bytes: int) -> APIRouter:
+    """The endpoints (ComanageRoutes) on a router, in the order they are matched."""
     router = APIRouter(prefix=wire.PREFIX, tags=["comanage"])
-
-    async def write(presented: Credential, read: Provision) -> Response:
-        with errors.at_paths(read.paths):
-            receipt = await directory.submit(presented, [command_of(read)])
-        result = receipt.results[0]
-        if result is None or read.delete:
-            return Response(status_code=204)
-        outcome = "created" if result.created else "updated" if result.changed else "unchanged"
-        return JSONResponse(
-            {"id": result.public_id, "identifier": read.identifier, "result": outcome},
-            status_code=201 if outcome == "created" else 200,
-        )
-
-    async def message(request: Request, identifier: str | None) -> Response:
-        presented = await access.credential(
-            request, directory, credentials
-        )  # first: a stranger learns nothing
-        read = translate.provision(await read_json(request, max_body_bytes), identifier)
-        return await write(presented, read)
-
-    async def post_mode(request: Request) -> Response:
-        return await message(request, None)
-
-    async def put_mode(identifier: str, request: Request) -> Response:
-        return await message(request, identifier)
-
-    async def delete(identifier: str, request: Request) -> Response:
-        presented = await access.credential(request, directory, credentials)
-        return await write(presented, translate.deletion(identifier))
-
+    comanage = ComanageRoutes(directory, credentials, max_body_bytes)
     body = {
         "requestBody": {"content": {"application/json": {"schema": wire.Message.model_json_schema()}}},
         **needs(*access.PROVISIONING),
@@ -91,7 +64,7 @@ def _router(directory: Directory, credentials: Credentials, max_body_bytes: int)
     for path in (PEOPLE + "/", PEOPLE):  # without the slash: a server URL configured with it gets it stripped
         router.add_api_route(
             path,
-            post_mode,
+            comanage.post_mode,
             methods=["POST"],
             summary="POST mode: create, change or delete the person person.meta.id names",
             response_model=wire.Provisioned,
@@ -104,7 +77,7 @@ def _router(directory: Directory, credentials: Credentials, max_body_bytes: int)
     for method in ("PUT", "POST"):  # the documentation's PUT, the code's POST
         router.add_api_route(
             PEOPLE + "/{identifier:path}",
-            put_mode,
+            comanage.put_mode,
             methods=[method],
             summary="PUT mode: create or change the person the URL names (person.meta.deleted: delete)",
             response_model=wire.Provisioned,
@@ -114,7 +87,7 @@ def _router(directory: Directory, credentials: Credentials, max_body_bytes: int)
         )
     router.add_api_route(
         PEOPLE + "/{identifier:path}",
-        delete,
+        comanage.delete,
         methods=["DELETE"],
         summary="PUT mode: delete the person the URL names (no body)",
         status_code=204,
@@ -122,6 +95,39 @@ def _router(directory: Directory, credentials: Credentials, max_body_bytes: int)
         openapi_extra=needs(*access.PROVISIONING),
     )
     return router
+
+
+class ComanageRoutes(EndpointsWithCredentials):
+    """The receiver's endpoints: POST mode's and PUT mode's."""
+
+    async def write(self, presented: Credential, read: Provision) -> Response:
+        with errors.at_paths(read.paths):
+            receipt = await self._directory.submit(presented, [command_of(read)])
+        result = receipt.results[0]
+        if result is None or read.delete:
+            return Response(status_code=204)
+        outcome = "created" if result.created else "updated" if result.changed else "unchanged"
+        return JSONResponse(
+            {"id": result.public_id, "identifier": read.identifier, "result": outcome},
+            status_code=201 if outcome == "created" else 200,
+        )
+
+    async def message(self, request: Request, identifier: str | None) -> Response:
+        presented = await access.credential(
+            request, self._directory, self._credentials
+        )  # first: a stranger learns nothing
+        read = translate.provision(await read_json(request, self._max_body_bytes), identifier)
+        return await self.write(presented, read)
+
+    async def post_mode(self, request: Request) -> Response:
+        return await self.message(request, None)
+
+    async def put_mode(self, identifier: str, request: Request) -> Response:
+        return await self.message(request, identifier)
+
+    async def delete(self, identifier: str, request: Request) -> Response:
+        presented = await access.credential(request, self._directory, self._credentials)
+        return await self.write(presented, translate.deletion(identifier))
 
 
 def command_of(read: Provision) -> UpsertPerson | SetStatus:

@@ -18,6 +18,7 @@ from provisionhub.directory.access import Permission
 from provisionhub.directory.service import Directory
 from provisionhub.http.bodies import BodyError, BodyTooLarge, read_fields
 from provisionhub.http.dialects import Dialect
+from provisionhub.http.endpoints import EndpointsWithCredentials
 from provisionhub.http.route_permissions import needs, public
 
 
@@ -38,52 +39,19 @@ RESOURCE_ACCESS = needs(
 
 
 def _router(directory: Directory, credentials: Credentials, max_body_bytes: int) -> APIRouter:
+    """The endpoints (UniwebRoutes) on a router, in the order they are matched."""
     router = APIRouter(prefix=wire.PREFIX, tags=["uniweb"])
-
-    async def token(request: Request) -> JSONResponse:
-        try:
-            fields = await read_fields(request, max_body_bytes)
-        except BodyError as exc:  # OAuth's words, not the resource endpoint's
-            raise errors.OAuthError(
-                413 if isinstance(exc, BodyTooLarge) else 400, "invalid_request", str(exc)
-            ) from None
-        grant = wire.password_grant(fields)
-        outcome = await credentials.issue_token(grant.client_id, grant.secret)
-        if isinstance(outcome, GrantRefused):
-            raise errors.refused_grant(outcome)
-        return JSONResponse(wire.token_out(outcome), headers=wire.NO_STORE)
-
-    async def resource_request(request: Request) -> JSONResponse:
-        fields: object  # the request object or the body's fields: read_request says what is wrong with it
-        if request.method == "GET":
-            fields = query_object(request.query_params.multi_items())
-        else:
-            fields = await read_fields(request, max_body_bytes) if await request.body() else None
-        credential = access_token(request, directory.now(), fields)
-        caller = await directory.principal(credential)
-        asked = read_request(fields)
-        resource.require_posted_writes(asked, request.method)
-        resource.require_permission(caller, asked)
-        return JSONResponse(await resource.answer(directory, credential, asked))
-
-    async def token_not_posted() -> JSONResponse:
-        raise errors.OAuthError(
-            405,
-            "invalid_request",
-            "The request method must be POST when requesting an access token.",
-            {"Allow": "POST"},
-        )
-
+    uniweb = UniwebRoutes(directory, credentials, max_body_bytes)
     router.add_api_route(
         wire.TOKEN_PATH,
-        token,
+        uniweb.token,
         methods=["POST"],
         summary="An access token for an OAuth client's id and secret (password grant)",
         openapi_extra=public("the OAuth 2.0 token endpoint: the client's id and secret are the credential"),
     )
     router.add_api_route(
         wire.RESOURCE_PATH,
-        resource_request,
+        uniweb.resource_request,
         methods=["POST"],
         summary=(
             "A structured request: members' profile sections (read, add, edit, clear, info, options),"
@@ -93,7 +61,7 @@ def _router(directory: Directory, credentials: Credentials, max_body_bytes: int)
     )
     router.add_api_route(  # a route of its own: one route with two methods gives both one operation id
         wire.RESOURCE_PATH,
-        resource_request,
+        uniweb.resource_request,
         methods=["GET"],
         name="resource_request_get",
         summary="A structured request that reads (read, info, options), its request object in the query",
@@ -101,9 +69,47 @@ def _router(directory: Directory, credentials: Credentials, max_body_bytes: int)
     )
     router.add_api_route(
         wire.TOKEN_PATH,
-        token_not_posted,
+        uniweb.token_not_posted,
         methods=["GET", "PUT", "DELETE", "PATCH"],
         include_in_schema=False,
         openapi_extra=public("405: the token endpoint takes POST"),
     )
     return router
+
+
+class UniwebRoutes(EndpointsWithCredentials):
+    """UNIWeb's endpoints: the token, the structured requests."""
+
+    async def token(self, request: Request) -> JSONResponse:
+        try:
+            fields = await read_fields(request, self._max_body_bytes)
+        except BodyError as exc:  # OAuth's words, not the resource endpoint's
+            raise errors.OAuthError(
+                413 if isinstance(exc, BodyTooLarge) else 400, "invalid_request", str(exc)
+            ) from None
+        grant = wire.password_grant(fields)
+        outcome = await self._credentials.issue_token(grant.client_id, grant.secret)
+        if isinstance(outcome, GrantRefused):
+            raise errors.refused_grant(outcome)
+        return JSONResponse(wire.token_out(outcome), headers=wire.NO_STORE)
+
+    async def resource_request(self, request: Request) -> JSONResponse:
+        fields: object  # the request object or the body's fields: read_request says what is wrong with it
+        if request.method == "GET":
+            fields = query_object(request.query_params.multi_items())
+        else:
+            fields = await read_fields(request, self._max_body_bytes) if await request.body() else None
+        credential = access_token(request, self._directory.now(), fields)
+        caller = await self._directory.principal(credential)
+        asked = read_request(fields)
+        resource.require_posted_writes(asked, request.method)
+        resource.require_permission(caller, asked)
+        return JSONResponse(await resource.answer(self._directory, credential, asked))
+
+    async def token_not_posted(self) -> JSONResponse:
+        raise errors.OAuthError(
+            405,
+            "invalid_request",
+            "The request method must be POST when requesting an access token.",
+            {"Allow": "POST"},
+        )

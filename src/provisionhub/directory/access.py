@@ -135,12 +135,6 @@ class Principal:
     def is_person(self, person_id: int) -> bool:
         return self.kind is Kind.PERSON and self.person_id == person_id
 
-    def sees(self, login_source: str, accounts: Collection[str] = ()) -> bool:
-        """Whether a person of login_source, a member of these accounts (public ids), is in scope."""
-        if not self.may_write_source(login_source):
-            return False
-        return self.account is None or self.account in accounts
-
 
 # -- credentials, as presented ---------------------------------------------------------------------------
 

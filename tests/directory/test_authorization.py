@@ -9,6 +9,7 @@ import pytest
 
 from provisionhub.directory.access import ApiToken, Permission
 from provisionhub.directory.errors import Forbidden, NotFound, OutOfScope, Rejected, Unauthenticated
+from provisionhub.directory.group_queries import GroupListing
 from provisionhub.directory.groups import ChangeGroup, CreateGroup, DeleteGroup, SetSourceGroups
 from provisionhub.directory.memberships import Role, UpsertMember, UpsertMembers
 from provisionhub.directory.organisations import OrgKind
@@ -140,6 +141,27 @@ async def test_a_group_command_touches_no_one_out_of_scope(
     kept = await directory.submit(mine, [ChangeGroup(group, members=[])])
 
     assert kept.results[0].members == (pushed,)  # replacing what it sees leaves who it does not
+
+
+async def test_an_account_token_reads_a_group_only_if_it_sees_every_member(
+    directory: DirectoryUnderTest, make_token: MakeToken
+) -> None:
+    admin = ApiToken(make_token("admin"))
+    ours, theirs = new_organisation(directory, OrgKind.ACCOUNT), new_organisation(directory, OrgKind.ACCOUNT)
+    members = []
+    for account, username in ((ours, "ours@x.org"), (theirs, "theirs@x.org")):
+        member = UpsertMember(None, {"username": username}, {"account": account, "role": Role.DISTRICT_ADMIN})
+        made = await directory.submit(admin, [UpsertMembers([member])])
+        members.append(made.results[0][0].person.public_id)
+    created = await directory.submit(admin, [CreateGroup("Ours", members[:1]), CreateGroup("Both", members)])
+    mine, both = (result.public_id for result in created.results)
+    here = ApiToken(make_token(*EVERYTHING, account=ours))
+
+    seen = await directory.read(here, GroupListing(public_ids=(mine,)))
+    with pytest.raises(OutOfScope):  # UNIWeb refuses such a read whole
+        await directory.read(here, GroupListing(public_ids=(both,)))
+
+    assert [[member.public_id for member in group.members] for group in seen] == [members[:1]]
 
 
 async def test_catalogues_and_staff_are_an_unscoped_admins(

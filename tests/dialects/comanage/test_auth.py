@@ -7,6 +7,7 @@ import httpx
 import pytest
 
 from provisionhub.auth.tokens import revoke_token
+from provisionhub.dialects.comanage.access import NOT_PROVIDED, NOT_STAFF, REFUSED
 from provisionhub.directory.changes import list_changes
 from provisionhub.directory.organisations import OrgKind
 from provisionhub.directory.people import SetStatus, Status
@@ -87,6 +88,17 @@ async def test_missing_or_malformed_credentials_are_401_with_a_basic_challenge(
     assert count_rows(database, tables.people) == 0
 
 
+async def test_a_good_token_under_another_scheme_than_basic_is_401(
+    client: httpx.AsyncClient, make_token: MakeToken, database: Database
+) -> None:
+    encoded = basic("registry", make_token("user-create", name="registry"))["Authorization"].split(" ")[1]
+
+    for scheme in ("Bearer", "Token"):
+        answer = await _refused(client, {"Authorization": f"{scheme} {encoded}"}, 401)
+        assert answer.json()["message"] == NOT_PROVIDED
+    assert count_rows(database, tables.people) == 0
+
+
 async def test_a_wrong_token_secret_name_or_a_revoked_token_is_401(
     client: httpx.AsyncClient, make_token: MakeToken, database: Database
 ) -> None:
@@ -118,6 +130,7 @@ async def test_a_wrong_password_an_unknown_user_and_an_inactive_staff_member_are
     await _refused(client, basic(gone, PASSWORD), 401)
 
     assert wrong.json() == unknown.json()  # nothing tells who exists
+    assert wrong.json()["message"] == REFUSED
 
 
 async def test_a_person_who_is_not_staff_is_403(client: httpx.AsyncClient, make_staff: MakeStaff) -> None:
@@ -126,6 +139,7 @@ async def test_a_person_who_is_not_staff_is_403(client: httpx.AsyncClient, make_
     answer = await _refused(client, basic(member, PASSWORD), 403)
 
     assert answer.json()["error"] == "forbidden"
+    assert answer.json()["message"] == NOT_STAFF  # refused as no provisioner, before the message is read
 
 
 async def test_creating_needs_user_create_and_a_repeat_needs_no_more(

@@ -278,11 +278,13 @@ async def test_unknown_revoked_missing_and_ambiguous_tokens_are_refused(
     with database.transaction() as conn:
         revoke_client(conn, credentials.client_id, utcnow())
     revoked = await client.post(WHOAMI, headers=bearer(token))
+    other_scheme = await client.post(WHOAMI, headers={"Authorization": f"Basic {other}"})
 
     assert_token_error(unknown, 401, "invalid_token", "The access token is not valid.")
     assert_token_error(revoked, 401, "invalid_token", "The access token's client was revoked.")
     assert_token_error(missing, 401, "invalid_request", "No access token was given.")
     assert missing.headers["www-authenticate"] == 'Bearer realm="uniweb"'
+    assert_token_error(other_scheme, 401, "invalid_request", "No access token was given.")
     assert_token_error(ambiguous, 400, "invalid_request", "The request gives more than one access token.")
 
 

@@ -8,7 +8,15 @@ from typing import Any
 import pytest
 
 from provisionhub.directory.access import ApiToken, Permission
-from provisionhub.directory.errors import Forbidden, NotFound, OutOfScope, Rejected, Unauthenticated
+from provisionhub.directory.errors import (
+    Forbidden,
+    Invalid,
+    NotFound,
+    OutOfScope,
+    Reason,
+    Rejected,
+    Unauthenticated,
+)
 from provisionhub.directory.group_queries import GroupListing
 from provisionhub.directory.groups import ChangeGroup, CreateGroup, DeleteGroup, SetSourceGroups
 from provisionhub.directory.memberships import Role, UpsertMember, UpsertMembers
@@ -141,6 +149,37 @@ async def test_a_group_command_touches_no_one_out_of_scope(
     kept = await directory.submit(mine, [ChangeGroup(group, members=[])])
 
     assert kept.results[0].members == (pushed,)  # replacing what it sees leaves who it does not
+
+
+async def test_an_account_token_adds_and_keeps_group_members_of_its_account_only(
+    directory: DirectoryUnderTest, make_token: MakeToken
+) -> None:
+    admin = ApiToken(make_token("admin"))
+    ours, theirs = new_organisation(directory, OrgKind.ACCOUNT), new_organisation(directory, OrgKind.ACCOUNT)
+    people = []
+    for account, username in ((ours, "a@x.org"), (ours, "b@x.org"), (theirs, "c@x.org")):
+        member = UpsertMember(None, {"username": username}, {"account": account, "role": Role.DISTRICT_ADMIN})
+        made = await directory.submit(admin, [UpsertMembers([member])])
+        people.append(made.results[0][0].person.public_id)
+    first, second, stranger = people
+    group = (await directory.submit(admin, [CreateGroup("Mixed", [stranger])])).results[0].public_id
+    here = ApiToken(make_token(*EVERYTHING, account=ours))
+
+    for command in (
+        ChangeGroup(group, add_members=[stranger]),
+        ChangeGroup(group, members=[first], add_members=[stranger]),  # every member it names is checked
+        ChangeGroup(group, members=[first], remove_members=[stranger]),
+    ):
+        with pytest.raises(Invalid) as refused:
+            await directory.submit(here, [command])
+        assert (refused.value.field, refused.value.reason) == ("members", Reason.UNKNOWN)
+    with pytest.raises(Invalid, match="as text"):
+        await directory.submit(here, [ChangeGroup(group, members=[1])])  # type: ignore[list-item]
+    added = await directory.submit(here, [ChangeGroup(group, add_members=[first])])
+    replaced = await directory.submit(here, [ChangeGroup(group, members=[second])])
+
+    assert set(added.results[0].members) == {first, stranger}
+    assert set(replaced.results[0].members) == {second, stranger}  # the member it cannot see stays
 
 
 async def test_an_account_token_reads_a_group_only_if_it_sees_every_member(

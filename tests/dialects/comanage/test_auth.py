@@ -7,7 +7,7 @@ import httpx
 import pytest
 
 from provisionhub.auth.tokens import revoke_token
-from provisionhub.dialects.comanage.access import NOT_PROVIDED, NOT_STAFF, REFUSED
+from provisionhub.dialects.comanage.access import INACTIVE, NOT_PROVIDED, NOT_STAFF, REFUSED
 from provisionhub.directory.changes import list_changes
 from provisionhub.directory.organisations import OrgKind
 from provisionhub.directory.people import SetStatus, Status
@@ -127,10 +127,11 @@ async def test_a_wrong_password_an_unknown_user_and_an_inactive_staff_member_are
 
     wrong = await _refused(client, basic(operator, PASSWORD + "!"), 401)
     unknown = await _refused(client, basic("nobody", PASSWORD), 401)
-    await _refused(client, basic(gone, PASSWORD), 401)
+    inactive = await _refused(client, basic(gone, PASSWORD), 401)
 
     assert wrong.json() == unknown.json()  # nothing tells who exists
     assert wrong.json()["message"] == REFUSED
+    assert inactive.json()["message"] == INACTIVE  # told only with the right password
 
 
 async def test_a_person_who_is_not_staff_is_403(client: httpx.AsyncClient, make_staff: MakeStaff) -> None:

@@ -151,17 +151,24 @@ async def test_a_group_command_touches_no_one_out_of_scope(
     assert kept.results[0].members == (pushed,)  # replacing what it sees leaves who it does not
 
 
+async def _members_of(directory: DirectoryUnderTest, admin: ApiToken, *accounts: str) -> list[str]:
+    """A new myON member of each account, in turn (the public ids)."""
+    made = []
+    for number, account in enumerate(accounts):
+        item = UpsertMember(
+            None, {"username": f"m{number}@x.org"}, {"account": account, "role": Role.DISTRICT_ADMIN}
+        )
+        receipt = await directory.submit(admin, [UpsertMembers([item])])
+        made.append(receipt.results[0][0].person.public_id)
+    return made
+
+
 async def test_an_account_token_adds_and_keeps_group_members_of_its_account_only(
     directory: DirectoryUnderTest, make_token: MakeToken
 ) -> None:
     admin = ApiToken(make_token("admin"))
     ours, theirs = new_organisation(directory, OrgKind.ACCOUNT), new_organisation(directory, OrgKind.ACCOUNT)
-    people = []
-    for account, username in ((ours, "a@x.org"), (ours, "b@x.org"), (theirs, "c@x.org")):
-        member = UpsertMember(None, {"username": username}, {"account": account, "role": Role.DISTRICT_ADMIN})
-        made = await directory.submit(admin, [UpsertMembers([member])])
-        people.append(made.results[0][0].person.public_id)
-    first, second, stranger = people
+    first, second, stranger = await _members_of(directory, admin, ours, ours, theirs)
     group = (await directory.submit(admin, [CreateGroup("Mixed", [stranger])])).results[0].public_id
     here = ApiToken(make_token(*EVERYTHING, account=ours))
 
@@ -187,11 +194,7 @@ async def test_an_account_token_reads_a_group_only_if_it_sees_every_member(
 ) -> None:
     admin = ApiToken(make_token("admin"))
     ours, theirs = new_organisation(directory, OrgKind.ACCOUNT), new_organisation(directory, OrgKind.ACCOUNT)
-    members = []
-    for account, username in ((ours, "ours@x.org"), (theirs, "theirs@x.org")):
-        member = UpsertMember(None, {"username": username}, {"account": account, "role": Role.DISTRICT_ADMIN})
-        made = await directory.submit(admin, [UpsertMembers([member])])
-        members.append(made.results[0][0].person.public_id)
+    members = await _members_of(directory, admin, ours, theirs)
     created = await directory.submit(admin, [CreateGroup("Ours", members[:1]), CreateGroup("Both", members)])
     mine, both = (result.public_id for result in created.results)
     here = ApiToken(make_token(*EVERYTHING, account=ours))

@@ -1,8 +1,8 @@
 """SCIM benchmark: provisionhub's /scim/v2 against scim2-server, the reference peer, in the same run.
 
 Both run under uvicorn (one worker, uvloop) on loopback: provisionhub as `provisionhub serve` runs it (its
-HTTP protocol, uvicorn's httptools with each response in one write), the peer with uvicorn's httptools as it
-is, over its in-memory storage.
+HTTP protocol, uvicorn's httptools with each response in one write), and the peer the same way, with the same
+process tuning, over its in-memory storage: neither side has a response path or tuning the other lacks.
 First each side creates Users until both hold about plan.list_users, as many as each other (a list page
 costs more the more Users a side holds). Then wrk (16 connections) drives, in rounds alternating between
 the two: reads by id (GET /Users/{id} of the first 1,000 Users), list pages (GET

@@ -21,12 +21,14 @@ from scim2_server.utils import (
     load_default_service_provider_config,
 )
 
-from bench.server import Server, serve_app
+from bench.server import AS_SERVE_SERVES, Server, serve_app
+from provisionhub.runtime import tune_for_serving
 
 TOKEN_ENV = "BENCH_SCIM_PEER_TOKEN"  # noqa: S105 (the variable that holds it, not a token)
 #: Where the peer serves SCIM (scim2-server's prefix), and its unauthenticated discovery document.
 PREFIX = "/v2"
 READY_PATH = f"{PREFIX}/ServiceProviderConfig"
+PEER_APP = "bench.scim_peer:create_peer_app"
 
 
 class BearerTokenASGIApplication(ASGIApplication):
@@ -46,8 +48,11 @@ class BearerTokenASGIApplication(ASGIApplication):
 
 
 def create_peer_app() -> BearerTokenASGIApplication:
-    """uvicorn --factory target: an empty in-memory peer, its token from the environment."""
-    return peer_app(os.environ[TOKEN_ENV])
+    """uvicorn --factory target: an empty in-memory peer, its token from the environment, with the process
+    tuned as provisionhub's is under load (bench.app), so that neither side has a tuning the other lacks."""
+    app = peer_app(os.environ[TOKEN_ENV])
+    tune_for_serving()
+    return app
 
 
 def peer_app(token: str, config: ServiceProviderConfig | None = None) -> BearerTokenASGIApplication:
@@ -63,6 +68,8 @@ def peer_app(token: str, config: ServiceProviderConfig | None = None) -> BearerT
 
 @contextmanager
 def serve_peer(token: str, log_path: Path) -> Iterator[Server]:
-    """Start the peer under uvicorn as provisionhub is started, accepting token; always stop it."""
-    with serve_app("bench.scim_peer:create_peer_app", READY_PATH, {TOKEN_ENV: token}, log_path) as server:
+    """Start the peer under uvicorn as provisionhub is started (the same HTTP protocol: each response in
+    one write), accepting token; always stop it."""
+    environment = {TOKEN_ENV: token}
+    with serve_app(PEER_APP, READY_PATH, environment, log_path, AS_SERVE_SERVES) as server:
         yield server

@@ -1,6 +1,6 @@
 """One uvicorn process (one worker, uvloop) serving an app factory on a free 127.0.0.1 port: bench.app
 (provisionhub) as `provisionhub serve` serves it (its HTTP protocol: httptools, each response in one write;
-no proxy headers), or a reference peer with uvicorn's defaults (httptools)."""
+no proxy headers), or a reference peer (bench/scim_peer.py gives it the same options)."""
 
 from __future__ import annotations
 

@@ -101,9 +101,7 @@ class GroupRoutes(ScimEndpoints):
         credential = access.bearer(request)
         listing = group_listing(self._directory, credential, base_url(request))
         return await list_answer(
-            request.query_params,
-            [listing],
-            lambda: self._directory.principal(credential, Permission.GROUP_READ),
+            request.query_params, [listing], self.checked(credential, Permission.GROUP_READ)
         )
 
     async def search_post(self, request: Request) -> JSONResponse:
@@ -111,9 +109,7 @@ class GroupRoutes(ScimEndpoints):
         await self._directory.principal(credential, Permission.GROUP_READ)  # before the body is read
         body = await search_request(request, self._max_body_bytes)
         listing = group_listing(self._directory, credential, base_url(request))
-        return await list_answer(
-            body, [listing], lambda: self._directory.principal(credential, Permission.GROUP_READ)
-        )
+        return await list_answer(body, [listing], self.checked(credential, Permission.GROUP_READ))
 
 
 def group_listing(directory: Directory, credential: ApiToken, url: str) -> Listing:

@@ -13,7 +13,7 @@ from provisionhub.dialects.scim import access, errors, schemas
 from provisionhub.dialects.scim.errors import ScimError, ScimType, invalid_value
 from provisionhub.dialects.scim.projection import Projection, projection
 from provisionhub.dialects.scim.resources import Resources
-from provisionhub.directory.access import Permission
+from provisionhub.directory.access import ApiToken, Permission
 from provisionhub.directory.conditions import Filter, FilterError
 from provisionhub.http.answers import LargeJSONResponse, json_bytes
 from provisionhub.http.bodies import read_json
@@ -33,6 +33,11 @@ class ScimEndpoints(Endpoints):
 
     def resources(self, request: Request) -> Resources:
         return Resources(self._directory, access.bearer(request), base_url(request))
+
+    def checked(self, credential: ApiToken, *permissions: Permission) -> Callable[[], Awaitable[object]]:
+        """The check list_answer makes before it tells what is wrong with a search: the credential good
+        and holding one of permissions (any, if none named)."""
+        return lambda: self._directory.principal(credential, *permissions)
 
 
 class ScimResponse(LargeJSONResponse):

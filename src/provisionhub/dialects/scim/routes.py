@@ -7,7 +7,7 @@ newest change-log entry about it, as a weak ETag, honoured in If-Match and If-No
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from typing import Any
 
 from fastapi import APIRouter, Request
@@ -169,9 +169,6 @@ class ScimRoutes(ScimEndpoints):
             page=page,
             shown=_shown,
         )
-
-    def checked(self, credential: ApiToken, *permissions: Permission) -> Callable[[], Awaitable[object]]:
-        return lambda: self._directory.principal(credential, *permissions)
 
     async def list_users(self, request: Request) -> JSONResponse:
         credential = access.bearer(request)

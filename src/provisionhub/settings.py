@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 
-from pydantic import Field
+from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEFAULT_DATABASE_URL = "sqlite:///./var/provisionhub.db"
@@ -13,6 +13,10 @@ DEFAULT_DATABASE_URL = "sqlite:///./var/provisionhub.db"
 #: forty), each holding a connection while it does. With SQLAlchemy's default of five, a burst's overflow
 #: connections were opened and closed over and over, each a new server process (bench/README.md).
 DEFAULT_DATABASE_POOL_SIZE = 20
+
+#: SQLite's synchronous levels offered in WAL mode: NORMAL syncs the WAL at checkpoints (a commit survives
+#: a killed process, not always a power loss or OS crash), FULL at every commit.
+SqliteSynchronous = Literal["NORMAL", "FULL"]
 
 
 class Settings(BaseSettings):
@@ -49,6 +53,12 @@ class Settings(BaseSettings):
         ge=1,
         description="Connections the pool keeps open for reads on worker threads (PostgreSQL's) and other "
         "work; as many again are opened for a burst and closed when returned.",
+    )
+    sqlite_synchronous: SqliteSynchronous = Field(
+        "NORMAL",
+        description="SQLite's synchronous level in WAL mode: NORMAL (a commit survives a killed process; "
+        "the last commits before a power loss or OS crash may not) or FULL (each commit's WAL synced to "
+        "disk before it is answered, at a cost in write rate). Ignored on PostgreSQL.",
     )
     dispatch: bool = Field(
         True,
@@ -96,3 +106,9 @@ class Settings(BaseSettings):
         "whether it is.",
     )
     log_level: str = "info"
+
+    @field_validator("sqlite_synchronous", mode="before")
+    @classmethod
+    def _upper_case(cls, value: Any) -> Any:
+        """SQLite takes its pragma's value in any case: so does the setting (full is FULL)."""
+        return value.upper() if isinstance(value, str) else value

@@ -3,23 +3,28 @@
 from __future__ import annotations
 
 import time
+from pathlib import Path
 
 import anyio
 import pytest
 from sqlalchemy import Connection, event, text
 
+from provisionhub.settings import Settings
 from provisionhub.store.database import Database
+from provisionhub.store.engine import make_engine
 
 SQLITE = {"journal_mode": "wal", "foreign_keys": 1, "busy_timeout": 10000, "synchronous": 1}
+#: PRAGMA synchronous's answers: the level's number.
+NORMAL, FULL = 1, 2
 
 
 def test_connections_are_configured_as_provisionhub_needs(database: Database) -> None:
     with database.snapshot() as conn:
         if database.dialect == "sqlite":
             found = {name: conn.exec_driver_sql(f"PRAGMA {name}").scalar() for name in SQLITE}
-            assert (
-                found == SQLITE
-            )  # synchronous 1 is NORMAL: with WAL, durable at every commit but a power cut's last
+            # synchronous 1 is NORMAL: with WAL a commit survives a killed process; the last ones before
+            # a power loss or OS crash may not.
+            assert found == SQLITE
         else:
             # A generic plan made while a table was empty stays a sequential scan as the table grows.
             assert conn.exec_driver_sql("SHOW plan_cache_mode").scalar() == "force_custom_plan"
@@ -91,6 +96,79 @@ def test_an_unknown_read_mode_is_refused(database_url: str) -> None:
         Database(database_url, read_mode="sometimes")
 
 
+@pytest.mark.anyio
+@pytest.mark.parametrize(("level", "number"), [("FULL", FULL), ("NORMAL", NORMAL)], ids=["full", "normal"])
+async def test_sqlite_synchronous_is_set_on_the_writer_the_reader_and_pooled_connections(
+    tmp_path: Path, level: str, number: int
+) -> None:
+    database = Database(f"sqlite:///{tmp_path / 'synchronous.db'}", sqlite_synchronous=level)
+    try:
+        found = await _levels_on_every_connection(database)
+    finally:
+        database.dispose()
+    # Writer, reader and two pooled connections: four connections, each at the level asked for.
+    assert len(found) == 4
+    assert set(found.values()) == {number}
+
+
+@pytest.mark.anyio
+async def test_sqlite_synchronous_is_normal_by_default(tmp_path: Path) -> None:
+    database = Database(f"sqlite:///{tmp_path / 'synchronous.db'}")
+    try:
+        found = await _levels_on_every_connection(database)
+    finally:
+        database.dispose()
+    assert len(found) == 4
+    assert set(found.values()) == {NORMAL}
+
+
+@pytest.mark.anyio
+async def test_from_settings_carries_sqlite_synchronous_from_the_environment(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("PROVISIONHUB_DATABASE_URL", f"sqlite:///{tmp_path / 'synchronous.db'}")
+    monkeypatch.setenv("PROVISIONHUB_SQLITE_SYNCHRONOUS", "full")
+    database = Database.from_settings(Settings())
+    try:
+        found = await _levels_on_every_connection(database)
+    finally:
+        database.dispose()
+    assert len(found) == 4
+    assert set(found.values()) == {FULL}
+
+
+@pytest.mark.parametrize("level", ["OFF", "EXTRA", "full", "", "FULL; DROP TABLE people"])
+def test_make_engine_refuses_a_synchronous_level_other_than_normal_or_full(
+    tmp_path: Path, level: str
+) -> None:
+    # The level goes into the pragma's text: nothing but the two words may reach it.
+    with pytest.raises(ValueError, match="sqlite_synchronous must be NORMAL or FULL"):
+        make_engine(f"sqlite:///{tmp_path / 'synchronous.db'}", sqlite_synchronous=level)
+
+
+def test_an_unknown_sqlite_synchronous_is_refused_on_every_backend(database_url: str) -> None:
+    with pytest.raises(ValueError, match="sqlite_synchronous must be NORMAL or FULL"):
+        Database(database_url, sqlite_synchronous="OFF")
+
+
+def test_sqlite_synchronous_leaves_postgresql_durability_to_the_server(database_url: str) -> None:
+    levels: list[object] = []
+    for level in ("NORMAL", "FULL"):
+        database = Database(database_url, sqlite_synchronous=level)
+        try:
+            with database.snapshot() as conn:
+                if database.dialect == "sqlite":
+                    levels.append(conn.exec_driver_sql("PRAGMA synchronous").scalar_one())
+                else:
+                    levels.append(conn.exec_driver_sql("SHOW synchronous_commit").scalar_one())
+        finally:
+            database.dispose()
+    if database.dialect == "sqlite":
+        assert levels == [NORMAL, FULL]
+    else:  # the server's own synchronous_commit, whichever level was asked for
+        assert levels[0] == levels[1]
+
+
 text_insert = text(
     "INSERT INTO login_sources (code, name, created_at) VALUES (:name, :name, CURRENT_TIMESTAMP)"
 )
@@ -100,3 +178,26 @@ text_count = text("SELECT count(*) FROM login_sources WHERE code LIKE 'read-mode
 def _fail(conn: Connection) -> None:
     conn.execute(text_count)
     raise ValueError("boom")
+
+
+def _synchronous(conn: Connection) -> tuple[int, int]:
+    """The driver connection conn runs on (its id), and that connection's synchronous level."""
+    return id(conn.connection.driver_connection), conn.exec_driver_sql("PRAGMA synchronous").scalar_one()
+
+
+async def _levels_on_every_connection(database: Database) -> dict[int, int]:
+    """PRAGMA synchronous on each connection the database uses, by connection: the write queue's kept
+    one, inline reads' kept one, and two from the pool (a transaction and a snapshot)."""
+    found: list[tuple[int, int]] = []
+    database.start()
+    try:
+        found.append(await database.write(_synchronous))  # the writer's kept connection
+        found.append(await database.read(_synchronous))  # the reader's kept connection (inline, SQLite's)
+        # While both are kept (stop() returns them to the pool), pooled connections are others.
+        with database.transaction() as conn:
+            found.append(_synchronous(conn))
+            with database.snapshot() as other:
+                found.append(_synchronous(other))
+    finally:
+        database.stop()
+    return dict(found)

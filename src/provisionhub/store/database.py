@@ -27,9 +27,12 @@ class Database:
         write_mode: str = "auto",
         read_mode: str = "auto",
         pool_size: int = DEFAULT_DATABASE_POOL_SIZE,
+        sqlite_synchronous: str = "NORMAL",
     ) -> None:
+        """sqlite_synchronous (NORMAL or FULL) is SQLite's synchronous level, on every connection the
+        engine opens; PostgreSQL ignores it (make_engine)."""
         self.url = url
-        self.engine: Engine = make_engine(url, pool_size=pool_size)
+        self.engine: Engine = make_engine(url, pool_size=pool_size, sqlite_synchronous=sqlite_synchronous)
         self._writer = _KeptConnection(self.engine, writer=True)
         inline_writes = self._inline("write_mode", write_mode)
         self._writes = WriteQueue(self._writer.transaction, write_batch_size, inline=inline_writes)
@@ -44,6 +47,7 @@ class Database:
             write_mode=settings.write_mode,
             read_mode=settings.read_mode,
             pool_size=settings.database_pool_size,
+            sqlite_synchronous=settings.sqlite_synchronous,
         )
 
     def _inline(self, name: str, mode: str) -> bool:

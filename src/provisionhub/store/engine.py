@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import sqlite3
 from pathlib import Path
-from typing import Any
+from typing import Any, get_args
 
 import orjson
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
 
-from provisionhub.settings import DEFAULT_DATABASE_POOL_SIZE
+from provisionhub.settings import DEFAULT_DATABASE_POOL_SIZE, SqliteSynchronous
 from provisionhub.store.driver import without_detail
 
 #: Execution option that marks a connection as a writer: on SQLite its transactions take the write
@@ -18,14 +18,31 @@ from provisionhub.store.driver import without_detail
 WRITE = "provisionhub_write"
 
 
-def make_engine(url: str, *, pool_size: int = DEFAULT_DATABASE_POOL_SIZE, **kwargs: Any) -> Engine:
+#: The synchronous levels make_engine sets on SQLite (settings.SqliteSynchronous says what each means).
+SQLITE_SYNCHRONOUS_LEVELS: tuple[str, ...] = get_args(SqliteSynchronous)
+
+
+def make_engine(
+    url: str,
+    *,
+    pool_size: int = DEFAULT_DATABASE_POOL_SIZE,
+    sqlite_synchronous: str = "NORMAL",
+    **kwargs: Any,
+) -> Engine:
     """An Engine for url, whose pool keeps pool_size connections open (as many again in a burst). SQLite
-    gets WAL, a busy timeout, foreign keys and real transactions.
+    gets WAL at the sqlite_synchronous level (NORMAL or FULL), a busy timeout, foreign keys and real
+    transactions; PostgreSQL ignores sqlite_synchronous (its durability is the server's
+    synchronous_commit), though a value other than NORMAL or FULL is refused there too (ValueError).
 
     Statement parameters, and PostgreSQL's DETAIL (which repeats a refused row), are kept out of logs and
     exception messages: they carry dates of birth and driver's licences, which must never reach a log
     line.
     """
+    # The level goes into the pragma's text (a pragma takes no parameters): only a known word may.
+    if sqlite_synchronous not in SQLITE_SYNCHRONOUS_LEVELS:
+        levels = " or ".join(SQLITE_SYNCHRONOUS_LEVELS)
+        raise ValueError(f"sqlite_synchronous must be {levels}, not {sqlite_synchronous!r}")
+    synchronous = f"PRAGMA synchronous={sqlite_synchronous}"
     kwargs.setdefault("hide_parameters", True)
     # JSON columns (the change log's fields, token permissions) through orjson: several times faster
     # than the standard library on the write path, and the same documents.
@@ -66,7 +83,7 @@ def make_engine(url: str, *, pool_size: int = DEFAULT_DATABASE_POOL_SIZE, **kwar
         dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA journal_mode=WAL")
-        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.execute(synchronous)
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute("PRAGMA busy_timeout=10000")
         # SQLite's default page cache is 2 MiB: far too small once a directory's indexes outgrow it,

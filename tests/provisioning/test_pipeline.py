@@ -10,11 +10,12 @@ from datetime import UTC, datetime, timedelta
 
 import httpx
 import pytest
-from sqlalchemy import select, update
+from sqlalchemy import event, select, update
 
 from provisionhub.directory.people import UpdatePerson
 from provisionhub.directory.service import Directory
 from provisionhub.provisioning.breaker import TRIP_MINIMUM
+from provisionhub.provisioning.claims import next_due
 from provisionhub.provisioning.dispatcher import Dispatcher
 from provisionhub.provisioning.overview import DeliveryInfo, attempts_of, list_deliveries
 from provisionhub.provisioning.requeue import replay
@@ -287,3 +288,34 @@ async def test_a_dispatcher_stopping_hands_back_what_it_is_still_sending(
         await again.stop()
         database.stop()
     assert len(receiver.requests) == 2
+
+
+async def test_a_paused_targets_backlog_is_not_due_and_leaves_the_dispatcher_asleep(
+    database: Database, directory: Directory, receiver: Receiver, dispatcher: Dispatcher
+) -> None:
+    new_target(database, f"{receiver.base}/p", name="held")
+    pause(database, "held", True)
+    new_person(directory)
+    await asyncio.sleep(0.3)  # the commit's wake-up has been served
+    with database.snapshot() as conn:
+        assert next_due(conn) is None  # pending, due, but not to be claimed
+    statements: list[str] = []
+
+    def seen(_conn: object, _cursor: object, statement: str, *_: object) -> None:
+        statements.append(statement)
+
+    event.listen(database.engine, "before_cursor_execute", seen)
+    try:
+        await asyncio.sleep(1.0)
+    finally:
+        event.remove(database.engine, "before_cursor_execute", seen)
+    # Asleep, it looks once every idle_seconds (0.2 s here), a few statements a look; a dispatcher that
+    # took the backlog for due work looked again at once, thousands of statements a second.
+    assert len(statements) < 100, len(statements)
+    assert receiver.requests == []
+
+    pause(database, "held", False)
+    with database.snapshot() as conn:
+        assert next_due(conn) is not None
+    dispatcher.wake()
+    await receiver.wait_for(1)

@@ -127,13 +127,23 @@ def _held(ids: Sequence[int], worker: str) -> ColumnElement[bool]:
 
 
 def next_due(conn: Connection) -> datetime | None:
-    """When the next pending delivery, lease or probe falls due (None: nothing is waiting)."""
+    """When the next pending delivery, lease or probe falls due (None: nothing is waiting).
+
+    Only an active target's deliveries count, as only theirs are claimed: a paused target's backlog is due
+    and stays unclaimed, and counting it kept the dispatcher looking again at once, a core busy for as
+    long as the target stayed paused. A tripped target's probe counts by its own moment.
+    """
+    active = deliveries.c.target_id.in_(select(targets.c.id).where(targets.c.state == State.ACTIVE))
     moments = [
         conn.execute(
-            select(func.min(deliveries.c.next_attempt_at)).where(deliveries.c.state == DeliveryState.PENDING)
+            select(func.min(deliveries.c.next_attempt_at)).where(
+                deliveries.c.state == DeliveryState.PENDING, active
+            )
         ).scalar(),
         conn.execute(
-            select(func.min(deliveries.c.lease_until)).where(deliveries.c.state == DeliveryState.SENDING)
+            select(func.min(deliveries.c.lease_until)).where(
+                deliveries.c.state == DeliveryState.SENDING, active
+            )
         ).scalar(),
         conn.execute(select(func.min(targets.c.probe_at)).where(targets.c.state == State.TRIPPED)).scalar(),
     ]

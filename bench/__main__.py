@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
 
-from bench import deliveries, directory_bulk, http_push, myon_users, report, scim
+from bench import deliveries, directory_bulk, host, http_push, myon_users, report, scim
 
 #: Each runs with (quick, database_url) and returns its result, or several for a benchmark of several
 #: targets (scim: one a kind of request).
@@ -28,24 +31,43 @@ def main(argv: Sequence[str] | None = None) -> int:
         "--database-url",
         help="database for the HTTP bench (e.g. postgresql+psycopg://...); default: a temp SQLite file",
     )
+    parser.add_argument(
+        "--compare",
+        nargs=2,
+        metavar="RESULT",
+        type=Path,
+        help="compare two runs' result files row by row instead of running anything",
+    )
     args = parser.parse_args(argv)
+    if args.compare:
+        first, second = (json.loads(path.read_text()) for path in args.compare)
+        text, agreed = report.compare(first, second)
+        print(text)
+        return 0 if agreed else 1
     started = datetime.now(UTC)
+    cores = host.cores()
+    host.pin_this_process(cores)
+    host_record: dict[str, Any] = {"cores": cores.describe(), "load": {"start": host.load()}}
     results: list[report.Result] = []
     failures: dict[str, str] = {}
     for name in [args.only] if args.only else list(BENCHMARKS):
-        print(f"bench: {name}{' (quick)' if args.quick else ''}", file=sys.stderr, flush=True)
+        host_record["load"][f"{name} start"] = started_load = host.load()
+        quick = " (quick)" if args.quick else ""
+        print(f"bench: {name}{quick}; host {started_load}", file=sys.stderr, flush=True)
         try:
             produced = BENCHMARKS[name](args.quick, args.database_url)
             results.extend(produced if isinstance(produced, list) else [produced])
         except report.BenchError as exc:
             failures[name] = str(exc)
             print(f"bench: {name} FAILED: {exc}", file=sys.stderr, flush=True)
+        host_record["load"][f"{name} end"] = host.load()
     options = {"only": args.only, "quick": args.quick, "database_url_given": args.database_url is not None}
-    path = report.write(started, options, results, failures)
+    path = report.write(started, options, results, failures, host_record)
     print(report.table(results, failures))
-    for line in report.cpu_lines(results):
-        print(line)
-    print(f"\nwritten to {path}")
+    print(f"\nservers on cores {list(cores.server) or 'any'}, clients on {list(cores.client) or 'any'}; "
+          f"host load (1 min) {host_record['load']['start']['load_1m']} at the start, "
+          f"{host.load()['load_1m']} at the end")  # fmt: skip
+    print(f"written to {path}")
     return 1 if failures else 0
 
 

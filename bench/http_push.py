@@ -1,13 +1,16 @@
-"""HTTP push benchmark: OPS-COM profile pushes (each a durable create) against the no-op ceiling."""
+"""HTTP push benchmark: OPS-COM profile pushes (each a durable create) against the no-op ceiling, on one
+server, in three variants, each a row: quiet (no access log, warnings only), logged as `provisionhub serve`
+logs by default (level info, the access log on), and on SQLite with `synchronous=FULL` (each commit synced
+to disk)."""
 
 from __future__ import annotations
 
 import contextlib
 import json
 import secrets
-import statistics
 import sys
 import tempfile
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -16,6 +19,7 @@ from sqlalchemy.engine import make_url
 
 from bench.app import NOOP_PATH
 from bench.report import BenchError, Result
+from bench.rounds import Side, alternate, compare
 from bench.server import request, serve
 from bench.wrk import CONNECTIONS, WrkRun, ensure_wrk, run_wrk
 from provisionhub.auth.authenticator import directory_over
@@ -74,69 +78,98 @@ class Plan:
 
 
 FULL = Plan(warmup=3, seconds=8, rounds=3)
-QUICK = Plan(warmup=1, seconds=2, rounds=3)
+QUICK = Plan(warmup=1, seconds=1, rounds=2)
 
 
-def run(quick: bool, database_url: str | None) -> Result:
+@dataclass(frozen=True, slots=True)
+class Variant:
+    """How the server runs: its row's name, whether it logs as `serve` does by default, its further
+    settings, and whether it runs only on SQLite."""
+
+    name: str
+    logged: bool = False
+    settings: tuple[tuple[str, str], ...] = ()
+    sqlite_only: bool = False
+
+
+VARIANTS = (
+    Variant("http_push"),
+    Variant("http_push (logged)", logged=True),
+    Variant(
+        "http_push (synchronous=FULL)",
+        settings=(("PROVISIONHUB_SQLITE_SYNCHRONOUS", "FULL"),),
+        sqlite_only=True,
+    ),
+)
+
+
+def run(quick: bool, database_url: str | None) -> list[Result]:
+    """Each variant in turn: its own database and server, noop and push runs alternating, every create
+    checked to have landed."""
+    on_sqlite = database_url is None or make_url(database_url).get_backend_name() == "sqlite"
+    return [
+        run_variant(variant, quick, database_url)
+        for variant in VARIANTS
+        if on_sqlite or not variant.sqlite_only
+    ]
+
+
+def run_variant(variant: Variant, quick: bool, database_url: str | None) -> Result:
     """Migrate a database, start the server, alternate noop and push runs, and check every create landed."""
     wrk = ensure_wrk()
     plan = QUICK if quick else FULL
     nonce = secrets.token_hex(3)
+    print(f"bench:  {variant.name}", file=sys.stderr)
     with tempfile.TemporaryDirectory(prefix="provisionhub-bench-") as tmp:
         url = database_url or f"sqlite:///{Path(tmp) / 'push.db'}"
         token = prepare(url, f"bench-{nonce}")
         tail = body_tail(token)
         log = Path(tmp) / "server.log"
-        runs: list[tuple[str, WrkRun, float | None]] = []
-        with serve(url, log) as server:
+        with serve(url, log, logged=variant.logged, environment=dict(variant.settings)) as server:
             probe(server.base, PUSH_PATH, (HEAD % ((f"{nonce}-probe",) * 3) + tail).encode())
             probe(server.base, NOOP_PATH, (HEAD % ((f"{nonce}-probe",) * 3) + tail).encode())
-            steps = [("warmup", NOOP_PATH, plan.warmup, "w"), ("warmup", PUSH_PATH, plan.warmup, "w")]
-            for number in range(plan.rounds):
-                steps += [("measured", path, plan.seconds, f"r{number}") for path in (NOOP_PATH, PUSH_PATH)]
-            for kind, path, seconds, label in steps:
-                before = server.cpu_seconds()
-                measured = run_wrk(wrk, server.base, path, seconds, nonce + label, HEAD, tail)
-                after = server.cpu_seconds()
-                check_run(measured, log)
-                cpu = None if before is None or after is None else (after - before) * 1e6 / measured.requests
-                cpu_text = "" if cpu is None else f", server CPU {cpu:,.0f} µs/request"
-                print(
-                    f"bench:   {kind} {path}: {measured.requests_per_second:,.0f} req/s{cpu_text}",
-                    file=sys.stderr,
+
+            def driver(path: str) -> Callable[[float, str], WrkRun]:
+                return lambda seconds, label: run_wrk(
+                    wrk, server.base, path, seconds, nonce + label, HEAD, tail
                 )
-                runs.append((kind, measured, cpu))
-        pushed = sum(r.requests for _, r, _ in runs if r.path == PUSH_PATH) + 1
+
+            sides = [
+                Side("noop", server, driver(NOOP_PATH), log),
+                Side("push", server, driver(PUSH_PATH), log),
+            ]
+            measured = alternate("", sides, plan.warmup, plan.seconds, plan.rounds)
         stored = count_people(url, f"u{nonce}")
-    push_runs = sum(1 for _, r, _ in runs if r.path == PUSH_PATH)
-    if not pushed <= stored <= pushed + CONNECTIONS * push_runs:
+    # Every push answered (the probe's and every run's) is stored; wrk may have sent a few more it did
+    # not wait for when its time was up.
+    pushed = sum(m.run.requests for m in measured if m.side == "push") + 1
+    runs = sum(1 for m in measured if m.side == "push")
+    if not pushed <= stored <= pushed + CONNECTIONS * runs:
         raise BenchError(f"{pushed} pushes were answered but {stored} people were stored for this run")
-    measured = [(r, cpu) for kind, r, cpu in runs if kind == "measured"]
+    compared = compare(measured, "", "push", "noop")
     return Result(
-        name="http_push",
+        name=variant.name,
         unit="req/s",
-        figure=statistics.median(r.requests_per_second for r, _ in measured if r.path == PUSH_PATH),
-        reference=statistics.median(r.requests_per_second for r, _ in measured if r.path == NOOP_PATH),
+        figure=compared.figure,
+        reference=compared.reference,
         reference_name="noop",
         target=TARGET,
+        round_ratios=compared.round_ratios,
+        cpu_us=compared.cpu_us,
+        reference_cpu_us=compared.reference_cpu_us,
         details={
             "database": make_url(url).render_as_string(hide_password=True),
             "plan": asdict(plan),
             "connections": CONNECTIONS,
+            "logged": variant.logged,
+            "settings": dict(variant.settings),
             "people_stored": stored,
-            # The same comparison by the server's own CPU time: steadier than throughput on a busy host.
-            "server_cpu_us_per_request": {
-                name: _median_or_none([cpu for r, cpu in measured if r.path == path])
-                for name, path in (("noop", NOOP_PATH), ("push", PUSH_PATH))
-            },
-            "runs": [{"kind": kind, **asdict(r), "server_cpu_us_per_request": cpu} for kind, r, cpu in runs],
+            "runs": [
+                {"side": m.side, "round": m.round, **asdict(m.run), "server_cpu_us_per_request": m.cpu_us}
+                for m in measured
+            ],
         },
     )
-
-
-def _median_or_none(values: list[float | None]) -> float | None:
-    known = [value for value in values if value is not None]
-    return statistics.median(known) if known else None
 
 
 def prepare(url: str, token_name: str) -> str:
@@ -168,16 +201,3 @@ def count_people(url: str, prefix: str, column: str = "unique_id") -> int:
             return int(conn.execute(query).scalar_one())
     finally:
         database.dispose()
-
-
-def check_run(measured: WrkRun, log: Path) -> None:
-    """Fail loudly on any non-2xx answer or socket error: the figure would not be of real pushes."""
-    errors = {name: count for name, count in measured.socket_errors.items() if count}
-    if measured.non_2xx or errors:
-        server = log.read_text(errors="replace")[-3000:] if log.exists() else ""
-        raise BenchError(
-            f"{measured.path}: {measured.non_2xx} non-2xx responses, socket errors {errors or 'none'} "
-            f"in {measured.requests} requests\nserver log (end):\n{server}"
-        )
-    if measured.requests == 0:
-        raise BenchError(f"{measured.path}: wrk completed no request")

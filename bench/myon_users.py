@@ -1,10 +1,10 @@
 """myON bulk users benchmark: POST /myon/users arrays of 1,000 users against OPS-COM single pushes.
 
 One server, one database. In each round, wrk pushes single OPS-COM profiles for a while, then one client
-sends its share of the bulk requests, one after another; the figure is people per second of bulk
-(all bulk people over all bulk time), the reference the median single-push rate. The users carry no
-password: a password costs an Argon2id hash, which no batching can amortise (bench/README.md). A smaller
-run with passwords is reported beside it, as a detail.
+sends its share of the bulk requests, one after another, the server idle before each; a round's ratio is
+its bulk people per second over its single pushes per second, and the row's the median of the rounds'.
+The users carry no password: a password costs an Argon2id hash, which no batching can amortise
+(bench/README.md). A smaller run with passwords is reported beside it, as a detail.
 """
 
 from __future__ import annotations
@@ -26,6 +26,7 @@ from sqlalchemy.engine import make_url
 
 from bench.http_push import HEAD, PUSH_PATH, body_tail, prepare, probe
 from bench.report import BenchError, Result
+from bench.rounds import Side, median_or_none, timed
 from bench.server import serve
 from bench.wrk import CONNECTIONS, ensure_wrk, run_wrk
 from provisionhub.auth.tokens import create_token
@@ -43,16 +44,18 @@ TARGET = 5.0
 
 @dataclass(frozen=True, slots=True)
 class Plan:
-    """Seconds of each wrk run, how many rounds, bulk requests in all, and users with passwords."""
+    """Seconds of the pushes' warm-up and of each round's pushes, how many rounds, bulk requests in all
+    (shared evenly among the rounds), and users with passwords."""
 
+    warmup: float
     seconds: float
     rounds: int
     requests: int
     with_passwords: int
 
 
-FULL = Plan(seconds=8, rounds=3, requests=100, with_passwords=100)
-QUICK = Plan(seconds=2, rounds=2, requests=6, with_passwords=20)
+FULL = Plan(warmup=2, seconds=8, rounds=3, requests=99, with_passwords=100)
+QUICK = Plan(warmup=1, seconds=1, rounds=2, requests=4, with_passwords=4)
 
 
 def run(quick: bool, database_url: str | None) -> Result:
@@ -67,25 +70,41 @@ def run(quick: bool, database_url: str | None) -> Result:
         bodies = [_users(account, f"{nonce}-{n}", BATCH) for n in range(plan.requests)]
         with_passwords = _users(account, f"{nonce}-pw", plan.with_passwords, password=True)
         log = Path(tmp) / "server.log"
-        push_rates: list[float] = []
-        bulk_seconds = 0.0
+        rounds: list[dict[str, Any]] = []
         with serve(url, log) as server:
             probe(server.base, PUSH_PATH, (HEAD % ((f"{nonce}-probe",) * 3) + tail).encode())
             _post(server.base, myon_token, [_users(account, f"{nonce}-warm", BATCH)])  # warm-up
-            run_wrk(wrk, server.base, PUSH_PATH, 2, nonce + "w", HEAD, tail)  # warm-up
+            pushes = Side(
+                "push",
+                server,
+                lambda seconds, label: run_wrk(
+                    wrk, server.base, PUSH_PATH, seconds, nonce + label, HEAD, tail
+                ),
+                log,
+            )
+            server.wait_idle()
+            timed(pushes, plan.warmup, "w")
             for number in range(plan.rounds):
-                pushed = run_wrk(wrk, server.base, PUSH_PATH, plan.seconds, f"{nonce}r{number}", HEAD, tail)
-                if pushed.non_2xx or pushed.requests == 0:
-                    raise BenchError(f"{PUSH_PATH}: {pushed.non_2xx} non-2xx in {pushed.requests} requests")
-                push_rates.append(pushed.requests_per_second)
+                server.wait_idle()
+                pushed, push_cpu = timed(pushes, plan.seconds, f"r{number}")
+                server.wait_idle()
                 share = bodies[number :: plan.rounds]
+                before = server.cpu_seconds()
                 elapsed = _post(server.base, myon_token, share)
-                bulk_seconds += elapsed
+                after = server.cpu_seconds()
+                people = len(share) * BATCH
+                bulk_cpu = None if before is None or after is None else (after - before) * 1e6 / people
+                rounds.append({
+                    "push_rate": pushed.requests_per_second, "push_cpu_us": push_cpu,
+                    "bulk_people": people, "bulk_seconds": elapsed, "bulk_rate": people / elapsed,
+                    "bulk_cpu_us_per_person": bulk_cpu,
+                })  # fmt: skip
                 print(
                     f"bench:   round {number}: push {pushed.requests_per_second:,.0f} req/s, "
-                    f"bulk {len(share) * BATCH / elapsed:,.0f} people/s",
+                    f"bulk {people / elapsed:,.0f} people/s",
                     file=sys.stderr,
                 )
+            server.wait_idle()
             password_seconds = _post(server.base, myon_token, [with_passwords])
         stored = _count_users(url, account)
     expected = (plan.requests + 1) * BATCH + plan.with_passwords
@@ -94,17 +113,20 @@ def run(quick: bool, database_url: str | None) -> Result:
     return Result(
         name="myon_users",
         unit="people/s",
-        figure=plan.requests * BATCH / bulk_seconds,
-        reference=statistics.median(push_rates),
+        figure=statistics.median(r["bulk_rate"] for r in rounds),
+        reference=statistics.median(r["push_rate"] for r in rounds),
         reference_name="single push",
         target=TARGET,
+        round_ratios=tuple(r["bulk_rate"] / r["push_rate"] for r in rounds),
+        cpu_us=median_or_none([r["bulk_cpu_us_per_person"] for r in rounds]),
+        reference_cpu_us=median_or_none([r["push_cpu_us"] for r in rounds]),
+        cpu_per="person",
         details={
             "database": make_url(url).render_as_string(hide_password=True),
             "plan": asdict(plan),
             "batch": BATCH,
             "push_connections": CONNECTIONS,
-            "push_rates": push_rates,
-            "bulk_seconds": bulk_seconds,
+            "rounds": rounds,
             "with_passwords_people_per_second": plan.with_passwords / password_seconds,
         },
     )

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import platform
+import statistics
 import subprocess
 import sys
 from dataclasses import asdict, dataclass, field
@@ -12,7 +13,8 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-RESULTS = Path(__file__).resolve().parent / "results"
+#: Where each run's JSON is written: bench/results, or BENCH_RESULTS (the harness's test's own folder).
+RESULTS = Path(os.environ.get("BENCH_RESULTS") or Path(__file__).resolve().parent / "results")
 
 
 class BenchError(Exception):
@@ -22,6 +24,13 @@ class BenchError(Exception):
 @dataclass(frozen=True, slots=True)
 class Result:
     """One benchmark's figure, the reference measured beside it, and the ratio target (None: none).
+
+    figure and reference are each side's median over the rounds; round_ratios are the rounds' own
+    ratios (figure over reference, each round's two measured minutes apart at most), and the ratio is
+    their median, with their min and max as its spread. A pooled ratio (the filter's: a p99 over every
+    round's requests together) is figure over reference, the rounds giving its spread only.
+    cpu_us and reference_cpu_us are the CPU time of the server (or process) doing the work, per
+    cpu_per (a request, a person, a delivery), medians over the rounds; None where it was not measured.
 
     A ratio must reach the target, or, when lower_is_better (a latency), stay at or under it; a limit
     is an absolute bound the figure must stay at or under as well, a floor one it must reach.
@@ -37,10 +46,22 @@ class Result:
     lower_is_better: bool = False
     limit: float | None = None
     floor: float | None = None
+    round_ratios: tuple[float, ...] = ()
+    pooled: bool = False
+    cpu_us: float | None = None
+    reference_cpu_us: float | None = None
+    cpu_per: str = "request"
 
     @property
     def ratio(self) -> float:
+        if self.round_ratios and not self.pooled:
+            return statistics.median(self.round_ratios)
         return self.figure / self.reference if self.reference else float("nan")
+
+    @property
+    def spread(self) -> tuple[float, float] | None:
+        """The least and the greatest of the rounds' ratios (None: a single measurement)."""
+        return (min(self.round_ratios), max(self.round_ratios)) if self.round_ratios else None
 
     @property
     def met(self) -> bool | None:
@@ -68,19 +89,28 @@ class Result:
 
 def table(results: list[Result], failures: dict[str, str]) -> str:
     """The results as an aligned text table, failures last."""
-    header = ("name", "figure", "reference", "ratio", "target", "met?")
+    header = ("name", "figure", "reference", "ratio", "rounds' min-max", "server CPU µs", "target", "met?")
     rows = [
         (
             r.name,
             f"{_number(r.figure)} {r.unit}",
             f"{_number(r.reference)} {r.unit} ({r.reference_name})",
             f"{r.ratio:.3f}",
+            _spread(r),
+            _cpu(r),
             r.wanted(),
             {None: "-", True: "yes", False: "NO"}[r.met],
         )
         for r in results
     ]
-    rows += [(name, "FAILED", reason.splitlines()[0], "", "", "NO") for name, reason in failures.items()]
+    rows += [
+        (name, "FAILED", reason.splitlines()[0], "", "", "", "", "NO") for name, reason in failures.items()
+    ]
+    return _aligned(header, rows)
+
+
+def _aligned(header: tuple[str, ...], rows: list[tuple[str, ...]]) -> str:
+    """Rows as text in columns as wide as their widest cell, under the header and a rule."""
     widths = [max(len(row[i]) for row in [header, *rows]) for i in range(len(header))]
     lines = [
         "  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip()
@@ -94,22 +124,27 @@ def _number(value: float) -> str:
     return f"{value:,.0f}" if abs(value) >= 100 else f"{value:.3g}"
 
 
-def cpu_lines(results: list[Result]) -> list[str]:
-    """For a benchmark that measured it, the server's CPU time per request against its reference's."""
-    lines = []
-    for result in results:
-        cpu = result.details.get("server_cpu_us_per_request") or {}
-        mine, reference = cpu.get("push"), cpu.get(result.reference_name)
-        if mine and reference:
-            lines.append(
-                f"{result.name}: server CPU {mine:,.0f} µs/request against {reference:,.0f} "
-                f"({result.reference_name}): ratio {reference / mine:.3f}"
-            )
-    return lines
+def _spread(result: Result) -> str:
+    if result.spread is None:
+        return "-"
+    low, high = result.spread
+    return f"{low:.3f}-{high:.3f} ({len(result.round_ratios)})"
+
+
+def _cpu(result: Result) -> str:
+    """The two sides' server CPU per unit of work, the figure's first: "163 / 875 a request"."""
+    if result.cpu_us is None and result.reference_cpu_us is None:
+        return "-"
+    sides = [_number(v) if v is not None else "?" for v in (result.cpu_us, result.reference_cpu_us)]
+    return f"{sides[0]} / {sides[1]} a {result.cpu_per}"
 
 
 def write(
-    started: datetime, options: dict[str, Any], results: list[Result], failures: dict[str, str]
+    started: datetime,
+    options: dict[str, Any],
+    results: list[Result],
+    failures: dict[str, str],
+    host: dict[str, Any],
 ) -> Path:
     """Write the run to bench/results/<UTC timestamp>.json and return the path."""
     RESULTS.mkdir(exist_ok=True)
@@ -118,8 +153,9 @@ def write(
         "started_at": started.isoformat(),
         "options": options,
         "machine": _machine(),
+        "host": host,
         "commit": _commit(),
-        "results": [{**asdict(r), "ratio": r.ratio, "met": r.met} for r in results],
+        "results": [{**asdict(r), "ratio": r.ratio, "spread": r.spread, "met": r.met} for r in results],
         "failures": failures,
     }
     path.write_text(json.dumps(document, indent=2) + "\n")
@@ -138,7 +174,7 @@ def _commit() -> str | None:
     try:
         done = subprocess.run(
             ["git", "describe", "--always", "--dirty", "--abbrev=12"],
-            cwd=RESULTS.parent,
+            cwd=Path(__file__).resolve().parent,
             capture_output=True,
             text=True,
             check=True,
@@ -146,3 +182,28 @@ def _commit() -> str | None:
     except (OSError, subprocess.CalledProcessError):
         return None
     return done.stdout.strip()
+
+
+def compare(first: dict[str, Any], second: dict[str, Any]) -> tuple[str, bool]:
+    """Two runs' documents side by side, row by row: each run's ratio and its rounds' spread, and whether
+    each run's ratio lies within the other's spread. The text, and whether every row's does."""
+    earlier = {row["name"]: row for row in first["results"]}
+    header = ("name", "first: ratio (min-max)", "second: ratio (min-max)", "each within the other's?")
+    rows, agreed = [], True
+    for row in second["results"]:
+        other = earlier.get(row["name"])
+        if other is None:
+            continue
+        within = _within(row["ratio"], other.get("spread")) and _within(other["ratio"], row.get("spread"))
+        agreed = agreed and within
+        rows.append((row["name"], _with_spread(other), _with_spread(row), "yes" if within else "NO"))
+    return _aligned(header, rows), agreed
+
+
+def _within(ratio: float, spread: list[float] | None) -> bool:
+    return spread is None or spread[0] <= ratio <= spread[1]
+
+
+def _with_spread(row: dict[str, Any]) -> str:
+    spread = row.get("spread")
+    return f"{row['ratio']:.3f}" + (f" ({spread[0]:.3f}-{spread[1]:.3f})" if spread else "")

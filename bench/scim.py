@@ -3,11 +3,14 @@
 Both run under uvicorn (one worker, uvloop) on loopback: provisionhub as `provisionhub serve` runs it (its
 HTTP protocol, uvicorn's httptools with each response in one write), and the peer the same way, with the same
 process tuning, over its in-memory storage: neither side has a response path or tuning the other lacks.
-First each side creates Users until both hold about plan.list_users, as many as each other (a list page
-costs more the more Users a side holds). Then wrk (16 connections) drives, in rounds alternating between
-the two: reads by id (GET /Users/{id} of the first 1,000 Users), list pages (GET
+Both are pinned to the servers' cores, wrk to the clients' (bench/host.py). First each side is given
+exactly plan.list_users Users (a list page costs more the more Users a side holds). Then wrk (16
+connections) drives, in rounds alternating between the two, each round started once both servers are
+idle: reads by id (GET /Users/{id} of the first 1,000 Users), list pages (GET
 /Users?startIndex=..&count=100 at random starts) and creates (POST /Users, a new userName each; on our side
-each committed with its change-log and outbox rows). Then the latency of a `userName eq` filter on our side,
+each committed with its change-log and outbox rows). All of it twice: both servers quiet (warnings only,
+no access log), then both logged as `provisionhub serve` logs by default (info, the access log on), each
+time on new databases and a new peer. Then the latency of a `userName eq` filter on our side,
 with 1,000 and with 100,000 SCIM people stored: on SQLite two databases served at once and timed request
 by request in turn; on PostgreSQL one database, timed at 1,000 and again once grown to 100,000. On
 PostgreSQL the tables are analysed after each load (as autovacuum would, where it is on).
@@ -15,23 +18,25 @@ PostgreSQL the tables are analysed after each load (as autovacuum would, where i
 
 from __future__ import annotations
 
-import itertools
+import asyncio
 import random
 import secrets
 import statistics
 import sys
 import tempfile
-import time
-from collections.abc import Callable
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
+import aiohttp
 from sqlalchemy.engine import make_url
 
 from bench import scim_filter
-from bench.http_push import check_run, count_people
+from bench.http_push import count_people
 from bench.report import BenchError, Result
+from bench.rounds import Measured, Side, alternate, compare
 from bench.scim_peer import serve_peer
 from bench.server import Server, request, serve
 from bench.wrk import CONNECTIONS, WrkRun, ensure_wrk, run_script, run_wrk
@@ -52,10 +57,6 @@ HEAD = (
 )
 TAIL = '"name":{"givenName":"Barbara","familyName":"Jensen"},"active":true}'
 TARGETS = {"create": 5.0, "read": 3.0, "list": 20.0}
-#: Before the reads and list pages, each side creates Users until both hold plan.list_users and are this
-#: close (a fraction of the larger), for at most this long.
-EVEN_WITHIN = 0.02
-FILL_SECONDS = 180.0
 FILTER_P99_LIMIT_MS = 10.0
 #: "No slower at 100,000 people than at 1,000" (indexes, not scans): the larger's p99 within this factor
 #: of the smaller's, about as far as the p99 moves from run to run of the same code; a search that scanned
@@ -90,19 +91,61 @@ FULL = Plan(
 )
 QUICK = Plan(
     warmup=1,
-    seconds=2,
+    seconds=1,
     rounds=2,
-    list_users=5_000,
+    list_users=1_000,
     small=1_000,
-    large=10_000,
+    large=5_000,
     filter_rounds=2,
-    filter_requests=200,
+    filter_requests=100,
 )
 
 
+def run(quick: bool, database_url: str | None) -> list[Result]:
+    """Creates, reads and list pages against both servers, quiet and then logged; then our filter latency
+    at two sizes. Every database is one of the bench's own: temp SQLite files, or, given a PostgreSQL
+    server, scratch databases there (the people other benchmarks left would be Users too)."""
+    wrk = ensure_wrk()
+    plan = QUICK if quick else FULL
+    nonce = secrets.token_hex(3)
+    postgresql = database_url if database_url and _is_postgresql(database_url) else None
+    results: list[Result] = []
+    with tempfile.TemporaryDirectory(prefix="provisionhub-bench-") as tmp:
+        folder = Path(tmp)
+        for logged in (False, True):
+            phase = folder / ("logged" if logged else "quiet")
+            phase.mkdir()
+            with _database(postgresql, phase, "provisionhub_bench_scim") as url:
+                measured = _phase(wrk, url, plan, nonce, phase, logged)
+                results += [_throughput(kind, measured, url, plan, logged) for kind in TARGETS]
+        if postgresql is None:
+            filter_url = _filter_database(folder, plan.large)
+            stages = filter_sizes_side_by_side(folder, nonce, plan)
+        else:  # one database of its own: 1,000 people, then 100,000
+            with scratch_postgres_database(postgresql, "provisionhub_bench_filter") as filter_url:
+                token = prepare(filter_url, f"bench-scim-filter-{nonce}")
+                stages = filter_stages(filter_url, token, nonce, plan, folder)
+    return [*results, _filter_result(stages, filter_url, plan)]
+
+
+def _is_postgresql(url: str) -> bool:
+    return make_url(url).get_backend_name() == "postgresql"
+
+
+@contextmanager
+def _database(postgresql: str | None, folder: Path, name: str) -> Iterator[str]:
+    """A new, empty database: a scratch one on the PostgreSQL server given, or a SQLite file in folder."""
+    if postgresql is None:
+        yield f"sqlite:///{folder / 'scim.db'}"
+    else:
+        with scratch_postgres_database(postgresql, name) as url:
+            yield url
+
+
 @dataclass(frozen=True, slots=True)
-class Side:
-    """One of the two servers: its name, where it serves SCIM, and its Authorization header's value."""
+class Scim:
+    """One of the two servers as a SCIM service: its name, where it serves SCIM, its Authorization
+    header's value and its log."""
 
     name: str
     server: Server
@@ -111,157 +154,86 @@ class Side:
     log: Path
 
 
-@dataclass(frozen=True, slots=True)
-class Measured:
-    """One measured wrk run of one side, with the server's CPU time per request (None: unknown)."""
+def _phase(wrk: str, url: str, plan: Plan, nonce: str, folder: Path, logged: bool) -> list[Measured]:
+    """Both servers started (quiet or logged), each filled with exactly plan.list_users Users, then reads,
+    list pages and creates in alternating rounds; every run, and every create answered checked stored."""
+    ours_token = prepare(url, f"bench-scim-{nonce}")
+    peer_token = secrets.token_urlsafe(24)
+    suffix = " (logged)" if logged else ""
+    with (
+        serve(url, folder / "ours.log", logged=logged) as ours,
+        serve_peer(peer_token, folder / "peer.log", logged=logged) as peer,
+    ):
+        services = [
+            Scim("provisionhub", ours, "/scim/v2", f"Bearer {ours_token}", folder / "ours.log"),
+            Scim("scim2-server", peer, "/v2", f"Bearer {peer_token}", folder / "peer.log"),
+        ]
+        starts = [random.randint(1, plan.list_users - PAGE + 1) for _ in range(1_000)]
+        paths: dict[tuple[str, str], Path] = {}
+        for service in services:
+            fill(service, plan.list_users, f"{nonce}f")
+            if (held := _total(service)) != plan.list_users:
+                raise BenchError(f"{service.name}: filled with {plan.list_users} Users, but holds {held}")
+            paths[service.name, "read"] = folder / f"read-{service.name}.txt"
+            paths[service.name, "read"].write_text(
+                "".join(f"{service.prefix}/Users/{i}\n" for i in _ids(service))
+            )
+            paths[service.name, "list"] = folder / f"page-{service.name}.txt"
+            paths[service.name, "list"].write_text(
+                "".join(f"{service.prefix}/Users?startIndex={s}&count={PAGE}\n" for s in starts)
+            )
+            _check_page(service, starts[0])
+        print(f"bench:   each side holds {plan.list_users:,} Users{suffix}", file=sys.stderr)
+        _analyze(url)
 
-    kind: str
-    side: str
-    run: WrkRun
-    cpu_us: float | None
-
-
-def run(quick: bool, database_url: str | None) -> list[Result]:
-    """Creates, reads and list pages against both servers; then our filter latency at two sizes. Given a
-    PostgreSQL server, in a database of its own there: the people other benchmarks left in the one
-    given would be Users too, and the peer would have to hold as many."""
-    if database_url and _is_postgresql(database_url):
-        with scratch_postgres_database(database_url, "provisionhub_bench_scim") as url:
-            return _run(quick, url)
-    return _run(quick, database_url)
-
-
-def _is_postgresql(url: str) -> bool:
-    return make_url(url).get_backend_name() == "postgresql"
-
-
-def _run(quick: bool, database_url: str | None) -> list[Result]:
-    wrk = ensure_wrk()
-    plan = QUICK if quick else FULL
-    nonce = secrets.token_hex(3)
-    with tempfile.TemporaryDirectory(prefix="provisionhub-bench-") as tmp:
-        folder = Path(tmp)
-        url = database_url or f"sqlite:///{folder / 'scim.db'}"
-        ours_token = prepare(url, f"bench-scim-{nonce}")
-        peer_token = secrets.token_urlsafe(24)
-        measured: list[Measured] = []
-        with (
-            serve(url, folder / "ours.log") as ours_server,
-            serve_peer(peer_token, folder / "peer.log") as peer_server,
-        ):
-            sides = [
-                Side("provisionhub", ours_server, "/scim/v2", f"Bearer {ours_token}", folder / "ours.log"),
-                Side("scim2-server", peer_server, "/v2", f"Bearer {peer_token}", folder / "peer.log"),
-            ]
-
-            def create(side: Side, seconds: float, label: str) -> WrkRun:
-                path = f"{side.prefix}/Users"
+        def side(service: Scim, kind: str) -> Side:
+            def create(seconds: float, label: str) -> WrkRun:
                 return run_wrk(
-                    wrk, side.server.base, path, seconds, f"{nonce}{label}", HEAD, TAIL, side.authorization
-                )
+                    wrk, service.server.base, f"{service.prefix}/Users", seconds, f"{nonce}{label}",
+                    HEAD, TAIL, service.authorization,
+                )  # fmt: skip
 
-            totals = fill(sides, plan.list_users, lambda side, seconds, n: create(side, seconds, f"f{n}"))
-            _analyze(url)
+            def get(seconds: float, label: str) -> WrkRun:
+                arguments = [str(paths[service.name, kind]), service.authorization]
+                shown = f"{service.prefix}/Users/{{id}}" if kind == "read" else f"{service.prefix}/Users?.."
+                return run_script(wrk, service.server.base, PATHS_SCRIPT, arguments, seconds, shown)
 
-            files = {side.name: folder / f"read-{side.name}.txt" for side in sides}
-            for side in sides:
-                ids = _ids(side)
-                files[side.name].write_text("".join(f"{side.prefix}/Users/{i}\n" for i in ids))
+            return Side(service.name, service.server, create if kind == "create" else get, service.log)
 
-            def read(side: Side, seconds: float, label: str) -> WrkRun:
-                arguments = [str(files[side.name]), side.authorization]
-                return run_script(
-                    wrk, side.server.base, PATHS_SCRIPT, arguments, seconds, f"{side.prefix}/Users/{{id}}"
-                )
-
-            measured += rounds("read", sides, plan, read)
-
-            common = min(totals.values())
-            starts = [random.randint(1, common - PAGE + 1) for _ in range(1_000)]
-            for side in sides:
-                lines = "".join(f"{side.prefix}/Users?startIndex={s}&count={PAGE}\n" for s in starts)
-                files[side.name].write_text(lines)
-                _check_page(side, starts[0])
-
-            def page(side: Side, seconds: float, label: str) -> WrkRun:
-                arguments = [str(files[side.name]), side.authorization]
-                return run_script(
-                    wrk,
-                    side.server.base,
-                    PATHS_SCRIPT,
-                    arguments,
-                    seconds,
-                    f"{side.prefix}/Users?startIndex=..",
-                )
-
-            measured += rounds("list", sides, plan, page)
-
-            measured += rounds("create", sides, plan, create)
-            # Every create answered is stored: those of the measured rounds on top of the Users held before.
-            created = sum(m.run.requests for m in measured if m.kind == "create" and m.side == "provisionhub")
-            stored = count_people(url, f"u{nonce}", "username")
-            if totals["provisionhub"] + created > stored:
-                raise BenchError(
-                    f"{totals['provisionhub']} Users were held and {created} more creates answered, "
-                    f"but {stored} Users are stored"
-                )
-
-        if database_url is None:
-            filter_url = _filter_database(folder, plan.large)
-            stages = filter_sizes_side_by_side(folder, nonce, plan)
-        elif _is_postgresql(database_url):  # a database of its own: 1,000 people, not the creates' too
-            with scratch_postgres_database(database_url, "provisionhub_bench_filter") as filter_url:
-                token = prepare(filter_url, f"bench-scim-filter-{nonce}")
-                stages = filter_stages(filter_url, token, nonce, plan, folder)
-        else:
-            filter_url = database_url
-            stages = filter_stages(database_url, ours_token, nonce, plan, folder)
-    return [
-        *(_throughput(kind, measured, url, plan, totals) for kind in TARGETS),
-        _filter_result(stages, filter_url, plan),
-    ]
-
-
-def rounds(
-    kind: str, sides: list[Side], plan: Plan, drive: Callable[[Side, float, str], WrkRun]
-) -> list[Measured]:
-    """A warm-up of each side, then plan.rounds rounds of ours and the peer's in turn; the measured."""
-    measured: list[Measured] = []
-    steps = [(side, plan.warmup, "w", False) for side in sides]
-    steps += [(side, plan.seconds, f"r{n}", True) for n in range(plan.rounds) for side in sides]
-    for side, seconds, label, counted in steps:
-        before = side.server.cpu_seconds()
-        done = drive(side, seconds, label)
-        after = side.server.cpu_seconds()
-        check_run(done, side.log)
-        cpu = None if before is None or after is None else (after - before) * 1e6 / done.requests
-        cpu_text = "" if cpu is None else f", server CPU {cpu:,.0f} µs/request"
-        print(
-            f"bench:   {kind} {side.name}{'' if counted else ' (warm-up)'}: "
-            f"{done.requests_per_second:,.0f} req/s{cpu_text}",
-            file=sys.stderr,
-        )
-        if counted:
-            measured.append(Measured(kind, side.name, done, cpu))
+        measured: list[Measured] = []
+        for kind in ("read", "list", "create"):  # creates last: they change what each side holds
+            sides = [side(service, kind) for service in services]
+            measured += alternate(kind, sides, plan.warmup, plan.seconds, plan.rounds)
+    # Every create answered is stored: the fill's and those of every create run, warm-ups included.
+    ours_runs = [m for m in measured if m.kind == "create" and m.side == "provisionhub"]
+    answered = plan.list_users + sum(m.run.requests for m in ours_runs)
+    stored = count_people(url, f"u{nonce}", "username")
+    if not answered <= stored <= answered + CONNECTIONS * len(ours_runs):
+        raise BenchError(f"{answered} creates were answered but {stored} Users are stored")
     return measured
 
 
-def fill(sides: list[Side], target: int, create: Callable[[Side, float, int], WrkRun]) -> dict[str, int]:
-    """The Users each side holds after creating more, a second at a time, on the side holding fewer,
-    until both hold about target or more and about as many as each other (within EVEN_WITHIN), for at
-    most FILL_SECONDS. A list page costs more the more Users a side holds (the peer filters and sorts them
-    all, we count them): pages are compared at one size, not at what each side created in equal time."""
-    totals = {side.name: _total(side) for side in sides}
-    began = time.monotonic()
-    for n in itertools.count():
-        goal = max(target, *totals.values())
-        fewer = min(sides, key=lambda side: totals[side.name])
-        if goal - totals[fewer.name] <= goal * EVEN_WITHIN or time.monotonic() - began > FILL_SECONDS:
-            break
-        check_run(create(fewer, 1.0, n), fewer.log)
-        totals[fewer.name] = _total(fewer)
-    print(f"bench:   Users held for the reads and list pages: {totals}", file=sys.stderr)
-    return totals
+def fill(service: Scim, count: int, tag: str) -> None:
+    """Create exactly count Users on a side, CONNECTIONS at a time: both sides hold the same number,
+    whatever their rates (a list page costs the peer more the more Users it holds)."""
+    asyncio.run(_fill(service.server.base + service.prefix + "/Users", service.authorization, count, tag))
+
+
+async def _fill(url: str, authorization: str, count: int, tag: str) -> None:
+    headers = {"Authorization": authorization, "Content-Type": "application/scim+json"}
+    numbers = iter(range(count))
+    async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=120)) as client:
+
+        async def worker() -> None:
+            for n in numbers:
+                key = f"{tag}-{n}"
+                body = (HEAD % (key, key, key) + TAIL).encode()
+                async with client.post(url, data=body, headers=headers) as answer:
+                    text = await answer.text()
+                    if answer.status != 201:
+                        raise BenchError(f"POST {url} answered {answer.status}: {text[:500]}")
+
+        await asyncio.gather(*(worker() for _ in range(CONNECTIONS)))
 
 
 def filter_sizes_side_by_side(folder: Path, nonce: str, plan: Plan) -> list[scim_filter.Latency]:
@@ -285,10 +257,13 @@ def filter_sizes_side_by_side(folder: Path, nonce: str, plan: Plan) -> list[scim
             )
             for size, server in ((plan.small, small), (plan.large, large))
         ]
+        servers = {plan.small: small, plan.large: large}
+        before = {size: server.cpu_seconds() for size, server in servers.items()}
         latencies = dict(
             zip(sizes, scim_filter.measure(targets, plan.filter_rounds, plan.filter_requests), strict=True)
         )
-    stages = [scim_filter.stage(people[size], latencies[size]) for size in sizes]
+        cpu = {size: _used(before[size], server.cpu_seconds()) for size, server in servers.items()}
+    stages = [scim_filter.stage(people[size], latencies[size], cpu[size]) for size in sizes]
     for latency in stages:
         _print_filter_stage(latency)
     return stages
@@ -309,10 +284,17 @@ def filter_stages(url: str, token: str, nonce: str, plan: Plan, folder: Path) ->
         names = [scim_filter.username(nonce, n) for n in range(size)]
         with serve(url, folder / f"filter-{size}.log") as server:
             target = scim_filter.Target(server.base, f"Bearer {token}", names)
+            before = server.cpu_seconds()
             (latencies,) = scim_filter.measure([target], plan.filter_rounds, plan.filter_requests)
-        stages.append(scim_filter.stage(people, latencies))
+            cpu = _used(before, server.cpu_seconds())
+        stages.append(scim_filter.stage(people, latencies, cpu))
         _print_filter_stage(stages[-1])
     return stages
+
+
+def _used(before: float | None, after: float | None) -> float | None:
+    """CPU seconds used between two readings (None: either unknown)."""
+    return None if before is None or after is None else after - before
 
 
 def _print_filter_stage(latency: scim_filter.Latency) -> None:
@@ -344,61 +326,60 @@ def prepare(url: str, token_name: str) -> str:
         database.dispose()
 
 
-def _get(side: Side, path: str) -> dict[str, Any]:
+def _get(service: Scim, path: str) -> dict[str, Any]:
     """GET a SCIM path of a side; the JSON answer, which must be a 200."""
     answer = request(
-        side.server.base, "GET", side.prefix + path, headers={"Authorization": side.authorization}
+        service.server.base, "GET", service.prefix + path, headers={"Authorization": service.authorization}
     )
     if answer.status != 200 or not isinstance(answer.json, dict):
         raise BenchError(
-            f"{side.name}: GET {side.prefix}{path} answered {answer.status}: {answer.text[:2000]}"
+            f"{service.name}: GET {service.prefix}{path} answered {answer.status}: {answer.text[:2000]}"
         )
     return answer.json
 
 
-def _total(side: Side) -> int:
-    return int(_get(side, "/Users?count=0")["totalResults"])
+def _total(service: Scim) -> int:
+    return int(_get(service, "/Users?count=0")["totalResults"])
 
 
-def _ids(side: Side) -> list[str]:
+def _ids(service: Scim) -> list[str]:
     """The ids of the first READ_IDS Users of a side."""
-    answer = _get(side, f"/Users?startIndex=1&count={READ_IDS}&attributes=id")
+    answer = _get(service, f"/Users?startIndex=1&count={READ_IDS}&attributes=id")
     ids = [resource["id"] for resource in answer.get("Resources", [])]
     if len(ids) != READ_IDS:
-        raise BenchError(f"{side.name}: asked for {READ_IDS} Users, got {len(ids)}")
+        raise BenchError(f"{service.name}: asked for {READ_IDS} Users, got {len(ids)}")
     return ids
 
 
-def _check_page(side: Side, start: int) -> None:
-    answer = _get(side, f"/Users?startIndex={start}&count={PAGE}")
+def _check_page(service: Scim, start: int) -> None:
+    answer = _get(service, f"/Users?startIndex={start}&count={PAGE}")
     if answer.get("itemsPerPage") != PAGE or len(answer.get("Resources", [])) != PAGE:
-        raise BenchError(f"{side.name}: a page from {start} did not hold {PAGE} Users")
+        raise BenchError(f"{service.name}: a page from {start} did not hold {PAGE} Users")
 
 
-def _throughput(kind: str, measured: list[Measured], url: str, plan: Plan, totals: dict[str, int]) -> Result:
-    def rates(side: str) -> list[float]:
-        return [m.run.requests_per_second for m in measured if m.kind == kind and m.side == side]
-
-    def cpu(side: str) -> float | None:
-        known = [m.cpu_us for m in measured if m.kind == kind and m.side == side and m.cpu_us is not None]
-        return statistics.median(known) if known else None
-
+def _throughput(kind: str, measured: list[Measured], url: str, plan: Plan, logged: bool) -> Result:
+    """One kind of request's row: ours against the peer, round by round."""
+    compared = compare(measured, kind, "provisionhub", "scim2-server")
     return Result(
-        name=f"scim_{kind}",
+        name=f"scim_{kind}{' (logged)' if logged else ''}",
         unit="pages/s" if kind == "list" else "req/s",
-        figure=statistics.median(rates("provisionhub")),
-        reference=statistics.median(rates("scim2-server")),
+        figure=compared.figure,
+        reference=compared.reference,
         reference_name="scim2-server",
         target=TARGETS[kind],
+        round_ratios=compared.round_ratios,
+        cpu_us=compared.cpu_us,
+        reference_cpu_us=compared.reference_cpu_us,
         details={
             "database": make_url(url).render_as_string(hide_password=True),
             "plan": asdict(plan),
             "connections": CONNECTIONS,
-            "users_held_for_reads_and_lists": totals,
-            "rates": {side: rates(side) for side in ("provisionhub", "scim2-server")},
-            "server_cpu_us_per_request": {side: cpu(side) for side in ("provisionhub", "scim2-server")},
+            "logged": logged,
+            "users_held_by_each": plan.list_users,
             "runs": [
-                {"side": m.side, **asdict(m.run), "cpu_us": m.cpu_us} for m in measured if m.kind == kind
+                {"side": m.side, "round": m.round, **asdict(m.run), "cpu_us": m.cpu_us}
+                for m in measured
+                if m.kind == kind
             ],
         },
     )
@@ -415,6 +396,10 @@ def _filter_result(stages: list[scim_filter.Latency], url: str, plan: Plan) -> R
         target=FILTER_NO_SLOWER_WITHIN,
         lower_is_better=True,
         limit=FILTER_P99_LIMIT_MS,
+        pooled=True,
+        round_ratios=tuple(lp / sp for lp, sp in zip(large.p99_ms, small.p99_ms, strict=True)),
+        cpu_us=large.cpu_us,
+        reference_cpu_us=small.cpu_us,
         details={
             "database": make_url(url).render_as_string(hide_password=True),
             "plan": asdict(plan),

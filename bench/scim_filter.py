@@ -26,13 +26,15 @@ WARMUP_REQUESTS = 100
 
 @dataclass(frozen=True, slots=True)
 class Latency:
-    """One stage: the people stored, the p99 and p50 of each round (ms), and the p99 of every measured
-    request of every round together (the figure: fifty requests above it in 5,000, not ten in 1,000)."""
+    """One stage: the people stored, the p99 and p50 of each round (ms), the p99 of every measured
+    request of every round together (the figure: fifty requests above it in 5,000, not ten in 1,000), and
+    the server's CPU time per request (µs; None: unknown)."""
 
     people: int
     p99_ms: list[float]
     p50_ms: list[float]
     pooled_p99_ms: float
+    cpu_us: float | None
 
     @property
     def p99(self) -> float:
@@ -135,13 +137,16 @@ def _filter_once(client: httpx.Client, name: str) -> float:
     return elapsed
 
 
-def stage(people: int, latencies: list[list[float]]) -> Latency:
-    """The p99 and p50 of each round's latencies, and the p99 of all of them."""
+def stage(people: int, latencies: list[list[float]], cpu_seconds: float | None) -> Latency:
+    """The p99 and p50 of each round's latencies, the p99 of all of them, and the server's CPU per
+    request from the CPU seconds it used for them (the warm-up's requests too)."""
+    requests = sum(len(round_) for round_ in latencies) + WARMUP_REQUESTS
     return Latency(
         people=people,
         p99_ms=[_p99(round_) for round_ in latencies],
         p50_ms=[statistics.median(round_) for round_ in latencies],
         pooled_p99_ms=_p99([latency for round_ in latencies for latency in round_]),
+        cpu_us=None if cpu_seconds is None else cpu_seconds * 1e6 / requests,
     )
 
 

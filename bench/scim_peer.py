@@ -21,7 +21,7 @@ from scim2_server.utils import (
     load_default_service_provider_config,
 )
 
-from bench.server import AS_SERVE_SERVES, Server, serve_app
+from bench.server import AS_SERVE_SERVES, LOGGED, QUIET, Server, serve_app
 from provisionhub.runtime import tune_for_serving
 
 TOKEN_ENV = "BENCH_SCIM_PEER_TOKEN"  # noqa: S105 (the variable that holds it, not a token)
@@ -67,9 +67,10 @@ def peer_app(token: str, config: ServiceProviderConfig | None = None) -> BearerT
 
 
 @contextmanager
-def serve_peer(token: str, log_path: Path) -> Iterator[Server]:
+def serve_peer(token: str, log_path: Path, *, logged: bool = False) -> Iterator[Server]:
     """Start the peer under uvicorn as provisionhub is started (the same HTTP protocol: each response in
-    one write), accepting token; always stop it."""
+    one write; quiet or logged alike), accepting token; always stop it."""
     environment = {TOKEN_ENV: token}
-    with serve_app(PEER_APP, READY_PATH, environment, log_path, AS_SERVE_SERVES) as server:
+    options = (*AS_SERVE_SERVES, *(LOGGED if logged else QUIET))
+    with serve_app(PEER_APP, READY_PATH, environment, log_path, options, name="scim2-server") as server:
         yield server

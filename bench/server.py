@@ -1,6 +1,9 @@
 """One uvicorn process (one worker, uvloop) serving an app factory on a free 127.0.0.1 port: bench.app
 (provisionhub) as `provisionhub serve` serves it (its HTTP protocol: httptools, each response in one write;
-no proxy headers), or a reference peer (bench/scim_peer.py gives it the same options)."""
+no proxy headers), or a reference peer (bench/scim_peer.py gives it the same options). Servers are
+pinned to the servers' cores (bench/host.py). Quiet, a server logs warnings only and no access log;
+logged, it logs as `provisionhub serve` does by default (level info, every request in the access log),
+to a file."""
 
 from __future__ import annotations
 
@@ -20,6 +23,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+from bench import host
 from bench.report import BenchError
 from provisionhub.http.server import HTTP_PROTOCOL
 
@@ -41,6 +45,11 @@ def free_port() -> int:
 class Server:
     base: str
     pid: int
+    name: str
+
+    def wait_idle(self) -> float:
+        """Wait until this server has finished what earlier load queued on it; the seconds waited."""
+        return host.wait_idle([(self.name, self.cpu_seconds)])
 
     def cpu_seconds(self) -> float | None:
         """CPU time the server process has used so far (user + system); None where /proc has no answer."""
@@ -54,13 +63,24 @@ class Server:
 
 #: How `provisionhub serve` has uvicorn serve HTTP.
 AS_SERVE_SERVES = ("--http", HTTP_PROTOCOL, "--no-proxy-headers")
+#: How uvicorn logs: quiet (the benchmarks' figures), or as `provisionhub serve` does by default.
+QUIET = ("--no-access-log", "--log-level", "warning")
+LOGGED = ("--access-log", "--log-level", "info")
 
 
 @contextmanager
-def serve(database_url: str, log_path: Path) -> Iterator[Server]:
-    """Start provisionhub on database_url, wait until /healthz answers, yield it; always stop it."""
-    environment = {"PROVISIONHUB_DATABASE_URL": database_url}
-    with serve_app(BENCH_APP, "/healthz", environment, log_path, AS_SERVE_SERVES) as server:
+def serve(
+    database_url: str,
+    log_path: Path,
+    *,
+    logged: bool = False,
+    environment: Mapping[str, str] | None = None,
+) -> Iterator[Server]:
+    """Start provisionhub on database_url (with environment's further PROVISIONHUB_* settings), quiet or
+    logged, wait until /healthz answers, yield it; always stop it."""
+    settings = {"PROVISIONHUB_DATABASE_URL": database_url, **(environment or {})}
+    options = (*AS_SERVE_SERVES, *(LOGGED if logged else QUIET))
+    with serve_app(BENCH_APP, "/healthz", settings, log_path, options, name="provisionhub") as server:
         yield server
 
 
@@ -70,10 +90,14 @@ def serve_app(
     ready_path: str,
     environment: Mapping[str, str],
     log_path: Path,
-    options: Sequence[str] = ("--http", "httptools"),
+    options: Sequence[str] = ("--http", "httptools", *QUIET),
+    *,
+    name: str = "",
+    on_client_cores: bool = False,
 ) -> Iterator[Server]:
     """Start uvicorn on factory (module:function) with environment added to ours and options (its HTTP
-    protocol's) given to it, wait until a GET of ready_path answers 200, yield the server; always stop
+    protocol's and logging's) given to it, pinned to the servers' cores (the clients', for a sink that
+    plays the client's part), wait until a GET of ready_path answers 200, yield the server; always stop
     it afterwards."""
     port = free_port()
     env = os.environ.copy()
@@ -83,16 +107,17 @@ def serve_app(
     )
     command = [
         sys.executable, "-m", "uvicorn", factory, "--factory",
-        "--host", HOST, "--port", str(port), "--workers", "1", "--loop", "uvloop",
-        *options, "--no-access-log", "--log-level", "warning",
+        "--host", HOST, "--port", str(port), "--workers", "1", "--loop", "uvloop", *options,
     ]  # fmt: skip
+    cores = host.cores()
+    command = host.under_taskset(command, cores.client if on_client_cores else cores.server)
     with log_path.open("wb") as log:
         process = subprocess.Popen(
             command, cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
         )
         try:
             _wait_ready(process, port, ready_path, log_path)
-            yield Server(f"http://{HOST}:{port}", process.pid)
+            yield Server(f"http://{HOST}:{port}", process.pid, name or factory)
         finally:
             _stop(process)
 

@@ -4,30 +4,34 @@ on a loopback sink (a plain ASGI app under uvicorn in a process of its own).
 - Latency: OPS-COM pushes one at a time, at a steady pace; for each delivery, the time from the push's
   answer (its change committed) to the sink's receipt of the message. p50 and p99 over every delivery.
 - Throughput: the targets paused, pushes queue deliveries; the targets resumed, the deliveries per
-  second from the first to the last receipt. Reference: as many PUTs of a message to the same sink by the
-  dispatcher's HTTP client alone, in this process, 64 at a time: the ceiling of sending.
+  second from the first to the last receipt. Reference: as many PUTs of a message the sink received to
+  the same sink by the dispatcher's HTTP client and call alone (bench/sender.py), under the dispatcher's
+  conditions: uvloop, as many in flight, on the servers' cores, timed the same way. In rounds, our server
+  idle before each side's turn.
 """
 
 from __future__ import annotations
 
-import asyncio
 import json
+import os
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
 
 from sqlalchemy import select
 
+from bench import host
 from bench.report import BenchError, Result
-from bench.server import Server, request, serve, serve_app
+from bench.rounds import median_or_none
+from bench.server import REPO, Server, request, serve, serve_app
 from provisionhub.auth.tokens import create_token
 from provisionhub.directory.access import Permission
-from provisionhub.provisioning.calls import client_session
+from provisionhub.provisioning.dispatcher import Policy
 from provisionhub.provisioning.targets import AddTarget, Kind, Mode, add_target, set_paused
 from provisionhub.store import tables
 from provisionhub.store.database import Database
@@ -41,13 +45,26 @@ LATENCY_LIMIT_MS = 50.0
 
 @dataclass(frozen=True, slots=True)
 class Plan:
-    paced: int  # people pushed one at a time for the latency
+    rounds: int
+    paced: int  # people pushed one at a time for the latency, each round
     pace: float  # pushes a second
-    queued: int  # people pushed while the targets are paused
+    queued: int  # people pushed while the targets are paused, each round
 
 
-FULL = Plan(paced=500, pace=50, queued=2_000)
-QUICK = Plan(paced=100, pace=50, queued=400)
+@dataclass(frozen=True, slots=True)
+class RateRound:
+    """One round of the rate: our deliveries, their rate and our server's CPU per delivery; the
+    reference sender's rate for as many, and its CPU per call."""
+
+    deliveries: int
+    rate: float
+    cpu_us: float | None
+    reference: float
+    reference_cpu_us: float | None
+
+
+FULL = Plan(rounds=3, paced=170, pace=50, queued=2_000)
+QUICK = Plan(rounds=2, paced=30, pace=50, queued=200)
 
 
 def run(quick: bool, database_url: str | None) -> list[Result]:
@@ -55,21 +72,50 @@ def run(quick: bool, database_url: str | None) -> list[Result]:
     with tempfile.TemporaryDirectory(prefix="provisionhub-bench-") as tmp:
         folder = Path(tmp)
         url = database_url or f"sqlite:///{folder / 'deliveries.db'}"
-        with serve_app("bench.sink:create_sink", "/ready", {}, folder / "sink.log") as sink:
+        # The sink plays the part of the targets, on the clients' cores: the dispatcher (in our server)
+        # and the reference sender run on the servers'.
+        sink_log = folder / "sink.log"
+        with serve_app("bench.sink:create_sink", "/ready", {}, sink_log, on_client_cores=True) as sink:
             token = _prepare(url, sink.base)
             with serve(url, folder / "ours.log") as ours:
-                latencies = _latencies(url, ours, sink, token, plan)
-                rate, rate_details = _throughput(url, ours, sink, token, plan)
-            reference = asyncio.run(_reference(sink, rate_details["deliveries"]))
+                paced = [_latencies(url, ours, sink, token, plan, n) for n in range(plan.rounds)]
+                sample = folder / "sample.json"
+                sample.write_text(request(sink.base, "GET", "/sample").text)
+                rates: list[RateRound] = []
+                for number in range(plan.rounds):
+                    ours.wait_idle()
+                    rate, deliveries, cpu = _throughput(url, ours, sink, token, plan, number)
+                    ours.wait_idle()
+                    reference, reference_cpu = _reference(sink, sample, deliveries)
+                    rates.append(RateRound(deliveries, rate, cpu, reference, reference_cpu))
+                    print(f"bench:   round {number}: {rate:,.0f} deliveries/s against {reference:,.0f} "
+                          "PUTs/s of the reference sender", file=sys.stderr)  # fmt: skip
+    latencies = [latency for one in paced for latency, _ in one]
     p50, p99 = _percentile(latencies, 50), _percentile(latencies, 99)
-    print(f"bench:   latency p50 {p50:.1f} ms, p99 {p99:.1f} ms; {rate:,.0f} deliveries/s "
-          f"against {reference:,.0f} plain PUTs/s", file=sys.stderr)  # fmt: skip
-    details = {"plan": asdict(plan), "targets": TARGETS, **rate_details}
+    print(f"bench:   latency p50 {p50:.1f} ms, p99 {p99:.1f} ms", file=sys.stderr)
+    per_round = [([latency for latency, _ in one], one[0][1]) for one in paced]
     return [
-        Result("delivery_rate", "deliveries/s", rate, reference, "plain PUTs to the sink",
-               details=details, floor=THROUGHPUT_FLOOR),
-        Result("delivery_latency", "ms", p50, p99, "p99", lower_is_better=True, limit=LATENCY_LIMIT_MS,
-               details={"plan": asdict(plan), "p50_ms": p50, "p99_ms": p99, "deliveries": len(latencies)}),
+        Result(
+            "delivery_rate", "deliveries/s",
+            statistics.median(r.rate for r in rates),
+            statistics.median(r.reference for r in rates),
+            "the dispatcher's client alone", floor=THROUGHPUT_FLOOR,
+            round_ratios=tuple(r.rate / r.reference for r in rates),
+            cpu_us=median_or_none([r.cpu_us for r in rates]),
+            reference_cpu_us=median_or_none([r.reference_cpu_us for r in rates]),
+            cpu_per="delivery",
+            details={"plan": asdict(plan), "targets": TARGETS, "in_flight": Policy().in_flight,
+                     "rounds": [asdict(r) for r in rates]},
+        ),
+        Result(
+            "delivery_latency", "ms", p50, p99, "p99", lower_is_better=True, limit=LATENCY_LIMIT_MS,
+            pooled=True,
+            round_ratios=tuple(_percentile(one, 50) / _percentile(one, 99) for one, _ in per_round),
+            cpu_us=median_or_none([cpu for _, cpu in per_round]),
+            cpu_per="push and its deliveries",
+            details={"plan": asdict(plan), "p50_ms": p50, "p99_ms": p99, "deliveries": len(latencies),
+                     "rounds_p50_ms": [_percentile(one, 50) for one, _ in per_round]},
+        ),
     ]  # fmt: skip
 
 
@@ -121,15 +167,26 @@ def _wait_for(sink: Server, count: int, since: int, timeout: float) -> list[tupl
         time.sleep(0.2)
 
 
-def _latencies(url: str, ours: Server, sink: Server, token: str, plan: Plan) -> list[float]:
+def _latencies(
+    url: str, ours: Server, sink: Server, token: str, plan: Plan, number: int
+) -> list[tuple[float, float | None]]:
+    """One round of paced pushes: each delivery's latency (ms), with the server's CPU per push and its
+    deliveries (the same figure on every item; None: unknown)."""
+    ours.wait_idle()
+    since = len(_arrivals(sink))
+    tag = f"lat{number}x"
     committed: dict[str, float] = {}
     interval = 1 / plan.pace
+    cpu_before = ours.cpu_seconds()
     for n in range(plan.paced):
         started = time.monotonic()
-        _push(ours, token, n, "lat")
-        committed[f"lat{n}"] = time.time()
+        _push(ours, token, n, tag)
+        committed[f"{tag}{n}"] = time.time()
         time.sleep(max(0.0, interval - (time.monotonic() - started)))
-    arrived = _wait_for(sink, plan.paced * TARGETS, 0, 60)
+    arrived = _wait_for(sink, plan.paced * TARGETS, since, 60)
+    ours.wait_idle()
+    cpu_after = ours.cpu_seconds()
+    cpu = None if cpu_before is None or cpu_after is None else (cpu_after - cpu_before) * 1e6 / plan.paced
     # Each message's path ends in the person's public id (the targets' identifier type, uuid).
     latencies = []
     first_seen: dict[str, float] = {}
@@ -139,7 +196,7 @@ def _latencies(url: str, ours: Server, sink: Server, token: str, plan: Plan) -> 
     for path, at in first_seen.items():
         name = by_person.get(path.rsplit("/", 1)[-1])
         if name in committed:
-            latencies.append((at - committed[name]) * 1000)
+            latencies.append(((at - committed[name]) * 1000, cpu))
     if len(latencies) < plan.paced * TARGETS:
         raise BenchError(f"only {len(latencies)} deliveries could be matched to their pushes")
     return latencies
@@ -156,24 +213,37 @@ def _people_by_uuid(url: str) -> dict[str, str]:
     return {public_id: username for public_id, username in rows}
 
 
-def _throughput(url: str, ours: Server, sink: Server, token: str, plan: Plan) -> tuple[float, dict[str, Any]]:
+def _throughput(
+    url: str, ours: Server, sink: Server, token: str, plan: Plan, number: int
+) -> tuple[float, int, float | None]:
+    """The targets paused, queue plan.queued pushes' deliveries; resumed, time them out. (Deliveries a
+    second, first receipt to last; how many; the server's CPU per delivery meanwhile.)"""
     database = Database(url)
     try:
         before = len(_arrivals(sink))
         _pause_all(database, True)
         for n in range(plan.queued):
-            _push(ours, token, n, "rate")
+            _push(ours, token, n, f"rate{number}x")
+        ours.wait_idle()
+        cpu_before = ours.cpu_seconds()
         _pause_all(database, False)
-        _push(ours, token, 0, "wake")  # a commit wakes the dispatcher at once
+        _push(ours, token, 0, f"wake{number}x")  # a commit wakes the dispatcher at once
         expected = (plan.queued + 1) * TARGETS
         arrived = _wait_for(sink, expected, before, 120)
+        cpu_after = ours.cpu_seconds()
     finally:
         database.dispose()
+    cpu = None if cpu_before is None or cpu_after is None else (cpu_after - cpu_before) * 1e6 / expected
+    return _rate(arrived), len(arrived), cpu
+
+
+def _rate(arrived: list[tuple[str, str, float]]) -> float:
+    """Calls a second from the first arrival to the last."""
     times = sorted(at for _, _, at in arrived)
     elapsed = times[-1] - times[0]
     if elapsed <= 0:
-        raise BenchError("every delivery arrived at once: nothing to measure")
-    return (len(times) - 1) / elapsed, {"deliveries": len(times), "seconds": elapsed}
+        raise BenchError("every call arrived at once: nothing to measure")
+    return (len(times) - 1) / elapsed
 
 
 def _pause_all(database: Database, paused: bool) -> None:
@@ -182,26 +252,25 @@ def _pause_all(database: Database, paused: bool) -> None:
             set_paused(conn, f"sink-{n}", paused, "bench", datetime.now(UTC))
 
 
-async def _reference(sink: Server, count: int) -> float:
-    """PUTs/s of a plain client (the dispatcher's own, calls.client_session) sending count messages to the
-    sink, 64 at a time: the ceiling of sending alone, with no queue, database or message to build."""
-    body = json.dumps({"meta": {"version": "1.0.0", "objectType": "person"},
-                       "person": {"meta": {"id": "x"}, "status": "active"}}).encode()  # fmt: skip
-    semaphore = asyncio.Semaphore(64)
-    async with client_session(30.0, 64) as client:
-
-        async def one(n: int) -> None:
-            async with (
-                semaphore,
-                client.put(
-                    f"{sink.base}/ref/{n}", data=body, headers={"Content-Type": "application/json"}
-                ) as answer,
-            ):
-                answer.raise_for_status()
-
-        started = time.perf_counter()
-        await asyncio.gather(*(one(n) for n in range(count)))
-        return count / (time.perf_counter() - started)
+def _reference(sink: Server, sample: Path, count: int) -> tuple[float, float | None]:
+    """The reference sender (bench/sender.py) on the servers' cores, sending count copies of a delivered
+    message: its calls a second, by their arrivals at the sink, and its CPU per call."""
+    before = len(_arrivals(sink))
+    command = [sys.executable, "-m", "bench.sender", str(sample), sink.base, str(count)]
+    done = subprocess.run(
+        host.under_taskset(command, host.cores().server),
+        cwd=REPO,
+        env={**os.environ, "PYTHONPATH": os.pathsep.join([str(REPO / "src"), str(REPO)])},
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    if done.returncode != 0:
+        raise BenchError(f"the reference sender failed (exit {done.returncode}):\n{done.stderr[-2000:]}")
+    arrived = _wait_for(sink, count, before, 60)
+    cpu_seconds = json.loads(done.stdout)["cpu_seconds"]
+    return _rate(arrived), cpu_seconds * 1e6 / count
 
 
 def _percentile(values: list[float], p: int) -> float:

@@ -23,6 +23,10 @@ test: $(STAMP)
 	$(BIN)/ruff format --check .
 	$(BIN)/lint-imports
 	$(BIN)/mypy
+	@# The bench harness's test drives servers with wrk (Debian's package), installed here when missing.
+	@command -v wrk >/dev/null || { [ "$$(id -u)" = 0 ] && \
+		{ apt-get install -y -q wrk >/dev/null 2>&1 || { apt-get update -q >/dev/null 2>&1 && \
+		  apt-get install -y -q wrk >/dev/null 2>&1; }; }; } || true
 	@$(BIN)/python -m devtools.probe 127.0.0.1 5432 || \
 		{ command -v pg_ctlcluster >/dev/null && [ -d /etc/postgresql ] && \
 		  pg_ctlcluster --skip-systemctl-redirect $$(ls /etc/postgresql) main start 2>/dev/null; \

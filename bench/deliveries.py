@@ -63,7 +63,7 @@ class RateRound:
     reference_cpu_us: float | None
 
 
-FULL = Plan(rounds=3, paced=170, pace=50, queued=2_000)
+FULL = Plan(rounds=5, paced=100, pace=50, queued=1_200)
 QUICK = Plan(rounds=2, paced=30, pace=50, queued=200)
 
 

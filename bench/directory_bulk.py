@@ -35,7 +35,7 @@ from provisionhub.store.migrate import upgrade
 BATCH = 1_000
 FULL_COUNT = 100_000
 QUICK_COUNT = 10_000
-ROUNDS = 3
+ROUNDS = 5
 FIELDS = ("given_name", "family_name", "email", "username", "employee_number")
 COLUMNS = ("login_source", "unique_id", *FIELDS)
 REQUIRED_ON_CREATE = frozenset({"given_name", "family_name", "email"})

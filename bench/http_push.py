@@ -77,7 +77,7 @@ class Plan:
     rounds: int
 
 
-FULL = Plan(warmup=3, seconds=8, rounds=3)
+FULL = Plan(warmup=3, seconds=6, rounds=5)
 QUICK = Plan(warmup=1, seconds=1, rounds=2)
 
 

@@ -54,7 +54,7 @@ class Plan:
     with_passwords: int
 
 
-FULL = Plan(warmup=2, seconds=8, rounds=3, requests=99, with_passwords=100)
+FULL = Plan(warmup=2, seconds=6, rounds=5, requests=100, with_passwords=100)
 QUICK = Plan(warmup=1, seconds=1, rounds=2, requests=4, with_passwords=4)
 
 

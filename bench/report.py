@@ -185,18 +185,27 @@ def _commit() -> str | None:
 
 
 def compare(first: dict[str, Any], second: dict[str, Any]) -> tuple[str, bool]:
-    """Two runs' documents side by side, row by row: each run's ratio and its rounds' spread, and whether
-    each run's ratio lies within the other's spread. The text, and whether every row's does."""
+    """Two runs' documents side by side, row by row: each run's ratio and its rounds' spread, and where
+    each run's ratio lies in the other's spread. Two runs agree on a row when either's ratio lies within
+    the other's spread (their difference is no more than one run's rounds moved); "both" says each does.
+    The text, and whether every row agrees."""
     earlier = {row["name"]: row for row in first["results"]}
-    header = ("name", "first: ratio (min-max)", "second: ratio (min-max)", "each within the other's?")
+    header = ("name", "first: ratio (min-max)", "second: ratio (min-max)", "within the other's spread")
     rows, agreed = [], True
     for row in second["results"]:
         other = earlier.get(row["name"])
         if other is None:
             continue
-        within = _within(row["ratio"], other.get("spread")) and _within(other["ratio"], row.get("spread"))
-        agreed = agreed and within
-        rows.append((row["name"], _with_spread(other), _with_spread(row), "yes" if within else "NO"))
+        second_in_first = _within(row["ratio"], other.get("spread"))
+        first_in_second = _within(other["ratio"], row.get("spread"))
+        agreed = agreed and (second_in_first or first_in_second)
+        verdict = {
+            (True, True): "both",
+            (True, False): "second's in first's",
+            (False, True): "first's in second's",
+            (False, False): "NO",
+        }[second_in_first, first_in_second]
+        rows.append((row["name"], _with_spread(other), _with_spread(row), verdict))
     return _aligned(header, rows), agreed
 
 

@@ -81,8 +81,8 @@ class Plan:
 
 FULL = Plan(
     warmup=2,
-    seconds=6,
-    rounds=3,
+    seconds=4,
+    rounds=5,
     list_users=20_000,
     small=1_000,
     large=100_000,

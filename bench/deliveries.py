@@ -28,7 +28,7 @@ from sqlalchemy import select
 from bench import host
 from bench.report import BenchError, Result
 from bench.rounds import median_or_none
-from bench.server import REPO, Server, request, serve, serve_app
+from bench.server import REPO, Server, per_unit_us, request, serve, serve_app
 from provisionhub.auth.tokens import create_token
 from provisionhub.directory.access import Permission
 from provisionhub.provisioning.dispatcher import Policy
@@ -177,7 +177,7 @@ def _latencies(
     tag = f"lat{number}x"
     committed: dict[str, float] = {}
     interval = 1 / plan.pace
-    cpu_before = ours.cpu_seconds()
+    before = ours.cpu_seconds()
     for n in range(plan.paced):
         started = time.monotonic()
         _push(ours, token, n, tag)
@@ -185,8 +185,7 @@ def _latencies(
         time.sleep(max(0.0, interval - (time.monotonic() - started)))
     arrived = _wait_for(sink, plan.paced * TARGETS, since, 60)
     ours.wait_idle()
-    cpu_after = ours.cpu_seconds()
-    cpu = None if cpu_before is None or cpu_after is None else (cpu_after - cpu_before) * 1e6 / plan.paced
+    cpu = per_unit_us(ours.cpu_since(before), plan.paced)
     # Each message's path ends in the person's public id (the targets' identifier type, uuid).
     latencies = []
     first_seen: dict[str, float] = {}
@@ -220,21 +219,20 @@ def _throughput(
     second, first receipt to last; how many; the server's CPU per delivery meanwhile.)"""
     database = Database(url)
     try:
-        before = len(_arrivals(sink))
+        since = len(_arrivals(sink))
         _pause_all(database, True)
         for n in range(plan.queued):
             _push(ours, token, n, f"rate{number}x")
         ours.wait_idle()
-        cpu_before = ours.cpu_seconds()
+        before = ours.cpu_seconds()
         _pause_all(database, False)
         _push(ours, token, 0, f"wake{number}x")  # a commit wakes the dispatcher at once
         expected = (plan.queued + 1) * TARGETS
-        arrived = _wait_for(sink, expected, before, 120)
-        cpu_after = ours.cpu_seconds()
+        arrived = _wait_for(sink, expected, since, 120)
+        used = ours.cpu_since(before)
     finally:
         database.dispose()
-    cpu = None if cpu_before is None or cpu_after is None else (cpu_after - cpu_before) * 1e6 / expected
-    return _rate(arrived), len(arrived), cpu
+    return _rate(arrived), len(arrived), per_unit_us(used, expected)
 
 
 def _rate(arrived: list[tuple[str, str, float]]) -> float:
@@ -269,8 +267,7 @@ def _reference(sink: Server, sample: Path, count: int) -> tuple[float, float | N
     if done.returncode != 0:
         raise BenchError(f"the reference sender failed (exit {done.returncode}):\n{done.stderr[-2000:]}")
     arrived = _wait_for(sink, count, before, 60)
-    cpu_seconds = json.loads(done.stdout)["cpu_seconds"]
-    return _rate(arrived), cpu_seconds * 1e6 / count
+    return _rate(arrived), per_unit_us(json.loads(done.stdout)["cpu_seconds"], count)
 
 
 def _percentile(values: list[float], p: int) -> float:

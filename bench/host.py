@@ -12,18 +12,7 @@ from __future__ import annotations
 import functools
 import os
 import shutil
-import time
-from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-
-from bench.report import BenchError
-
-#: A server is idle once it used at most this share of one core over IDLE_WINDOW seconds: /proc counts CPU
-#: time in ticks of 10 ms, and our server's dispatcher looks for due deliveries every second (a tick, now
-#: and then, on an idle server), where a server still at work uses most of the window.
-IDLE_SHARE = 0.05
-IDLE_WINDOW = 0.5
-IDLE_TIMEOUT = 60.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,22 +60,3 @@ def load() -> dict[str, float]:
     with open("/proc/loadavg") as averages:
         one, five, fifteen = (float(x) for x in averages.read().split()[:3])
     return {"load_1m": one, "load_5m": five, "load_15m": fifteen}
-
-
-def wait_idle(servers: Sequence[tuple[str, Callable[[], float | None]]]) -> float:
-    """Wait until every server's CPU time (its name, and how to read its CPU seconds) stops growing: each
-    has finished the work queued by the load before (wrk stops sending, not the server working). The
-    seconds waited; a server whose CPU time cannot be read is not waited for."""
-    began = time.monotonic()
-    busy = {name: read for name, read in servers if read() is not None}
-    previous = {name: read() for name, read in busy.items()}
-    while busy:
-        time.sleep(IDLE_WINDOW)
-        for name, read in list(busy.items()):
-            now, before = read(), previous[name]
-            if now is None or before is None or now - before <= IDLE_SHARE * IDLE_WINDOW:
-                del busy[name]
-            previous[name] = now
-        if busy and time.monotonic() - began > IDLE_TIMEOUT:
-            raise BenchError(f"{', '.join(busy)} still busy {IDLE_TIMEOUT:.0f} s after the load stopped")
-    return time.monotonic() - began

@@ -27,7 +27,7 @@ from sqlalchemy.engine import make_url
 from bench.http_push import HEAD, PUSH_PATH, body_tail, prepare, probe
 from bench.report import BenchError, Result
 from bench.rounds import Side, median_or_none, timed
-from bench.server import serve
+from bench.server import per_unit_us, serve
 from bench.wrk import CONNECTIONS, ensure_wrk, run_wrk
 from provisionhub.auth.tokens import create_token
 from provisionhub.directory.access import Permission
@@ -91,9 +91,8 @@ def run(quick: bool, database_url: str | None) -> Result:
                 share = bodies[number :: plan.rounds]
                 before = server.cpu_seconds()
                 elapsed = _post(server.base, myon_token, share)
-                after = server.cpu_seconds()
                 people = len(share) * BATCH
-                bulk_cpu = None if before is None or after is None else (after - before) * 1e6 / people
+                bulk_cpu = per_unit_us(server.cpu_since(before), people)
                 rounds.append({
                     "push_rate": pushed.requests_per_second, "push_cpu_us": push_cpu,
                     "bulk_people": people, "bulk_seconds": elapsed, "bulk_rate": people / elapsed,

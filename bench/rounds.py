@@ -10,9 +10,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from bench import host
 from bench.report import BenchError
-from bench.server import Server
+from bench.server import Server, per_unit_us, wait_idle
 from bench.wrk import WrkRun
 
 
@@ -41,16 +40,15 @@ class Measured:
 
 def alternate(kind: str, sides: Sequence[Side], warmup: float, seconds: float, rounds: int) -> list[Measured]:
     """A warm-up of each side, then `rounds` rounds of every side in turn; every run (a warm-up's round
-    is -1). Before each
-    run every server in the comparison is waited for until idle: a server still working through
-    requests queued by the last run (wrk stops sending, not the server working) would take CPU from the
-    next."""
+    is -1). Before each run every server in the comparison is waited for until idle: a server still
+    working through requests queued by the last run (wrk stops sending, not the server working) would
+    take CPU from the next."""
     measured: list[Measured] = []
     servers = list({s.server.pid: s.server for s in sides}.values())
     steps = [(side, warmup, "w", -1) for side in sides]
     steps += [(side, seconds, f"r{n}", n) for n in range(rounds) for side in sides]
     for side, length, label, number in steps:
-        host.wait_idle([(s.name, s.cpu_seconds) for s in servers])
+        wait_idle(*servers)
         done, cpu = timed(side, length, label)
         cpu_text = "" if cpu is None else f", server CPU {cpu:,.0f} µs/request"
         print(
@@ -66,10 +64,9 @@ def timed(side: Side, seconds: float, label: str) -> tuple[WrkRun, float | None]
     """One run of a side, checked, with its server's CPU time per request (None: unknown)."""
     before = side.server.cpu_seconds()
     done = side.drive(seconds, label)
-    after = side.server.cpu_seconds()
+    used = side.server.cpu_since(before)
     check_run(done, side.log)
-    cpu = None if before is None or after is None else (after - before) * 1e6 / done.requests
-    return done, cpu
+    return done, per_unit_us(used, done.requests)
 
 
 def check_run(measured: WrkRun, log: Path) -> None:

@@ -262,7 +262,7 @@ def filter_sizes_side_by_side(folder: Path, nonce: str, plan: Plan) -> list[scim
         latencies = dict(
             zip(sizes, scim_filter.measure(targets, plan.filter_rounds, plan.filter_requests), strict=True)
         )
-        cpu = {size: _used(before[size], server.cpu_seconds()) for size, server in servers.items()}
+        cpu = {size: server.cpu_since(before[size]) for size, server in servers.items()}
     stages = [scim_filter.stage(people[size], latencies[size], cpu[size]) for size in sizes]
     for latency in stages:
         _print_filter_stage(latency)
@@ -286,15 +286,10 @@ def filter_stages(url: str, token: str, nonce: str, plan: Plan, folder: Path) ->
             target = scim_filter.Target(server.base, f"Bearer {token}", names)
             before = server.cpu_seconds()
             (latencies,) = scim_filter.measure([target], plan.filter_rounds, plan.filter_requests)
-            cpu = _used(before, server.cpu_seconds())
+            cpu = server.cpu_since(before)
         stages.append(scim_filter.stage(people, latencies, cpu))
         _print_filter_stage(stages[-1])
     return stages
-
-
-def _used(before: float | None, after: float | None) -> float | None:
-    """CPU seconds used between two readings (None: either unknown)."""
-    return None if before is None or after is None else after - before
 
 
 def _print_filter_stage(latency: scim_filter.Latency) -> None:

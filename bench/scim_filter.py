@@ -14,6 +14,7 @@ import httpx
 from sqlalchemy import func, select
 
 from bench.report import BenchError
+from bench.server import per_unit_us
 from provisionhub.dialects.scim.access import DEFAULT_SOURCE
 from provisionhub.directory.operations import Operations
 from provisionhub.directory.people import UpsertPerson
@@ -146,7 +147,7 @@ def stage(people: int, latencies: list[list[float]], cpu_seconds: float | None) 
         p99_ms=[_p99(round_) for round_ in latencies],
         p50_ms=[statistics.median(round_) for round_ in latencies],
         pooled_p99_ms=_p99([latency for round_ in latencies for latency in round_]),
-        cpu_us=None if cpu_seconds is None else cpu_seconds * 1e6 / requests,
+        cpu_us=per_unit_us(cpu_seconds, requests),
     )
 
 

@@ -49,7 +49,12 @@ class Server:
 
     def wait_idle(self) -> float:
         """Wait until this server has finished what earlier load queued on it; the seconds waited."""
-        return host.wait_idle([(self.name, self.cpu_seconds)])
+        return wait_idle(self)
+
+    def cpu_since(self, before: float | None) -> float | None:
+        """CPU seconds used since the reading `before` of cpu_seconds (None: either unknown)."""
+        now = self.cpu_seconds()
+        return None if before is None or now is None else now - before
 
     def cpu_seconds(self) -> float | None:
         """CPU time the server process has used so far (user + system); None where /proc has no answer."""
@@ -59,6 +64,41 @@ class Server:
             return None
         # After the command name: state is field 3 of stat(5), utime 14 and stime 15.
         return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def per_unit_us(seconds: float | None, count: int) -> float | None:
+    """CPU seconds spent on count units of work (requests, people, deliveries) as µs a unit."""
+    return None if seconds is None else seconds * 1e6 / count
+
+
+#: A server is idle once it used at most this share of one core over IDLE_WINDOW seconds: /proc counts CPU
+#: time in ticks of 10 ms, and our server's dispatcher looks for due deliveries every second (a tick, now
+#: and then, on an idle server), where a server still at work uses most of the window.
+IDLE_SHARE = 0.05
+IDLE_WINDOW = 0.5
+IDLE_TIMEOUT = 60.0
+
+
+def wait_idle(*servers: Server) -> float:
+    """Wait until every server's CPU time stops growing: each has finished the work queued by the load
+    before (wrk stops sending, not the server working). The seconds waited; a server whose CPU time
+    cannot be read is not waited for."""
+    began = time.monotonic()
+    previous = {server: server.cpu_seconds() for server in servers}
+    busy = [server for server in servers if previous[server] is not None]
+    while busy:
+        time.sleep(IDLE_WINDOW)
+        working = []
+        for server in busy:
+            used = server.cpu_since(previous[server])
+            if used is not None and used > IDLE_SHARE * IDLE_WINDOW:
+                working.append(server)
+            previous[server] = server.cpu_seconds()
+        busy = working
+        if busy and time.monotonic() - began > IDLE_TIMEOUT:
+            names = ", ".join(server.name for server in busy)
+            raise BenchError(f"{names} still busy {IDLE_TIMEOUT:.0f} s after the load stopped")
+    return time.monotonic() - began
 
 
 #: How `provisionhub serve` has uvicorn serve HTTP.

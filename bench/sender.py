@@ -20,6 +20,10 @@ from provisionhub.provisioning.calls import call, client_session
 from provisionhub.provisioning.dispatcher import Policy
 
 
+class Refused(Exception):
+    """A call was not answered with a 2xx: the reference would not be of real deliveries."""
+
+
 async def send(base: str, count: int, headers: dict[str, str], body: Any) -> None:
     policy = Policy()
     in_flight = asyncio.Semaphore(policy.in_flight)
@@ -29,7 +33,7 @@ async def send(base: str, count: int, headers: dict[str, str], body: Any) -> Non
             async with in_flight:
                 answer, failed, _ = await call(client, "PUT", f"{base}/ref/{n}", headers, body)
             if failed is not None or answer is None or not answer.is_success:
-                raise SystemExit(f"PUT {base}/ref/{n}: {failed or answer}")
+                raise Refused(f"PUT {base}/ref/{n}: {failed or answer}")
 
         await asyncio.gather(*(one(n) for n in range(count)))
 
@@ -38,7 +42,11 @@ def main(argv: list[str]) -> int:
     sample_path, base, count = argv
     sample = json.loads(Path(sample_path).read_text())
     cpu = time.process_time()
-    uvloop.run(send(base, int(count), sample["headers"], sample["body"]))
+    try:
+        uvloop.run(send(base, int(count), sample["headers"], sample["body"]))
+    except Refused as refused:
+        print(refused, file=sys.stderr)
+        return 1
     print(json.dumps({"cpu_seconds": time.process_time() - cpu}))
     return 0
 

@@ -8,10 +8,12 @@ from __future__ import annotations
 import json
 import math
 import os
+import socket
 import subprocess
 import sys
 from pathlib import Path
 
+from bench import report
 from bench.__main__ import BENCHMARKS
 
 REPO = Path(__file__).resolve().parent.parent
@@ -58,3 +60,39 @@ def test_the_quick_plan_runs_every_benchmark_and_writes_every_row(tmp_path: Path
     assert {"cores", "load"} <= document["host"].keys()
     for name in rows:  # the printed table has every row
         assert name in done.stdout
+
+
+def test_the_reference_sender_fails_at_a_call_not_answered(tmp_path: Path) -> None:
+    sample = tmp_path / "sample.json"
+    sample.write_text(json.dumps({"headers": {"Accept": "application/json"}, "body": {"person": {}}}))
+    with socket.socket() as unused:  # a port nothing listens on: every call fails to connect
+        unused.bind(("127.0.0.1", 0))
+        base = f"http://127.0.0.1:{unused.getsockname()[1]}"
+        done = subprocess.run(
+            [sys.executable, "-m", "bench.sender", str(sample), base, "3"],
+            cwd=REPO,
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+    assert done.returncode == 1, done.stderr
+    assert f"PUT {base}/ref/" in done.stderr
+    assert done.stdout == ""  # no CPU figure for a reference that did not send
+
+
+def _run_of(**ratios: tuple[float, float, float]) -> dict[str, object]:
+    """A result document whose rows have these (ratio, least, greatest) figures."""
+    return {"results": [{"name": n, "ratio": r, "spread": [lo, hi]} for n, (r, lo, hi) in ratios.items()]}
+
+
+def test_two_runs_agree_on_a_row_when_either_ratio_lies_within_the_others_spread() -> None:
+    first = _run_of(steady=(1.0, 0.9, 1.1), drifted=(1.0, 0.95, 1.05), apart=(1.0, 0.98, 1.02))
+    second = _run_of(steady=(1.05, 0.95, 1.1), drifted=(1.2, 0.9, 1.3), apart=(1.2, 1.15, 1.25))
+
+    text, agreed = report.compare(first, second)
+
+    verdicts = {line.split()[0]: line.split("  ")[-1].strip() for line in text.splitlines()[2:]}
+    assert verdicts == {"steady": "both", "drifted": "first's in second's", "apart": "NO"}
+    assert not agreed
+    assert report.compare(first, _run_of(steady=(1.05, 0.95, 1.1)))[1]

@@ -102,24 +102,13 @@ async def test_sqlite_synchronous_is_set_on_the_writer_the_reader_and_pooled_con
     tmp_path: Path, level: str, number: int
 ) -> None:
     database = Database(f"sqlite:///{tmp_path / 'synchronous.db'}", sqlite_synchronous=level)
-    try:
-        found = await _levels_on_every_connection(database)
-    finally:
-        database.dispose()
-    # Writer, reader and two pooled connections: four connections, each at the level asked for.
-    assert len(found) == 4
-    assert set(found.values()) == {number}
+    assert await _levels_on_every_connection(database) == {number}
 
 
 @pytest.mark.anyio
 async def test_sqlite_synchronous_is_normal_by_default(tmp_path: Path) -> None:
     database = Database(f"sqlite:///{tmp_path / 'synchronous.db'}")
-    try:
-        found = await _levels_on_every_connection(database)
-    finally:
-        database.dispose()
-    assert len(found) == 4
-    assert set(found.values()) == {NORMAL}
+    assert await _levels_on_every_connection(database) == {NORMAL}
 
 
 @pytest.mark.anyio
@@ -129,12 +118,7 @@ async def test_from_settings_carries_sqlite_synchronous_from_the_environment(
     monkeypatch.setenv("PROVISIONHUB_DATABASE_URL", f"sqlite:///{tmp_path / 'synchronous.db'}")
     monkeypatch.setenv("PROVISIONHUB_SQLITE_SYNCHRONOUS", "full")
     database = Database.from_settings(Settings())
-    try:
-        found = await _levels_on_every_connection(database)
-    finally:
-        database.dispose()
-    assert len(found) == 4
-    assert set(found.values()) == {FULL}
+    assert await _levels_on_every_connection(database) == {FULL}
 
 
 @pytest.mark.parametrize("level", ["OFF", "EXTRA", "full", "", "FULL; DROP TABLE people"])
@@ -185,9 +169,10 @@ def _synchronous(conn: Connection) -> tuple[int, int]:
     return id(conn.connection.driver_connection), conn.exec_driver_sql("PRAGMA synchronous").scalar_one()
 
 
-async def _levels_on_every_connection(database: Database) -> dict[int, int]:
-    """PRAGMA synchronous on each connection the database uses, by connection: the write queue's kept
-    one, inline reads' kept one, and two from the pool (a transaction and a snapshot)."""
+async def _levels_on_every_connection(database: Database) -> set[int]:
+    """The levels of PRAGMA synchronous on the connections the database uses, which must be four (the
+    write queue's kept one, inline reads' kept one, and two from the pool: a transaction and a
+    snapshot); the database is disposed of afterwards."""
     found: list[tuple[int, int]] = []
     database.start()
     try:
@@ -200,4 +185,7 @@ async def _levels_on_every_connection(database: Database) -> dict[int, int]:
                 found.append(_synchronous(other))
     finally:
         database.stop()
-    return dict(found)
+        database.dispose()
+    by_connection = dict(found)
+    assert len(by_connection) == 4  # four distinct connections, each asked
+    return set(by_connection.values())

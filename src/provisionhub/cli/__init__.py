@@ -15,6 +15,7 @@ from provisionhub.cli.credentials import oauth_client_app, token_app
 from provisionhub.cli.doors import err, out
 from provisionhub.cli.lifecycle import lifecycle_app
 from provisionhub.cli.serve import db_app, serve, worker
+from provisionhub.cli.sink import sink
 from provisionhub.cli.targets import target_app
 
 __all__ = ["app", "err", "main", "out"]
@@ -24,6 +25,7 @@ app = typer.Typer(
 )
 app.command()(serve)
 app.command()(worker)
+app.command()(sink)
 app.add_typer(db_app, name="db")
 app.add_typer(token_app, name="token")
 app.add_typer(oauth_client_app, name="oauth-client")

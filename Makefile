@@ -13,7 +13,11 @@ $(STAMP): pyproject.toml
 	$(BIN)/pip install --quiet -e '.[dev]'
 	touch $(STAMP)
 
+# The command line works on the server's database when run from this folder (the same PROVISIONHUB_
+# settings): the line printed before the server starts says how.
 run: $(STAMP)
+	@echo "provisionhub: serving. For the command line, open another terminal in this folder and run:"
+	@echo "    source $(VENV)/bin/activate && provisionhub --help"
 	$(BIN)/provisionhub serve
 
 # Lint, then the whole suite. PostgreSQL tests run when a server answers on 127.0.0.1:5432; a local

@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 PG_URL := postgresql+psycopg://postgres@127.0.0.1:5432/test
 
-.PHONY: run test bench mutate lint fmt migration clean
+.PHONY: run demo test bench mutate lint fmt migration clean
 
 $(STAMP): pyproject.toml
 	test -d $(VENV) || $(PYTHON) -m venv $(VENV)
@@ -19,6 +19,10 @@ run: $(STAMP)
 	@echo "provisionhub: serving. For the command line, open another terminal in this folder and run:"
 	@echo "    source $(VENV)/bin/activate && provisionhub --help"
 	$(BIN)/provisionhub serve
+
+# A small demo world loaded into the database `run` serves (refused on one that holds anything else).
+demo: $(STAMP)
+	$(BIN)/provisionhub demo
 
 # Lint, then the whole suite. PostgreSQL tests run when a server answers on 127.0.0.1:5432; a local
 # cluster that is down is started first.

@@ -12,6 +12,7 @@ from provisionhub.cli.catalogues import (
     user_type_app,
 )
 from provisionhub.cli.credentials import oauth_client_app, token_app
+from provisionhub.cli.demo import demo
 from provisionhub.cli.doors import err, out
 from provisionhub.cli.lifecycle import lifecycle_app
 from provisionhub.cli.serve import db_app, serve, worker
@@ -36,6 +37,7 @@ app.add_typer(staff_app, name="staff")
 app.add_typer(sections_app, name="sections")
 app.add_typer(target_app, name="target")
 app.add_typer(lifecycle_app, name="lifecycle")
+app.command()(demo)
 
 
 def main() -> None:

@@ -62,7 +62,7 @@ def _first_token(database: Database, host: str, port: int) -> None:
             secret = create_token(conn, "admin", [Permission.ADMIN], actor="serve")
     except Conflict:
         return  # another process made it first
-    base = f"http://{'127.0.0.1' if host in ('0.0.0.0', '::') else host}:{port}"  # noqa: S104
+    base = base_url(host, port)
     print(
         "\nprovisionhub: first start. Created the API token 'admin' (permission admin).\n"
         "It is shown only this once; keep it somewhere safe:\n\n"
@@ -72,6 +72,11 @@ def _first_token(database: Database, host: str, port: int) -> None:
         f"-H 'Content-Type: application/json' -d '{{\"apiToken\": \"{secret}\"}}'\n",
         flush=True,
     )
+
+
+def base_url(host: str, port: int) -> str:
+    """Where a client on this machine reaches serve listening on host and port."""
+    return f"http://{'127.0.0.1' if host in ('0.0.0.0', '::') else host}:{port}"  # noqa: S104
 
 
 @db_app.command("upgrade")

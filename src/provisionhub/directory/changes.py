@@ -126,6 +126,19 @@ def list_changes(
     return [LoggedChange(**row) for row in conn.execute(query).mappings()]
 
 
+def logged_entities(conn: Connection) -> dict[str, int]:
+    """How many entities of each type (person, organisation, api_token, target, ...) the change log
+    names: everything ever written through the directory, the credentials and the targets, as nothing
+    is erased. The rows the migrations ship (the built-in login sources) are not in it."""
+    changes = tables.changes
+    counted = (
+        select(changes.c.entity_type, func.count(func.distinct(changes.c.entity_id)))
+        .group_by(changes.c.entity_type)
+        .order_by(changes.c.entity_type)
+    )
+    return {entity_type: count for entity_type, count in conn.execute(counted)}
+
+
 #: The newest seq of each of a list of entities of one type (an index search each, on both databases).
 _LATEST = (
     select(tables.changes.c.entity_id, func.max(tables.changes.c.seq).label("seq"))

@@ -134,9 +134,14 @@ class Directory:
     def apply(self, command: object, actor: str = "cli") -> Any:
         """Apply one command as provisionhub itself (the command line, a test): an operator named actor,
         in a transaction of its own. Its result; a refusal is raised."""
-        principal = Operator(actor).principal
         with self._database.transaction() as conn:
-            return self._run(conn, principal, Unit([command])).results[0]
+            return self.apply_in(conn, command, actor)
+
+    def apply_in(self, conn: Connection, command: object, actor: str = "cli") -> Any:
+        """apply, inside the caller's transaction on conn: commands whose arguments come from earlier
+        results (a building's account), and the caller's other writes, committed together or not at all.
+        A refusal is raised, and may leave part of its command written: the caller rolls back."""
+        return self._run(conn, Operator(actor).principal, Unit([command])).results[0]
 
     async def advance_lifecycle(self, now: datetime, limit: int = BATCH_SIZE) -> list[Transition]:
         """Move up to limit people whose validity window calls for another status at now: one change-log

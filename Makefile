@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 PG_URL := postgresql+psycopg://postgres@127.0.0.1:5432/test
 
-.PHONY: run demo test bench mutate lint fmt migration clean
+.PHONY: run demo test bench docs mutate lint fmt migration clean
 
 $(STAMP): pyproject.toml
 	test -d $(VENV) || $(PYTHON) -m venv $(VENV)
@@ -49,6 +49,11 @@ test: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python -m bench $(ARGS)
+
+# The documentation site (mkdocs.yml) into var/site; --strict makes a broken link or a page missing from
+# the nav an error. `make test` builds it too (tests/docs).
+docs: $(STAMP)
+	$(BIN)/mkdocs build --strict --site-dir var/site
 
 # Mutation testing (mutmut 3; installed here on first use): mutants of the modules [tool.mutmut] names in
 # pyproject.toml, each run against the tests that reach it, on SQLite only unless

@@ -28,8 +28,8 @@ class Settings(BaseSettings):
         DEFAULT_DATABASE_URL,
         description="SQLAlchemy URL: sqlite:///path (default) or postgresql+psycopg://user@host/db.",
     )
-    host: str = "127.0.0.1"
-    port: int = 8000
+    host: str = Field("127.0.0.1", description="The address `serve` listens on (its `--host` wins).")
+    port: int = Field(8000, description="The port `serve` listens on (its `--port` wins).")
     max_body_bytes: int = Field(1_048_576, description="Largest request body accepted, in bytes.")
     bulk_max_body_bytes: int = Field(
         16_777_216,
@@ -105,7 +105,11 @@ class Settings(BaseSettings):
         "with OpenTelemetry's SDK configured (opentelemetry-instrument). Off, no request pays for asking "
         "whether it is.",
     )
-    log_level: str = "info"
+    log_level: str = Field(
+        "info",
+        description="uvicorn's log level for `serve`: critical, error, warning, info (a line a request in "
+        "the access log), debug or trace.",
+    )
 
     @field_validator("sqlite_synchronous", mode="before")
     @classmethod

@@ -60,6 +60,10 @@ def target_add(
     bearer_token_stdin: Annotated[bool, typer.Option(help="Read a bearer token from stdin.")] = False,
     rate_limit: Annotated[str | None, typer.Option(help="At most N deliveries a second, as N/s.")] = None,
     max_attempts: Annotated[int, typer.Option(help="Tries before a delivery is dead.")] = 10,
+    timeout: Annotated[
+        float | None,
+        typer.Option(help="Each call's timeout in seconds (default: the delivery_timeout_seconds setting)."),
+    ] = None,
     include_date_of_birth: Annotated[
         bool, typer.Option(help="Send dates of birth (ApiProvisioner).")
     ] = False,
@@ -87,6 +91,7 @@ def target_add(
         include_date_of_birth=include_date_of_birth,
         rate_limit=_rate(rate_limit),
         max_attempts=max_attempts,
+        timeout_seconds=timeout,
     )
     target = _in_transaction(lambda conn: add_target(conn, command, ACTOR, utcnow()))
     err.print(f"target {target.name!r} added ({target.kind.value}, {target.url})")

@@ -16,6 +16,9 @@ from provisionhub.store.rows import StoredRow
 
 targets = tables.targets
 
+#: The longest call timeout a target may have.
+MAX_TIMEOUT_SECONDS = 3600.0
+
 
 class Kind(StrEnum):
     APIPROVISIONER = "apiprovisioner"
@@ -68,6 +71,7 @@ class Target:
     include_date_of_birth: bool
     rate_limit: int | None
     max_attempts: int
+    timeout_seconds: float | None  # each call's; None: the dispatcher's (delivery_timeout_seconds)
     state: State
 
     @classmethod
@@ -86,6 +90,7 @@ class Target:
             include_date_of_birth=row["include_date_of_birth"],
             rate_limit=row["rate_limit"],
             max_attempts=row["max_attempts"],
+            timeout_seconds=row["timeout_seconds"],
             state=State(row["state"]),
         )
 
@@ -106,6 +111,7 @@ class AddTarget:
     include_date_of_birth: bool = False
     rate_limit: int | None = None
     max_attempts: int = 10
+    timeout_seconds: float | None = None
 
 
 def add_target(conn: Connection, command: AddTarget, actor: str, now: datetime) -> Target:
@@ -119,6 +125,9 @@ def add_target(conn: Connection, command: AddTarget, actor: str, now: datetime) 
         raise Invalid("max_attempts", Reason.INVALID, "max attempts must be at least 1")
     if command.rate_limit is not None and command.rate_limit < 1:
         raise Invalid("rate_limit", Reason.INVALID, "a rate limit is at least 1 delivery a second")
+    if command.timeout_seconds is not None and not 0 < command.timeout_seconds <= MAX_TIMEOUT_SECONDS:
+        message = f"a timeout is more than 0 and at most {MAX_TIMEOUT_SECONDS:g} seconds"
+        raise Invalid("timeout_seconds", Reason.INVALID, message)
     if command.username is not None and command.secret is None:
         raise Invalid("password", Reason.REQUIRED, "a username needs a password (--password-stdin)")
     if conn.execute(select(targets.c.id).where(targets.c.name == name)).first() is not None:
@@ -137,6 +146,7 @@ def add_target(conn: Connection, command: AddTarget, actor: str, now: datetime) 
         "include_date_of_birth": command.include_date_of_birth,
         "rate_limit": command.rate_limit,
         "max_attempts": command.max_attempts,
+        "timeout_seconds": command.timeout_seconds,
         "state": State.ACTIVE.value,
         "created_at": now,
     }

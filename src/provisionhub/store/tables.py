@@ -6,6 +6,7 @@ from sqlalchemy import (
     Boolean,
     Column,
     Date,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -400,6 +401,7 @@ targets = Table(
     Column("include_date_of_birth", Boolean, nullable=False, server_default=false()),
     Column("rate_limit", Integer),  # most deliveries a second (per process); None: no limit
     Column("max_attempts", Integer, nullable=False, server_default="10"),
+    Column("timeout_seconds", Float),  # each call's timeout; None: the delivery_timeout_seconds setting
     Column("state", String(20), nullable=False, server_default="active"),  # active, paused, tripped
     Column("probe_at", UTCDateTime()),  # a tripped target's next probe
     Column("last_success_at", UTCDateTime()),

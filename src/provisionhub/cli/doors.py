@@ -3,12 +3,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
-from typing import Any, TypeVar
+from typing import Any, NoReturn, TypeVar
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from sqlalchemy import Connection
 
 from provisionhub.auth.authenticator import directory_over
@@ -21,7 +22,42 @@ T = TypeVar("T")
 #: Who the change log names for what the command line changes.
 ACTOR = "cli"
 out = Console()
-err = Console(stderr=True)
+err = Console(stderr=True, soft_wrap=True)  # a message is never cut: it may hold a command to copy
+
+
+#: What to do next after a refusal, by what was refused: its error's type, or its type and field (for a
+#: NotFound: what was not found). The command that applies them knows the words: names, ids, commands.
+Hints = Mapping[type[DirectoryError] | tuple[type[DirectoryError], str], str]
+
+
+def fail(message: str, hint: str | None = None) -> NoReturn:
+    """End the command (exit status 1), saying what went wrong and, in hint, what to do next."""
+    err.print(f"[red]error:[/red] {escape(message)}", highlight=False)
+    if hint is not None:
+        err.print(f"hint: {escape(hint)}", highlight=False)
+    raise typer.Exit(1)
+
+
+@contextmanager
+def refusals(hints: Hints | None = None) -> Iterator[None]:
+    """A DirectoryError raised in the block ends the command, with its message and the hint for it."""
+    try:
+        yield
+    except DirectoryError as exc:
+        fail(exc.message, _hint(exc, hints or {}))
+
+
+def _hint(error: DirectoryError, hints: Hints) -> str | None:
+    about = getattr(error, "field", None) or getattr(error, "what", None)
+    for kind in type(error).__mro__:
+        if not issubclass(kind, DirectoryError):
+            break
+        found = hints.get((kind, about)) if about is not None else None
+        if found is None:
+            found = hints.get(kind)
+        if found is not None:
+            return found
+    return None
 
 
 @contextmanager
@@ -34,23 +70,15 @@ def database() -> Iterator[Database]:
         opened.dispose()
 
 
-def in_transaction(work: Callable[[Connection], T]) -> T:
-    """Run work in one transaction on the configured database; a DirectoryError ends the command."""
-    with database() as opened:
-        try:
-            with opened.transaction() as conn:
-                return work(conn)
-        except DirectoryError as exc:
-            err.print(f"[red]error:[/red] {exc.message}")
-            raise typer.Exit(1) from None
+def in_transaction(work: Callable[[Connection], T], hints: Hints | None = None) -> T:
+    """Run work in one transaction on the configured database; a DirectoryError ends the command, with
+    the hint for it."""
+    with database() as opened, refusals(hints), opened.transaction() as conn:
+        return work(conn)
 
 
-def apply(command: object) -> Any:
+def apply(command: object, hints: Hints | None = None) -> Any:
     """Apply a directory command as the command line (an operator): its result; a refusal ends the
-    command."""
-    with database() as opened:
-        try:
-            return directory_over(opened).apply(command, ACTOR)
-        except DirectoryError as exc:
-            err.print(f"[red]error:[/red] {exc.message}")
-            raise typer.Exit(1) from None
+    command, with the hint for it."""
+    with database() as opened, refusals(hints):
+        return directory_over(opened).apply(command, ACTOR)

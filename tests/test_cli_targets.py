@@ -6,8 +6,10 @@ from __future__ import annotations
 from sqlalchemy import select
 
 from provisionhub.directory.changes import list_changes
+from provisionhub.directory.service import Directory
 from provisionhub.store import tables
 from provisionhub.store.database import Database
+from tests.provisioning.conftest import new_person
 
 ADD = ("target", "add", "hr", "--kind", "apiprovisioner", "--url", "https://hr.example.edu/people")
 
@@ -124,3 +126,47 @@ def test_target_rotate_secret_of_a_target_without_credentials_says_how_to_give_s
     assert "no credentials" in refused
     assert "provisionhub target edit hr --bearer-token-stdin" in refused
     assert "--username USER --password-stdin" in refused
+
+
+def owing(cli, directory: Directory, people: int) -> None:
+    """Target hr, paused, owing a delivery to each of people new people."""
+    cli(*ADD)
+    cli("target", "pause", "hr")
+    for _ in range(people):
+        new_person(directory)
+    cli("target", "reprovision", "hr", "--all")
+
+
+def test_target_remove_is_refused_while_deliveries_are_unsent_and_says_what_to_do(
+    cli, database: Database, directory: Directory
+) -> None:
+    owing(cli, directory, 2)
+
+    refused = cli("target", "remove", "hr", code=1).stderr
+
+    assert "2 deliveries pending or being sent" in refused
+    assert "provisionhub target deliveries hr --state pending" in refused
+    assert "provisionhub target remove hr --force" in refused
+    assert "hr" in cli("target", "list").stdout
+
+
+def test_target_remove_with_force_dead_letters_and_frees_the_name(
+    cli, database: Database, directory: Directory
+) -> None:
+    owing(cli, directory, 1)
+    old_id = target_row(database)["id"]
+
+    removed = cli("target", "remove", "hr", "--force").stderr
+
+    assert "1 unsent deliveries dead-lettered" in removed
+    assert "hr.example.edu" not in cli("target", "list").stdout
+    assert "no target is named 'hr'" in cli("target", "deliveries", "hr", code=1).stderr
+    with database.snapshot() as conn:
+        [dead] = conn.execute(select(tables.deliveries).where(tables.deliveries.c.target_id == old_id)).all()
+        [*_, change] = list_changes(conn, entity_type="target")
+    assert (dead.state, dead.last_error) == ("dead", "target removed by cli")
+    assert (change.entity_id, change.action) == ("hr", "remove")
+    cli("target", "add", "hr", "--kind", "scim", "--url", "https://new.example.edu/scim/v2")
+    assert "new.example.edu" in cli("target", "list").stdout
+    assert "removed" in cli("target", "remove", "hr").stderr  # nothing owed: no --force needed
+    assert "target list" in cli("target", "remove", "hr", code=1).stderr

@@ -4,17 +4,37 @@ secret, and in use by a running dispatcher from its next delivery, without a res
 from __future__ import annotations
 
 import time
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
+from sqlalchemy import insert, select, update
 
 from provisionhub.directory.changes import list_changes
 from provisionhub.directory.errors import Conflict, Invalid, NotFound
 from provisionhub.directory.service import Directory
+from provisionhub.provisioning.claims import claim, next_due
+from provisionhub.provisioning.deliveries import Outcome, new_delivery
 from provisionhub.provisioning.dispatcher import Dispatcher
-from provisionhub.provisioning.target_changes import EditTarget, edit_target, rotate_secret
-from provisionhub.provisioning.targets import Auth, Credentials, IdentifierType, Mode, Target, find_target
+from provisionhub.provisioning.fanout import dispatch_events
+from provisionhub.provisioning.settlement import settle
+from provisionhub.provisioning.target_changes import (
+    EditTarget,
+    Unsent,
+    edit_target,
+    remove_target,
+    rotate_secret,
+)
+from provisionhub.provisioning.targets import (
+    Auth,
+    Credentials,
+    IdentifierType,
+    Mode,
+    State,
+    Target,
+    find_target,
+)
+from provisionhub.store import tables
 from provisionhub.store.database import Database
 from tests.provisioning.conftest import new_person, new_target
 from tests.provisioning.receiver import Receiver
@@ -154,3 +174,118 @@ async def test_an_edited_rate_limit_holds_from_the_next_delivery(
     await receiver.wait_for(5)
 
     assert time.monotonic() - started < 2  # at 1 a second the last would wait 4 s
+
+
+def remove(database: Database, name: str, force: bool = False) -> int:
+    with database.transaction() as conn:
+        return remove_target(conn, name, force, "test", datetime.now(UTC))
+
+
+def states(database: Database, target: Target) -> list[tuple[str, str | None]]:
+    deliveries = tables.deliveries
+    with database.snapshot() as conn:
+        rows = conn.execute(
+            select(deliveries.c.state, deliveries.c.last_error)
+            .where(deliveries.c.target_id == target.id)
+            .order_by(deliveries.c.id)
+        ).all()
+    return [tuple(row) for row in rows]
+
+
+def fan_out(database: Database) -> tuple[int, bool]:
+    with database.transaction() as conn:
+        return dispatch_events(conn, datetime.now(UTC))
+
+
+def test_a_target_owing_deliveries_is_removed_only_by_force_which_ends_them(
+    database: Database, directory: Directory
+) -> None:
+    target = new_target(database, "http://a.example", name="hr")
+    new_person(directory)
+    new_person(directory)
+    fan_out(database)
+
+    with pytest.raises(Unsent) as refused:
+        remove(database, "hr")
+    assert refused.value.count == 2
+    assert states(database, target) == [("pending", None)] * 2
+
+    assert remove(database, "hr", force=True) == 2
+    assert states(database, target) == [("dead", "target removed by test")] * 2
+    with database.snapshot() as conn, pytest.raises(NotFound):
+        find_target(conn, "hr")
+    action, fields = target_changes(database)[-1]
+    assert (action, fields["dead"], fields["removed_at"][0]) == ("remove", [None, 2], None)
+
+
+def test_a_removed_targets_name_is_free_and_its_deliveries_stay_its_own(
+    database: Database, directory: Directory
+) -> None:
+    old = new_target(database, "http://a.example", name="hr")
+    new_person(directory)
+    fan_out(database)
+    remove(database, "hr", force=True)
+
+    new = new_target(database, "http://b.example", name="hr")
+    new_person(directory)
+    fan_out(database)
+
+    assert new.id != old.id
+    assert states(database, old) == [("dead", "target removed by test")]
+    assert states(database, new) == [("pending", None)]  # the second person's only: new starts from now
+    with database.snapshot() as conn:
+        assert find_target(conn, "hr").url == "http://b.example"
+    with pytest.raises(NotFound):
+        remove(database, "hr-gone")
+
+
+def test_new_events_owe_a_removed_target_nothing(database: Database, directory: Directory) -> None:
+    gone = new_target(database, "http://a.example", name="gone")
+    kept = new_target(database, "http://b.example", name="kept")
+    remove(database, "gone")
+
+    new_person(directory)
+    assert fan_out(database) == (1, True)
+    remove(database, "kept", force=True)
+    new_person(directory)
+
+    assert states(database, gone) == []
+    assert len(states(database, kept)) == 1
+    assert fan_out(database) == (0, False)  # no target left: events wait, as before any was added
+
+
+def test_no_dispatcher_claims_or_probes_a_removed_targets_delivery(
+    database: Database, directory: Directory
+) -> None:
+    """A delivery fanned out by a dispatcher that read the targets before the removal committed (on
+    PostgreSQL, a pass beside it) is never sent, nor waited for."""
+    target = new_target(database, "http://a.example", name="hr")
+    person = new_person(directory)
+    remove(database, "hr")
+    now = datetime.now(UTC)
+    with database.transaction() as conn:
+        person_id = conn.execute(
+            select(tables.people.c.id).where(tables.people.c.public_id == person)
+        ).scalar()
+        conn.execute(insert(tables.deliveries).values(new_delivery(target.id, person_id, None, "added", now)))
+        for state in (State.ACTIVE, State.TRIPPED):
+            conn.execute(update(tables.targets).values(state=state, probe_at=now))
+            assert claim(conn, "worker", now + timedelta(seconds=1), timedelta(seconds=60)) == []
+            assert next_due(conn) is None
+
+
+def test_a_delivery_in_flight_when_its_target_is_removed_stays_dead(
+    database: Database, directory: Directory
+) -> None:
+    target = new_target(database, "http://a.example", name="hr")
+    new_person(directory)
+    fan_out(database)
+    now = datetime.now(UTC)
+    with database.transaction() as conn:
+        [claimed] = claim(conn, "worker", now, timedelta(seconds=60))
+
+    remove(database, "hr", force=True)
+    with database.transaction() as conn:
+        settle(conn, [(claimed, Outcome(True, status=200))], now, lambda tries, after: 1.0, "worker")
+
+    assert states(database, target) == [("dead", "target removed by test")]

@@ -12,7 +12,15 @@ from provisionhub.cli.doors import ACTOR, Hints, err, fail, refusals
 from provisionhub.cli.doors import in_transaction as _in_transaction
 from provisionhub.directory.errors import Conflict, Invalid, NotFound
 from provisionhub.provisioning.dispatcher import utcnow
-from provisionhub.provisioning.target_changes import KEEP, EditTarget, Keep, edit_target, rotate_secret
+from provisionhub.provisioning.target_changes import (
+    KEEP,
+    EditTarget,
+    Keep,
+    Unsent,
+    edit_target,
+    remove_target,
+    rotate_secret,
+)
 from provisionhub.provisioning.targets import (
     AddTarget,
     Auth,
@@ -209,3 +217,23 @@ def target_rotate_secret(name: Annotated[str, typer.Argument(help="The target's 
     hints: Hints = {**UNKNOWN_TARGET, (Invalid, "auth"): no_auth}
     _in_transaction(lambda conn: rotate_secret(conn, name, secret, ACTOR, utcnow()), hints)
     err.print(f"target {name!r}: new secret in use from its next delivery", highlight=False)
+
+
+@target_app.command("remove")
+def target_remove(
+    name: Annotated[str, typer.Argument(help="The target's name.")],
+    force: Annotated[
+        bool, typer.Option("--force", help="Even with deliveries unsent: they are dead-lettered.")
+    ] = False,
+) -> None:
+    """Remove a target: nothing more is sent to it, and its name is free. Refused while deliveries to it
+    are pending or being sent, unless --force."""
+    unsent = (
+        f"see them with `provisionhub target deliveries {name} --state pending`; wait for them to go out "
+        f"(`provisionhub target resume {name}` if it is paused), or dead-letter them and remove it with "
+        f"`provisionhub target remove {name} --force`"
+    )
+    hints: Hints = {**UNKNOWN_TARGET, Unsent: unsent}
+    dead = _in_transaction(lambda conn: remove_target(conn, name, force, ACTOR, utcnow()), hints)
+    ended = f" ({dead} unsent deliveries dead-lettered)" if dead else ""
+    err.print(f"target {name!r} removed{ended}", highlight=False)

@@ -10,7 +10,7 @@ from typing import Any
 from sqlalchemy import Connection, func, select
 
 from provisionhub.provisioning.deliveries import DeliveryState
-from provisionhub.provisioning.targets import find_target
+from provisionhub.provisioning.targets import PRESENT, find_target
 from provisionhub.store import tables
 
 deliveries = tables.deliveries
@@ -63,7 +63,7 @@ def summaries(conn: Connection) -> list[TargetSummary]:
             last_error=row["last_error"],
             last_error_at=row["last_error_at"],
         )
-        for row in conn.execute(select(targets).order_by(targets.c.name)).mappings()
+        for row in conn.execute(select(targets).where(PRESENT).order_by(targets.c.name)).mappings()
     ]
 
 

@@ -1,5 +1,6 @@
-"""Changes to a target an operator makes after adding it: an edit of any of its settings, and a new secret.
-The dispatcher reads each target afresh with every delivery it claims: a change applies from the next."""
+"""Changes to a target an operator makes after adding it: an edit of any of its settings, a new secret, and
+its removal. The dispatcher reads each target afresh with every delivery it claims: a change applies from
+the next."""
 
 from __future__ import annotations
 
@@ -8,11 +9,12 @@ from datetime import datetime
 from enum import Enum
 from typing import Any
 
-from sqlalchemy import Connection, update
+from sqlalchemy import Connection, func, select, update
 
 from provisionhub.directory.changes import Change, record
-from provisionhub.directory.errors import Invalid, Reason
+from provisionhub.directory.errors import DirectoryError, Invalid, Reason
 from provisionhub.directory.people import MASK
+from provisionhub.provisioning.deliveries import DeliveryState
 from provisionhub.provisioning.targets import (
     Auth,
     Credentials,
@@ -24,6 +26,12 @@ from provisionhub.provisioning.targets import (
     find_target,
     targets,
 )
+from provisionhub.store import tables
+
+deliveries = tables.deliveries
+
+#: The deliveries a target still owes: refused a removal, unless forced.
+UNSENT = (DeliveryState.PENDING, DeliveryState.SENDING)
 
 
 class Keep(Enum):
@@ -110,3 +118,42 @@ def _change(
         changed["secret"] = (None if old is None else MASK, None if new is None else MASK)
     record(conn, [Change(actor, "target", target.name, action, changed)], now)
     return find_target(conn, "", by_id=target.id), changed
+
+
+class Unsent(DirectoryError):
+    """A target still has deliveries to send (count of them): removing it would drop them unsaid."""
+
+    def __init__(self, message: str, count: int) -> None:
+        super().__init__(message)
+        self.count = count
+
+
+def remove_target(conn: Connection, name: str, force: bool, actor: str, now: datetime) -> int:
+    """Remove a target: from now on nothing sees it but the delivery log, and its name is free. Refused
+    (Unsent) while it has deliveries pending or being sent, unless force: then they are dead, with the
+    reason as their last error. How many were so ended.
+
+    The row stays (removed_at set), as its deliveries and their attempts refer to it.
+    """
+    target = find_target(conn, name)
+    owed = deliveries.c.target_id == target.id, deliveries.c.state.in_(UNSENT)
+    count = conn.execute(select(func.count()).where(*owed)).scalar_one()
+    if count and not force:
+        raise Unsent(f"target {target.name!r} has {count} deliveries pending or being sent", count)
+    if count:
+        reason = f"target removed by {actor}"
+        conn.execute(
+            update(deliveries)
+            .where(*owed)
+            .values(
+                state=DeliveryState.DEAD,
+                finished_at=now,
+                last_error=reason,
+                lease_until=None,
+                claimed_by=None,
+            )
+        )
+    conn.execute(update(targets).where(targets.c.id == target.id).values(removed_at=now))
+    fields = {"removed_at": (None, now), "dead": (None, count)}
+    record(conn, [Change(actor, "target", target.name, "remove", fields)], now)
+    return int(count)

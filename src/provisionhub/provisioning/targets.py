@@ -18,6 +18,9 @@ from provisionhub.store.rows import StoredRow
 
 targets = tables.targets
 
+#: The targets not removed: the only ones anything but the delivery log sees.
+PRESENT = targets.c.removed_at.is_(None)
+
 #: The longest call timeout a target may have.
 MAX_TIMEOUT_SECONDS = 3600.0
 
@@ -135,7 +138,7 @@ def add_target(conn: Connection, command: AddTarget, actor: str, now: datetime) 
     )
     check_name_free(conn, row["name"])
     row |= {"state": State.ACTIVE.value, "created_at": now}
-    first = conn.execute(select(targets.c.id).limit(1)).first() is None
+    first = conn.execute(select(targets.c.id).where(PRESENT).limit(1)).first() is None
     target_id = conn.execute(targets.insert().values(row).returning(targets.c.id)).scalar_one()
     if first:
         # With no target, events were left undispatched (fanout.dispatch_events): they are owed to no one,
@@ -194,13 +197,13 @@ def checked(values: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def check_name_free(conn: Connection, name: str) -> None:
-    if conn.execute(select(targets.c.id).where(targets.c.name == name)).first() is not None:
+    if conn.execute(select(targets.c.id).where(targets.c.name == name, PRESENT)).first() is not None:
         raise Conflict("name", f"a target named {name!r} exists")
 
 
 def find_target(conn: Connection, name: str, *, by_id: int | None = None) -> Target:
     where = targets.c.id == by_id if by_id is not None else targets.c.name == name
-    row = conn.execute(select(targets).where(where)).mappings().first()
+    row = conn.execute(select(targets).where(where, PRESENT)).mappings().first()
     if row is None:
         raise NotFound(f"no target is named {name!r}", what="target")
     return Target.from_row(row)

@@ -386,7 +386,7 @@ targets = Table(
     "targets",
     metadata,
     Column("id", BigId, primary_key=True, autoincrement=True),
-    Column("name", String(100), nullable=False, unique=True),
+    Column("name", String(100), nullable=False),
     Column("kind", String(20), nullable=False),  # apiprovisioner, scim
     Column("url", String(2000), nullable=False),
     Column("mode", String(10), nullable=False, server_default="put"),  # ApiProvisioner: post, put
@@ -408,6 +408,17 @@ targets = Table(
     Column("last_error", String(500)),
     Column("last_error_at", UTCDateTime()),
     Column("created_at", UTCDateTime(), nullable=False),
+    # A removed target is kept, its deliveries and their attempts referring to it, and is seen no more.
+    Column("removed_at", UTCDateTime()),
+    # A name is unique among the targets not removed: one removed keeps its name in the history, and the
+    # name is free for a new target. A partial index, which SQLite and PostgreSQL both have.
+    Index(
+        None,
+        "name",
+        unique=True,
+        sqlite_where=text("removed_at IS NULL"),
+        postgresql_where=text("removed_at IS NULL"),
+    ),
     sqlite_autoincrement=True,
 )
 

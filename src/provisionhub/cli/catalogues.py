@@ -5,18 +5,19 @@ from __future__ import annotations
 
 import json
 import sys
+from dataclasses import asdict
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 import yaml
-from rich.table import Column, Table
 
 from provisionhub.auth.authenticator import directory_over
-from provisionhub.cli.doors import ACTOR, err, out
+from provisionhub.cli.doors import ACTOR, err
 from provisionhub.cli.doors import apply as _apply
 from provisionhub.cli.doors import database as _database
 from provisionhub.cli.doors import in_transaction as _in_transaction
+from provisionhub.cli.listing import Field, JsonOption, show
 from provisionhub.directory.entitlements import AddEntitlement, Entitlement, list_entitlements
 from provisionhub.directory.errors import DirectoryError
 from provisionhub.directory.people import SetStaff
@@ -93,11 +94,11 @@ def user_type_grace(
 
 
 @user_type_app.command("list")
-def user_type_list() -> None:
-    table = Table("id", "name", "ext_info", "grace days")
-    for user_type in _in_transaction(list_user_types):
-        table.add_row(user_type.id, user_type.name, user_type.ext_info or "", _days(user_type.grace_days))
-    out.print(table)
+def user_type_list(as_json: JsonOption = False) -> None:
+    """List user types: id, name, extra information, grace days."""
+    found = _in_transaction(list_user_types)
+    fields = (Field("id", whole=True), Field("name"), Field("ext_info"), Field("grace_days"))
+    show(fields, [asdict(user_type) for user_type in found], as_json)
 
 
 @login_source_app.command("add")
@@ -125,13 +126,11 @@ def login_source_grace(
 
 
 @login_source_app.command("list")
-def login_source_list() -> None:
-    table = Table("code", "name", "requires username", "grace days")
-    for source in _in_transaction(list_login_sources):
-        table.add_row(
-            source.code, source.name, "yes" if source.requires_username else "no", _days(source.grace_days)
-        )
-    out.print(table)
+def login_source_list(as_json: JsonOption = False) -> None:
+    """List login sources: code, name, whether their people need a username, grace days."""
+    found = _in_transaction(list_login_sources)
+    fields = (Field("code", whole=True), Field("name"), Field("requires_username"), Field("grace_days"))
+    show(fields, [asdict(source) for source in found], as_json)
 
 
 def _grace_argument(days: int | None, clear: bool) -> int | None:
@@ -147,10 +146,6 @@ def _set_grace_days(command: SetUserTypeGraceDays | SetLoginSourceGraceDays, wha
     err.print(f"{what}: grace period {days}" + ("" if changed else " (unchanged)"))
 
 
-def _days(grace_days: int | None) -> str:
-    return "" if grace_days is None else str(grace_days)
-
-
 @permission_app.command("add")
 def permission_add(
     code: Annotated[str, typer.Argument(help="A unique code: letters, digits and . _ : - (at most 100).")],
@@ -163,17 +158,19 @@ def permission_add(
 
 
 @permission_app.command("list")
-def permission_list() -> None:
-    # Whole ids, on one line however narrow the terminal: they are for copying into requests.
-    table = Table(Column("id", no_wrap=True, min_width=36), "code", "title", "created")
-    for entitlement in _in_transaction(list_entitlements):
-        table.add_row(
-            entitlement.public_id,
-            entitlement.code,
-            entitlement.title,
-            entitlement.created_at.strftime("%Y-%m-%d %H:%M:%SZ"),
-        )
-    out.print(table)
+def permission_list(as_json: JsonOption = False) -> None:
+    """List the permissions: id (the permission_id to grant), code, title, when added."""
+    found = _in_transaction(list_entitlements)
+    records = [
+        {"id": e.public_id, "code": e.code, "title": e.title, "created_at": e.created_at} for e in found
+    ]
+    fields = (
+        Field("id", whole=True),
+        Field("code", whole=True),
+        Field("title"),
+        Field("created_at", "created"),
+    )
+    show(fields, records, as_json)
 
 
 @staff_app.command("grant")
@@ -191,11 +188,11 @@ def staff_revoke(username: Annotated[str, typer.Argument(help="The person's user
 
 
 @staff_app.command("list")
-def staff_list() -> None:
-    table = Table("username", Column("id", no_wrap=True, min_width=36), "status")
-    for person in _in_transaction(staff):
-        table.add_row(person["username"], person.public_id, person.status.value)
-    out.print(table)
+def staff_list(as_json: JsonOption = False) -> None:
+    """List staff: username, id, status."""
+    found = _in_transaction(staff)
+    records = [{"username": p["username"], "id": p.public_id, "status": p.status} for p in found]
+    show((Field("username", whole=True), Field("id", whole=True), Field("status")), records, as_json)
 
 
 @sections_app.command("load")
@@ -227,13 +224,27 @@ def _read_document(file: Path) -> Any:
 
 
 @sections_app.command("list")
-def sections_list() -> None:
+def sections_list(as_json: JsonOption = False) -> None:
     """List the catalogue: each section's path, titles, whether it holds one item or many, its fields."""
     catalogue, loaded = _in_transaction(lambda conn: (current_catalogue(conn), loaded_paths(conn)))
-    table = Table(Column("path", no_wrap=True), "English", "French", "items", "fields", "from")
-    for section in catalogue:
-        items = "one" if section.single else "many" if section.fields else ""
-        fields = " ".join(f"{f.name}:{f.type.value}" for f in section.fields)
-        origin = "loaded" if section.path in loaded else "shipped"
-        table.add_row(section.path, section.title.en, section.title.fr, items, fields, origin)
-    out.print(table)
+    records = [
+        {
+            "path": section.path,
+            "title": {"en": section.title.en, "fr": section.title.fr},
+            "single": section.single,
+            "fields": [{"name": f.name, "type": f.type} for f in section.fields],
+            "origin": "loaded" if section.path in loaded else "shipped",
+        }
+        for section in catalogue
+    ]
+    show(SECTION_FIELDS, records, as_json)
+
+
+SECTION_FIELDS = (
+    Field("path", whole=True),
+    Field("title", "English", shown=lambda r: r["title"]["en"]),
+    Field("title", "French", shown=lambda r: r["title"]["fr"]),
+    Field("single", "items", shown=lambda r: "one" if r["single"] else "many" if r["fields"] else ""),
+    Field("fields", shown=lambda r: " ".join(f"{f['name']}:{f['type'].value}" for f in r["fields"])),
+    Field("origin", "from"),
+)

@@ -27,8 +27,14 @@ class TargetSummary:
     kind: str
     url: str
     mode: str
+    upsert_method: str
     identifier_type: str
     auth: str
+    username: str | None
+    include_date_of_birth: bool
+    rate_limit: int | None
+    max_attempts: int
+    timeout_seconds: float | None
     state: str
     queued: int
     dead: int
@@ -53,8 +59,14 @@ def summaries(conn: Connection) -> list[TargetSummary]:
             kind=row["kind"],
             url=row["url"],
             mode=row["mode"],
+            upsert_method=row["upsert_method"],
             identifier_type=row["identifier_type"],
             auth=row["auth"],
+            username=row["username"],
+            include_date_of_birth=row["include_date_of_birth"],
+            rate_limit=row["rate_limit"],
+            max_attempts=row["max_attempts"],
+            timeout_seconds=row["timeout_seconds"],
             state=row["state"],
             queued=counts.get((row["id"], DeliveryState.PENDING), 0)
             + counts.get((row["id"], DeliveryState.SENDING), 0),

@@ -13,13 +13,13 @@ import typer
 import yaml
 
 from provisionhub.auth.authenticator import directory_over
-from provisionhub.cli.doors import ACTOR, err
+from provisionhub.cli.doors import ACTOR, Hints, err, fail
 from provisionhub.cli.doors import apply as _apply
 from provisionhub.cli.doors import database as _database
 from provisionhub.cli.doors import in_transaction as _in_transaction
 from provisionhub.cli.listing import Field, JsonOption, show
 from provisionhub.directory.entitlements import AddEntitlement, Entitlement, list_entitlements
-from provisionhub.directory.errors import DirectoryError
+from provisionhub.directory.errors import Conflict, DirectoryError, NotFound
 from provisionhub.directory.people import SetStaff
 from provisionhub.directory.people_search import staff
 from provisionhub.directory.reference_data import (
@@ -79,7 +79,11 @@ def user_type_add(
     grace_days: GraceDaysOption = None,
 ) -> None:
     """Add a user type."""
-    _apply(AddUserType(id=id, name=name, ext_info=ext_info, grace_days=grace_days))
+    taken: Hints = {
+        Conflict: f"`provisionhub user-type list` shows it; `provisionhub user-type grace {id} DAYS` changes "
+        "its grace days"
+    }
+    _apply(AddUserType(id=id, name=name, ext_info=ext_info, grace_days=grace_days), taken)
     err.print(f"user type {id} added")
 
 
@@ -90,7 +94,8 @@ def user_type_grace(
     clear: Annotated[bool, typer.Option("--clear", help="Not set: the login source's apply.")] = False,
 ) -> None:
     """Set the grace days of a user type's people (they win over their login source's), or --clear them."""
-    _set_grace_days(SetUserTypeGraceDays(id, _grace_argument(days, clear)), f"user type {id}")
+    unknown = f"add it with `provisionhub user-type add {id} NAME`"
+    _set_grace_days(SetUserTypeGraceDays(id, _grace_argument(days, clear)), f"user type {id}", unknown)
 
 
 @user_type_app.command("list")
@@ -111,7 +116,12 @@ def login_source_add(
     grace_days: GraceDaysOption = None,
 ) -> None:
     """Add a login source that pushes may name."""
-    _apply(AddLoginSource(code=code, name=name, requires_username=requires_username, grace_days=grace_days))
+    taken: Hints = {
+        Conflict: f"`provisionhub login-source list` shows it; `provisionhub login-source grace {code} DAYS` "
+        "changes its grace days"
+    }
+    command = AddLoginSource(code=code, name=name, requires_username=requires_username, grace_days=grace_days)
+    _apply(command, taken)
     err.print(f"login source {code} added")
 
 
@@ -122,7 +132,10 @@ def login_source_grace(
     clear: Annotated[bool, typer.Option("--clear", help="Not set: 0, unless a user type sets them.")] = False,
 ) -> None:
     """Set the grace days of a login source's people whose user type sets none, or --clear them."""
-    _set_grace_days(SetLoginSourceGraceDays(code, _grace_argument(days, clear)), f"login source {code}")
+    unknown = f"add it with `provisionhub login-source add {code} NAME`"
+    _set_grace_days(
+        SetLoginSourceGraceDays(code, _grace_argument(days, clear)), f"login source {code}", unknown
+    )
 
 
 @login_source_app.command("list")
@@ -140,8 +153,8 @@ def _grace_argument(days: int | None, clear: bool) -> int | None:
     return days
 
 
-def _set_grace_days(command: SetUserTypeGraceDays | SetLoginSourceGraceDays, what: str) -> None:
-    changed = _apply(command)
+def _set_grace_days(command: SetUserTypeGraceDays | SetLoginSourceGraceDays, what: str, unknown: str) -> None:
+    changed = _apply(command, {NotFound: unknown})
     days = "not set" if command.grace_days is None else f"{command.grace_days} days"
     err.print(f"{what}: grace period {days}" + ("" if changed else " (unchanged)"))
 
@@ -152,7 +165,8 @@ def permission_add(
     title: str,
 ) -> None:
     """Add a permission to the catalogue and print its id, alone, on stdout: the permission_id to grant."""
-    added: Entitlement = _apply(AddEntitlement(code=code, title=title))
+    taken: Hints = {Conflict: "`provisionhub permission list` shows it, with its id"}
+    added: Entitlement = _apply(AddEntitlement(code=code, title=title), taken)
     sys.stdout.write(added.public_id + "\n")
     err.print(f"permission {added.code} added")
 
@@ -173,17 +187,24 @@ def permission_list(as_json: JsonOption = False) -> None:
     show(fields, records, as_json)
 
 
+#: For staff grant and revoke.
+NO_SUCH_PERSON: Hints = {
+    NotFound: "check the username (its case does not matter); people are added through the dialects "
+    "(an OPS-COM push, SCIM, ...), never the command line"
+}
+
+
 @staff_app.command("grant")
 def staff_grant(username: Annotated[str, typer.Argument(help="The person's username.")]) -> None:
     """Make a person staff: they may create, change and deactivate users through OCL."""
-    changed = _apply(SetStaff(username=username, staff=True))
+    changed = _apply(SetStaff(username=username, staff=True), NO_SUCH_PERSON)
     err.print(f"{username} {'is now' if changed else 'was already'} staff")
 
 
 @staff_app.command("revoke")
 def staff_revoke(username: Annotated[str, typer.Argument(help="The person's username.")]) -> None:
     """Make a person no longer staff."""
-    changed = _apply(SetStaff(username=username, staff=False))
+    changed = _apply(SetStaff(username=username, staff=False), NO_SUCH_PERSON)
     err.print(f"{username} {'is no longer' if changed else 'was not'} staff")
 
 
@@ -205,8 +226,7 @@ def sections_load(
         try:
             loaded = directory_over(database).apply(LoadSections(document), ACTOR)
         except DirectoryError as exc:
-            err.print(f"[red]error:[/red] {file}: {exc.message}", highlight=False)
-            raise typer.Exit(1) from None
+            fail(f"{file}: {exc.message}", "nothing was loaded: correct the file and load it again")
     for section in loaded:
         state = "added" if section.created else "replaced" if section.changed else "unchanged"
         err.print(f"{section.path}: {state}", highlight=False)
@@ -219,8 +239,7 @@ def _read_document(file: Path) -> Any:
         return json.loads(text) if file.suffix.lower() == ".json" else yaml.safe_load(text)
     except (OSError, UnicodeDecodeError, ValueError, yaml.YAMLError) as exc:
         kind = "JSON" if file.suffix.lower() == ".json" else "YAML"
-        err.print(f"[red]error:[/red] {file} is not a readable {kind} file: {exc}", highlight=False)
-        raise typer.Exit(1) from None
+        fail(f"{file} is not a readable {kind} file: {exc}")
 
 
 @sections_app.command("list")

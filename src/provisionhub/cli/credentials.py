@@ -14,10 +14,11 @@ import typer
 
 from provisionhub.auth.oauth import create_client, list_clients, revoke_client
 from provisionhub.auth.tokens import create_token, list_tokens, revoke_token
-from provisionhub.cli.doors import ACTOR, err
+from provisionhub.cli.doors import ACTOR, Hints, err
 from provisionhub.cli.doors import in_transaction as _in_transaction
 from provisionhub.cli.listing import Field, JsonOption, show
 from provisionhub.directory.access import Permission
+from provisionhub.directory.errors import Conflict, Invalid, NotFound
 from provisionhub.directory.operations import utcnow
 
 token_app = typer.Typer(
@@ -47,8 +48,13 @@ def token_create(
     ] = None,
 ) -> None:
     """Create a token and print its secret, alone, on stdout: the only time it is shown."""
+    hints: Hints = {
+        (Conflict, "name"): "choose another name: `provisionhub token list` shows those taken",
+        (Invalid, "account"): "an account's id is the myon_id myON's API answered when the account was made",
+    }
     secret = _in_transaction(
-        lambda conn: create_token(conn, name, permission, login_source or None, actor=ACTOR, account=account)
+        lambda conn: create_token(conn, name, permission, login_source or None, actor=ACTOR, account=account),
+        hints,
     )
     sys.stdout.write(secret + "\n")
 
@@ -75,7 +81,8 @@ TOKEN_FIELDS = (
 @token_app.command("revoke")
 def token_revoke(name: str) -> None:
     """Revoke a token: it stops working at once."""
-    _in_transaction(lambda conn: revoke_token(conn, name, actor=ACTOR))
+    unknown: Hints = {NotFound: "`provisionhub token list` shows the tokens there are"}
+    _in_transaction(lambda conn: revoke_token(conn, name, actor=ACTOR), unknown)
     err.print(f"token {name!r} revoked")
 
 
@@ -102,10 +109,14 @@ def oauth_client_create(
     ] = False,
 ) -> None:
     """Create a client and print its id and secret on stdout: the only time the secret is shown."""
+    taken: Hints = {
+        (Conflict, "name"): "choose another name: `provisionhub oauth-client list` shows those taken"
+    }
     created = _in_transaction(
         lambda conn: create_client(
             conn, name, permission or None, utcnow(), actor=ACTOR, login_sources=login_source or None
-        )
+        ),
+        taken,
     )
     if as_json:
         sys.stdout.write(json.dumps({"client_id": created.client_id, "client_secret": created.secret}) + "\n")
@@ -135,7 +146,8 @@ CLIENT_FIELDS = (
 @oauth_client_app.command("revoke")
 def oauth_client_revoke(client_id: str) -> None:
     """Revoke a client: its access tokens stop working at once, and it gets no new ones."""
-    _in_transaction(lambda conn: revoke_client(conn, client_id, utcnow(), actor=ACTOR))
+    unknown: Hints = {NotFound: "`provisionhub oauth-client list` shows the clients' ids"}
+    _in_transaction(lambda conn: revoke_client(conn, client_id, utcnow(), actor=ACTOR), unknown)
     err.print(f"client {client_id!r} revoked")
 
 

@@ -5,17 +5,21 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any, NoReturn, TypeVar
 
 import typer
 from rich.console import Console
 from rich.markup import escape
 from sqlalchemy import Connection
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DBAPIError
 
 from provisionhub.auth.authenticator import directory_over
 from provisionhub.directory.errors import DirectoryError
 from provisionhub.settings import Settings
 from provisionhub.store.database import Database
+from provisionhub.store.migrate import revisions
 
 T = TypeVar("T")
 
@@ -61,13 +65,58 @@ def _hint(error: DirectoryError, hints: Hints) -> str | None:
 
 
 @contextmanager
-def database() -> Iterator[Database]:
-    """The configured database, disposed of afterwards."""
-    opened = Database.from_settings(Settings())
+def database(*, create: bool = False) -> Iterator[Database]:
+    """The configured database, disposed of afterwards. A SQLite file that is not there ends the command
+    before anything makes it (unless create: `db upgrade`), and so does a database that cannot be reached
+    or is not migrated, once a statement fails: each saying what to do."""
+    settings = Settings()
+    if not create:
+        _require_file(settings.database_url)
+    opened = Database.from_settings(settings)
     try:
         yield opened
+    except DBAPIError:
+        _explain_failure(opened, create)
+        raise
     finally:
         opened.dispose()
+
+
+#: Where the command line's database comes from, for an error about it.
+WHICH_DATABASE = (
+    "PROVISIONHUB_DATABASE_URL says which database the command line uses; without it, "
+    "./var/provisionhub.db below the folder it runs in"
+)
+
+
+def _require_file(url: str) -> None:
+    parsed = make_url(url)
+    name = parsed.database or ""
+    if parsed.get_backend_name() != "sqlite" or name in ("", ":memory:") or name.startswith("file:"):
+        return
+    if not Path(name).exists():
+        fail(
+            f"no database at {Path(name).resolve()}",
+            f"{WHICH_DATABASE}. Run the command in the server's folder, or set PROVISIONHUB_DATABASE_URL as "
+            "the server has it; or make a new database there with `provisionhub db upgrade`",
+        )
+
+
+def _explain_failure(opened: Database, create: bool) -> None:
+    """A statement failed: end the command saying why when it is the database's reach or its schema (not
+    migrated, or not to this version); otherwise return, and the failure goes on."""
+    where = make_url(opened.url).render_as_string(hide_password=True)
+    try:
+        current, head = revisions(opened.engine)
+    except DBAPIError as unreachable:
+        reason = str(unreachable.orig).strip().splitlines()[0] if unreachable.orig else "no answer"
+        fail(f"could not reach the database {where}: {reason}", f"is its server up? {WHICH_DATABASE}")
+    if current != head and not create:
+        fail(
+            f"the database {where} is not migrated to this version of provisionhub "
+            f"(its schema: {current or 'none'}; this version's: {head})",
+            "run `provisionhub db upgrade` (`provisionhub serve` and `make run` also do, as they start)",
+        )
 
 
 def in_transaction(work: Callable[[Connection], T], hints: Hints | None = None) -> T:

@@ -70,9 +70,7 @@ class EditTarget:
             if isinstance(value, Credentials):
                 given |= value.columns()
             else:
-                given["name" if field.name == "new_name" else field.name] = (
-                    value.value if isinstance(value, Enum) else value
-                )
+                given["name" if field.name == "new_name" else field.name] = _stored(value)
         return given
 
 
@@ -102,9 +100,9 @@ def rotate_secret(conn: Connection, name: str, secret: str, actor: str, now: dat
 def _change(
     conn: Connection, name: str, wanted: dict[str, Any], action: str, actor: str, now: datetime
 ) -> tuple[Target, Changed]:
+    """Set the columns of wanted that differ; what changed, logged as action (the secret as MASK)."""
     target = find_target(conn, name)
-    before = {column: getattr(target, column) for column in wanted}
-    before = {k: v.value if isinstance(v, Enum) else v for k, v in before.items()}
+    before = {column: _stored(getattr(target, column)) for column in wanted}
     changed = {k: (before[k], v) for k, v in wanted.items() if before[k] != v}
     if not changed:
         return target, {}
@@ -118,6 +116,10 @@ def _change(
         changed["secret"] = (None if old is None else MASK, None if new is None else MASK)
     record(conn, [Change(actor, "target", target.name, action, changed)], now)
     return find_target(conn, "", by_id=target.id), changed
+
+
+def _stored(value: Any) -> Any:
+    return value.value if isinstance(value, Enum) else value
 
 
 class Unsent(DirectoryError):

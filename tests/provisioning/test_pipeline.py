@@ -19,7 +19,7 @@ from provisionhub.provisioning.claims import next_due
 from provisionhub.provisioning.dispatcher import Dispatcher
 from provisionhub.provisioning.overview import DeliveryInfo, attempts_of, list_deliveries
 from provisionhub.provisioning.requeue import replay
-from provisionhub.provisioning.targets import IdentifierType, set_paused
+from provisionhub.provisioning.targets import IdentifierType, Kind, set_paused
 from provisionhub.store import tables
 from provisionhub.store.database import Database
 from tests.conftest import MakeToken
@@ -172,6 +172,24 @@ async def test_a_delivery_is_dead_after_max_attempts_and_replay_sends_it_again(
 
     await settled(database, "down", "delivered")
     assert len(receiver.requests) == 3
+
+
+@pytest.mark.parametrize("kind", list(Kind))
+async def test_a_targets_own_timeout_cuts_its_slow_calls_short(
+    database: Database, directory: Directory, receiver: Receiver, dispatcher: Dispatcher, kind: Kind
+) -> None:
+    assert FAST.timeout_seconds >= 5  # the dispatcher's own would wait out the receiver
+    new_target(database, f"{receiver.base}/p", name="slow", kind=kind, timeout_seconds=0.2, max_attempts=1)
+    receiver.delay = 1.0
+    new_person(directory)
+
+    await settled(database, "slow", "dead")
+
+    [dead] = deliveries_of(database, "slow")
+    with database.snapshot() as conn:
+        [attempt] = attempts_of(conn, dead.id)
+    assert "Timeout" in (dead.last_error or "")
+    assert attempt["elapsed_ms"] < 900
 
 
 async def test_a_person_without_the_identifier_is_dead_at_once(

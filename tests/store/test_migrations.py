@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import inspect, select
+from sqlalchemy import insert, inspect, select, text
+from sqlalchemy.exc import IntegrityError
 
 from devtools.scratch import scratch_postgres_database
 from provisionhub.store import tables
@@ -67,3 +70,28 @@ def test_upgrade_twice_is_harmless(empty_database: Database) -> None:
         assert (
             len(conn.execute(select(tables.login_sources)).all()) == 5
         )  # OPSCOM, MYON, OCL, SCIM and COMANAGE, once each
+
+
+def test_a_removed_target_keeps_its_name_and_a_downgrade_pauses_and_renames_it(
+    empty_database: Database,
+) -> None:
+    upgrade(empty_database.engine)
+    now = datetime.now(UTC)
+    row = {"kind": "scim", "url": "http://a.example", "created_at": now}
+    with empty_database.transaction() as conn:
+        conn.execute(
+            insert(tables.targets),
+            [{**row, "name": "hr", "removed_at": now}, {**row, "name": "hr", "removed_at": None}],
+        )
+    with pytest.raises(IntegrityError), empty_database.transaction() as conn:
+        conn.execute(insert(tables.targets).values(**row, name="hr"))  # one not removed has it
+
+    with empty_database.engine.begin() as conn:
+        config = alembic_config(empty_database.url)
+        config.attributes["connection"] = conn
+        command.downgrade(config, "0014")
+    with empty_database.snapshot() as conn:
+        rows = conn.execute(text("SELECT id, name, state FROM targets ORDER BY id")).all()
+    upgrade(empty_database.engine)
+
+    assert [tuple(r) for r in rows] == [(1, "hr (removed 1)", "paused"), (2, "hr", "active")]

@@ -5,20 +5,21 @@ from __future__ import annotations
 
 import json
 import sys
+from dataclasses import asdict
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 import yaml
-from rich.table import Column, Table
 
 from provisionhub.auth.authenticator import directory_over
-from provisionhub.cli.doors import ACTOR, err, out
+from provisionhub.cli.doors import ACTOR, Hints, err, fail
 from provisionhub.cli.doors import apply as _apply
 from provisionhub.cli.doors import database as _database
 from provisionhub.cli.doors import in_transaction as _in_transaction
+from provisionhub.cli.listing import Field, JsonOption, show
 from provisionhub.directory.entitlements import AddEntitlement, Entitlement, list_entitlements
-from provisionhub.directory.errors import DirectoryError
+from provisionhub.directory.errors import Conflict, DirectoryError, NotFound
 from provisionhub.directory.people import SetStaff
 from provisionhub.directory.people_search import staff
 from provisionhub.directory.reference_data import (
@@ -78,7 +79,11 @@ def user_type_add(
     grace_days: GraceDaysOption = None,
 ) -> None:
     """Add a user type."""
-    _apply(AddUserType(id=id, name=name, ext_info=ext_info, grace_days=grace_days))
+    taken: Hints = {
+        Conflict: f"`provisionhub user-type list` shows it; `provisionhub user-type grace {id} DAYS` changes "
+        "its grace days"
+    }
+    _apply(AddUserType(id=id, name=name, ext_info=ext_info, grace_days=grace_days), taken)
     err.print(f"user type {id} added")
 
 
@@ -89,15 +94,16 @@ def user_type_grace(
     clear: Annotated[bool, typer.Option("--clear", help="Not set: the login source's apply.")] = False,
 ) -> None:
     """Set the grace days of a user type's people (they win over their login source's), or --clear them."""
-    _set_grace_days(SetUserTypeGraceDays(id, _grace_argument(days, clear)), f"user type {id}")
+    unknown = f"add it with `provisionhub user-type add {id} NAME`"
+    _set_grace_days(SetUserTypeGraceDays(id, _grace_argument(days, clear)), f"user type {id}", unknown)
 
 
 @user_type_app.command("list")
-def user_type_list() -> None:
-    table = Table("id", "name", "ext_info", "grace days")
-    for user_type in _in_transaction(list_user_types):
-        table.add_row(user_type.id, user_type.name, user_type.ext_info or "", _days(user_type.grace_days))
-    out.print(table)
+def user_type_list(as_json: JsonOption = False) -> None:
+    """List user types: id, name, extra information, grace days."""
+    found = _in_transaction(list_user_types)
+    fields = (Field("id", whole=True), Field("name"), Field("ext_info"), Field("grace_days"))
+    show(fields, [asdict(user_type) for user_type in found], as_json)
 
 
 @login_source_app.command("add")
@@ -110,7 +116,12 @@ def login_source_add(
     grace_days: GraceDaysOption = None,
 ) -> None:
     """Add a login source that pushes may name."""
-    _apply(AddLoginSource(code=code, name=name, requires_username=requires_username, grace_days=grace_days))
+    taken: Hints = {
+        Conflict: f"`provisionhub login-source list` shows it; `provisionhub login-source grace {code} DAYS` "
+        "changes its grace days"
+    }
+    command = AddLoginSource(code=code, name=name, requires_username=requires_username, grace_days=grace_days)
+    _apply(command, taken)
     err.print(f"login source {code} added")
 
 
@@ -121,17 +132,18 @@ def login_source_grace(
     clear: Annotated[bool, typer.Option("--clear", help="Not set: 0, unless a user type sets them.")] = False,
 ) -> None:
     """Set the grace days of a login source's people whose user type sets none, or --clear them."""
-    _set_grace_days(SetLoginSourceGraceDays(code, _grace_argument(days, clear)), f"login source {code}")
+    unknown = f"add it with `provisionhub login-source add {code} NAME`"
+    _set_grace_days(
+        SetLoginSourceGraceDays(code, _grace_argument(days, clear)), f"login source {code}", unknown
+    )
 
 
 @login_source_app.command("list")
-def login_source_list() -> None:
-    table = Table("code", "name", "requires username", "grace days")
-    for source in _in_transaction(list_login_sources):
-        table.add_row(
-            source.code, source.name, "yes" if source.requires_username else "no", _days(source.grace_days)
-        )
-    out.print(table)
+def login_source_list(as_json: JsonOption = False) -> None:
+    """List login sources: code, name, whether their people need a username, grace days."""
+    found = _in_transaction(list_login_sources)
+    fields = (Field("code", whole=True), Field("name"), Field("requires_username"), Field("grace_days"))
+    show(fields, [asdict(source) for source in found], as_json)
 
 
 def _grace_argument(days: int | None, clear: bool) -> int | None:
@@ -141,14 +153,10 @@ def _grace_argument(days: int | None, clear: bool) -> int | None:
     return days
 
 
-def _set_grace_days(command: SetUserTypeGraceDays | SetLoginSourceGraceDays, what: str) -> None:
-    changed = _apply(command)
+def _set_grace_days(command: SetUserTypeGraceDays | SetLoginSourceGraceDays, what: str, unknown: str) -> None:
+    changed = _apply(command, {NotFound: unknown})
     days = "not set" if command.grace_days is None else f"{command.grace_days} days"
     err.print(f"{what}: grace period {days}" + ("" if changed else " (unchanged)"))
-
-
-def _days(grace_days: int | None) -> str:
-    return "" if grace_days is None else str(grace_days)
 
 
 @permission_app.command("add")
@@ -157,45 +165,55 @@ def permission_add(
     title: str,
 ) -> None:
     """Add a permission to the catalogue and print its id, alone, on stdout: the permission_id to grant."""
-    added: Entitlement = _apply(AddEntitlement(code=code, title=title))
+    taken: Hints = {Conflict: "`provisionhub permission list` shows it, with its id"}
+    added: Entitlement = _apply(AddEntitlement(code=code, title=title), taken)
     sys.stdout.write(added.public_id + "\n")
     err.print(f"permission {added.code} added")
 
 
 @permission_app.command("list")
-def permission_list() -> None:
-    # Whole ids, on one line however narrow the terminal: they are for copying into requests.
-    table = Table(Column("id", no_wrap=True, min_width=36), "code", "title", "created")
-    for entitlement in _in_transaction(list_entitlements):
-        table.add_row(
-            entitlement.public_id,
-            entitlement.code,
-            entitlement.title,
-            entitlement.created_at.strftime("%Y-%m-%d %H:%M:%SZ"),
-        )
-    out.print(table)
+def permission_list(as_json: JsonOption = False) -> None:
+    """List the permissions: id (the permission_id to grant), code, title, when added."""
+    found = _in_transaction(list_entitlements)
+    records = [
+        {"id": e.public_id, "code": e.code, "title": e.title, "created_at": e.created_at} for e in found
+    ]
+    fields = (
+        Field("id", whole=True),
+        Field("code", whole=True),
+        Field("title"),
+        Field("created_at", "created"),
+    )
+    show(fields, records, as_json)
+
+
+#: For staff grant and revoke.
+NO_SUCH_PERSON: Hints = {
+    NotFound: "check the username (its case does not matter); people are added through the dialects "
+    "(an OPS-COM push, SCIM, ...), never the command line"
+}
 
 
 @staff_app.command("grant")
 def staff_grant(username: Annotated[str, typer.Argument(help="The person's username.")]) -> None:
     """Make a person staff: they may create, change and deactivate users through OCL."""
-    changed = _apply(SetStaff(username=username, staff=True))
+    changed = _apply(SetStaff(username=username, staff=True), NO_SUCH_PERSON)
     err.print(f"{username} {'is now' if changed else 'was already'} staff")
 
 
 @staff_app.command("revoke")
 def staff_revoke(username: Annotated[str, typer.Argument(help="The person's username.")]) -> None:
     """Make a person no longer staff."""
-    changed = _apply(SetStaff(username=username, staff=False))
+    changed = _apply(SetStaff(username=username, staff=False), NO_SUCH_PERSON)
     err.print(f"{username} {'is no longer' if changed else 'was not'} staff")
 
 
 @staff_app.command("list")
-def staff_list() -> None:
-    table = Table("username", Column("id", no_wrap=True, min_width=36), "status")
-    for person in _in_transaction(staff):
-        table.add_row(person["username"], person.public_id, person.status.value)
-    out.print(table)
+def staff_list(as_json: JsonOption = False) -> None:
+    """List staff: username, id, status."""
+    found = _in_transaction(staff)
+    records = [{"username": p["username"], "id": p.public_id, "status": p.status} for p in found]
+    show((Field("username", whole=True), Field("id", whole=True), Field("status")), records, as_json)
 
 
 @sections_app.command("load")
@@ -208,8 +226,7 @@ def sections_load(
         try:
             loaded = directory_over(database).apply(LoadSections(document), ACTOR)
         except DirectoryError as exc:
-            err.print(f"[red]error:[/red] {file}: {exc.message}", highlight=False)
-            raise typer.Exit(1) from None
+            fail(f"{file}: {exc.message}", "nothing was loaded: correct the file and load it again")
     for section in loaded:
         state = "added" if section.created else "replaced" if section.changed else "unchanged"
         err.print(f"{section.path}: {state}", highlight=False)
@@ -222,18 +239,31 @@ def _read_document(file: Path) -> Any:
         return json.loads(text) if file.suffix.lower() == ".json" else yaml.safe_load(text)
     except (OSError, UnicodeDecodeError, ValueError, yaml.YAMLError) as exc:
         kind = "JSON" if file.suffix.lower() == ".json" else "YAML"
-        err.print(f"[red]error:[/red] {file} is not a readable {kind} file: {exc}", highlight=False)
-        raise typer.Exit(1) from None
+        fail(f"{file} is not a readable {kind} file: {exc}")
 
 
 @sections_app.command("list")
-def sections_list() -> None:
+def sections_list(as_json: JsonOption = False) -> None:
     """List the catalogue: each section's path, titles, whether it holds one item or many, its fields."""
     catalogue, loaded = _in_transaction(lambda conn: (current_catalogue(conn), loaded_paths(conn)))
-    table = Table(Column("path", no_wrap=True), "English", "French", "items", "fields", "from")
-    for section in catalogue:
-        items = "one" if section.single else "many" if section.fields else ""
-        fields = " ".join(f"{f.name}:{f.type.value}" for f in section.fields)
-        origin = "loaded" if section.path in loaded else "shipped"
-        table.add_row(section.path, section.title.en, section.title.fr, items, fields, origin)
-    out.print(table)
+    records = [
+        {
+            "path": section.path,
+            "title": {"en": section.title.en, "fr": section.title.fr},
+            "single": section.single,
+            "fields": [{"name": f.name, "type": f.type} for f in section.fields],
+            "origin": "loaded" if section.path in loaded else "shipped",
+        }
+        for section in catalogue
+    ]
+    show(SECTION_FIELDS, records, as_json)
+
+
+SECTION_FIELDS = (
+    Field("path", whole=True),
+    Field("title", "English", shown=lambda r: r["title"]["en"]),
+    Field("title", "French", shown=lambda r: r["title"]["fr"]),
+    Field("single", "items", shown=lambda r: "one" if r["single"] else "many" if r["fields"] else ""),
+    Field("fields", shown=lambda r: " ".join(f"{f['name']}:{f['type'].value}" for f in r["fields"])),
+    Field("origin", "from"),
+)

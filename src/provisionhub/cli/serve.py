@@ -37,8 +37,8 @@ def serve(
     settings = Settings()
     host = host or settings.host
     port = port or settings.port
+    _upgrade()
     database = Database.from_settings(settings)
-    upgrade(database.engine)
     _first_token(database, host, port)
     app = create_app(settings, database)
     tune_for_serving()
@@ -82,16 +82,21 @@ def base_url(host: str, port: int) -> str:
 @db_app.command("upgrade")
 def db_upgrade() -> None:
     """Apply every pending migration."""
-    with _database() as database:
-        upgrade(database.engine)
+    _upgrade()
     err.print("database is up to date")
+
+
+def _upgrade() -> None:
+    """Apply every pending migration; a database out of reach ends the command, saying so."""
+    with _database(create=True) as database:
+        upgrade(database.engine)
 
 
 def worker() -> None:
     """Run the delivery dispatcher alone (no HTTP), until SIGTERM or SIGINT."""
     settings = Settings()
+    _upgrade()
     database = Database.from_settings(settings)
-    upgrade(database.engine)
 
     async def run() -> None:
         database.start()

@@ -51,7 +51,12 @@ def worded_as(error: Invalid | Conflict, name: str) -> str:
 
 
 class NotFound(DirectoryError):
-    """The thing asked for does not exist (or is not visible to the caller)."""
+    """The thing asked for does not exist (or is not visible to the caller). what names the kind of thing
+    where a caller may need to tell one kind from another (a command that looks up two)."""
+
+    def __init__(self, message: str, what: str | None = None) -> None:
+        super().__init__(message)
+        self.what = what
 
 
 class OutOfScope(NotFound):

@@ -72,7 +72,8 @@ async def deliver(client: aiohttp.ClientSession, claimed: Claimed) -> Outcome:
         method, url, body = request(target, claimed.person, claimed.groups)
     except NoIdentifier as exc:
         return Outcome(False, error=str(exc), final=True)
-    response, failed, elapsed = await call(client, method, url, headers_for(target, claimed), body)
+    headers = headers_for(target, claimed)
+    response, failed, elapsed = await call(client, method, url, headers, body, target.timeout_seconds)
     if response is None:
         assert failed is not None
         return failed

@@ -9,7 +9,7 @@ from typing import Any
 
 from sqlalchemy import Connection, Select, case, select, update
 
-from provisionhub.provisioning.targets import State
+from provisionhub.provisioning.targets import PRESENT, State
 from provisionhub.store import tables
 
 deliveries = tables.deliveries
@@ -28,7 +28,7 @@ PROBE_INTERVAL = timedelta(seconds=30)
 def probes(conn: Connection, due: Select[Any], now: datetime) -> list[int]:
     """Of the deliveries due (a select of their ids), one of each tripped target whose probe is due; its
     next probe moved on, so that no other dispatcher probes it at the same time."""
-    tripped = select(targets.c.id).where(targets.c.state == State.TRIPPED, targets.c.probe_at <= now)
+    tripped = select(targets.c.id).where(targets.c.state == State.TRIPPED, targets.c.probe_at <= now, PRESENT)
     if conn.dialect.name == "postgresql":
         tripped = tripped.with_for_update(skip_locked=True)
     chosen: list[int] = []

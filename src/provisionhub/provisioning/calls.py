@@ -67,17 +67,26 @@ def headers_for(target: Target, claimed: Claimed) -> dict[str, str]:
 
 
 async def call(
-    client: aiohttp.ClientSession, method: str, url: str, headers: dict[str, str], body: Any | None
+    client: aiohttp.ClientSession,
+    method: str,
+    url: str,
+    headers: dict[str, str],
+    body: Any | None,
+    timeout_seconds: float | None = None,
 ) -> tuple[Answer | None, Outcome | None, int]:
     """One HTTP call: (answer, None, ms), or (None, a failed outcome, ms) when no answer came. The URL goes
-    as given (already encoded); a redirect is an answer like any other 3xx: not a success."""
+    as given (already encoded); a redirect is an answer like any other 3xx: not a success. timeout_seconds:
+    the target's own timeout (None: the client's)."""
     started = time.perf_counter()
     content = None if body is None else orjson.dumps(body)
     if content is not None:
         headers = {**headers, "Content-Type": "application/json"}
+    options: dict[str, Any] = {}
+    if timeout_seconds is not None:
+        options["timeout"] = aiohttp.ClientTimeout(total=timeout_seconds)
     try:
         async with client.request(
-            method, URL(url, encoded=True), data=content, headers=headers, allow_redirects=False
+            method, URL(url, encoded=True), data=content, headers=headers, allow_redirects=False, **options
         ) as response:
             answered = await response.read()
             answer = Answer(

@@ -13,7 +13,7 @@ from provisionhub.directory.groups import groups_of
 from provisionhub.directory.people import Person
 from provisionhub.provisioning.breaker import probes
 from provisionhub.provisioning.deliveries import Claimed, DeliveryState
-from provisionhub.provisioning.targets import State, Target
+from provisionhub.provisioning.targets import PRESENT, State, Target
 from provisionhub.store import tables
 
 deliveries = tables.deliveries
@@ -42,7 +42,7 @@ def claim(conn: Connection, worker: str, now: datetime, lease: timedelta, limit:
         older.c.id < deliveries.c.id,
     )
     base = select(deliveries.c.id, deliveries.c.target_id).where(due, first_of_pair)
-    active = select(targets.c.id).where(targets.c.state == State.ACTIVE)
+    active = select(targets.c.id).where(targets.c.state == State.ACTIVE, PRESENT)
     statement = (
         base.where(deliveries.c.target_id.in_(active.scalar_subquery()))
         .order_by(deliveries.c.id)
@@ -133,7 +133,7 @@ def next_due(conn: Connection) -> datetime | None:
     and stays unclaimed, and counting it kept the dispatcher looking again at once, a core busy for as
     long as the target stayed paused. A tripped target's probe counts by its own moment.
     """
-    active = deliveries.c.target_id.in_(select(targets.c.id).where(targets.c.state == State.ACTIVE))
+    active = deliveries.c.target_id.in_(select(targets.c.id).where(targets.c.state == State.ACTIVE, PRESENT))
     moments = [
         conn.execute(
             select(func.min(deliveries.c.next_attempt_at)).where(
@@ -145,7 +145,9 @@ def next_due(conn: Connection) -> datetime | None:
                 deliveries.c.state == DeliveryState.SENDING, active
             )
         ).scalar(),
-        conn.execute(select(func.min(targets.c.probe_at)).where(targets.c.state == State.TRIPPED)).scalar(),
+        conn.execute(
+            select(func.min(targets.c.probe_at)).where(targets.c.state == State.TRIPPED, PRESENT)
+        ).scalar(),
     ]
     found = [moment for moment in moments if moment is not None]
     return min(found) if found else None

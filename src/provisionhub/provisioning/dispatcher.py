@@ -231,8 +231,15 @@ class Dispatcher:
     async def _send_one(self, claimed: Claimed) -> Outcome:
         limit = claimed.target.rate_limit
         if limit:
-            await self._buckets.setdefault(claimed.target.id, _Bucket(limit)).take()
+            await self._bucket(claimed.target.id, limit).take()
         return await connector_for(claimed.target.kind)(self._client, claimed)
+
+    def _bucket(self, target_id: int, rate: int) -> _Bucket:
+        """The target's token bucket; a new one once its rate limit was edited."""
+        bucket = self._buckets.get(target_id)
+        if bucket is None or bucket.rate != rate:
+            bucket = self._buckets[target_id] = _Bucket(rate)
+        return bucket
 
     async def _heartbeat(self) -> None:
         """Renew the leases of the deliveries being sent, three times a lease: a lease runs out only when

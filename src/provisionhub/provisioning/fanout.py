@@ -10,6 +10,7 @@ from typing import Any
 from sqlalchemy import Connection, bindparam, false, insert, select, update
 
 from provisionhub.provisioning.deliveries import DeliveryState, new_delivery
+from provisionhub.provisioning.targets import PRESENT
 from provisionhub.store import tables
 
 outbox = tables.outbox
@@ -28,7 +29,7 @@ def dispatch_events(conn: Connection, now: datetime, limit: int = EVENTS_A_PASS)
     On PostgreSQL several dispatchers share the outbox: events are taken with FOR UPDATE SKIP LOCKED, so
     each is fanned out once. On SQLite every writer holds the database for its transaction.
     """
-    target_ids = list(conn.execute(select(targets.c.id)).scalars())
+    target_ids = list(conn.execute(select(targets.c.id).where(PRESENT)).scalars())
     if not target_ids:
         return 0, False
     statement = (

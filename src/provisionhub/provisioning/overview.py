@@ -10,7 +10,7 @@ from typing import Any
 from sqlalchemy import Connection, func, select
 
 from provisionhub.provisioning.deliveries import DeliveryState
-from provisionhub.provisioning.targets import find_target
+from provisionhub.provisioning.targets import PRESENT, find_target
 from provisionhub.store import tables
 
 deliveries = tables.deliveries
@@ -27,8 +27,14 @@ class TargetSummary:
     kind: str
     url: str
     mode: str
+    upsert_method: str
     identifier_type: str
     auth: str
+    username: str | None
+    include_date_of_birth: bool
+    rate_limit: int | None
+    max_attempts: int
+    timeout_seconds: float | None
     state: str
     queued: int
     dead: int
@@ -53,8 +59,14 @@ def summaries(conn: Connection) -> list[TargetSummary]:
             kind=row["kind"],
             url=row["url"],
             mode=row["mode"],
+            upsert_method=row["upsert_method"],
             identifier_type=row["identifier_type"],
             auth=row["auth"],
+            username=row["username"],
+            include_date_of_birth=row["include_date_of_birth"],
+            rate_limit=row["rate_limit"],
+            max_attempts=row["max_attempts"],
+            timeout_seconds=row["timeout_seconds"],
             state=row["state"],
             queued=counts.get((row["id"], DeliveryState.PENDING), 0)
             + counts.get((row["id"], DeliveryState.SENDING), 0),
@@ -63,7 +75,7 @@ def summaries(conn: Connection) -> list[TargetSummary]:
             last_error=row["last_error"],
             last_error_at=row["last_error_at"],
         )
-        for row in conn.execute(select(targets).order_by(targets.c.name)).mappings()
+        for row in conn.execute(select(targets).where(PRESENT).order_by(targets.c.name)).mappings()
     ]
 
 

@@ -29,7 +29,7 @@ def reprovision(conn: Connection, target_name: str, person: str | None, actor: s
         )
     person_ids = list(conn.execute(chosen.order_by(people.c.id)).scalars())
     if person is not None and not person_ids:
-        raise NotFound(f"no person is {person!r}")
+        raise NotFound(f"no person is {person!r}", what="person")
     pending = set(
         conn.execute(
             select(deliveries.c.person_id).where(

@@ -105,11 +105,14 @@ class _Exchange:
         self.client = client
         self.base = claimed.target.url
         self.headers = {**headers_for(claimed.target, claimed), "Accept": ACCEPT}
+        self.timeout_seconds = claimed.target.timeout_seconds
         self.elapsed_ms = 0
 
     async def send(self, method: str, path: str, body: Any | None = None) -> Answer:
         """The provider's answer; _Unanswered when none came."""
-        response, failed, elapsed = await call(self.client, method, self.base + path, self.headers, body)
+        response, failed, elapsed = await call(
+            self.client, method, self.base + path, self.headers, body, self.timeout_seconds
+        )
         self.elapsed_ms += elapsed
         if response is None:
             assert failed is not None

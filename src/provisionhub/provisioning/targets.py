@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
+from typing import Any
 from urllib.parse import urlsplit
 
 from sqlalchemy import Connection, false, select, update
@@ -15,6 +17,12 @@ from provisionhub.store import tables
 from provisionhub.store.rows import StoredRow
 
 targets = tables.targets
+
+#: The targets not removed: the only ones anything but the delivery log sees.
+PRESENT = targets.c.removed_at.is_(None)
+
+#: The longest call timeout a target may have.
+MAX_TIMEOUT_SECONDS = 3600.0
 
 
 class Kind(StrEnum):
@@ -68,6 +76,7 @@ class Target:
     include_date_of_birth: bool
     rate_limit: int | None
     max_attempts: int
+    timeout_seconds: float | None  # each call's; None: the dispatcher's (delivery_timeout_seconds)
     state: State
 
     @classmethod
@@ -86,6 +95,7 @@ class Target:
             include_date_of_birth=row["include_date_of_birth"],
             rate_limit=row["rate_limit"],
             max_attempts=row["max_attempts"],
+            timeout_seconds=row["timeout_seconds"],
             state=State(row["state"]),
         )
 
@@ -106,41 +116,29 @@ class AddTarget:
     include_date_of_birth: bool = False
     rate_limit: int | None = None
     max_attempts: int = 10
+    timeout_seconds: float | None = None
 
 
 def add_target(conn: Connection, command: AddTarget, actor: str, now: datetime) -> Target:
-    name = command.name.strip()
-    if not name or len(name) > 100:
-        raise Invalid("name", Reason.INVALID, "a target's name is 1 to 100 characters")
-    _check_url(command.url)
-    if command.upsert_method not in ("PUT", "POST"):
-        raise Invalid("upsert_method", Reason.INVALID, "the upsert method is PUT or POST")
-    if command.max_attempts < 1:
-        raise Invalid("max_attempts", Reason.INVALID, "max attempts must be at least 1")
-    if command.rate_limit is not None and command.rate_limit < 1:
-        raise Invalid("rate_limit", Reason.INVALID, "a rate limit is at least 1 delivery a second")
-    if command.username is not None and command.secret is None:
-        raise Invalid("password", Reason.REQUIRED, "a username needs a password (--password-stdin)")
-    if conn.execute(select(targets.c.id).where(targets.c.name == name)).first() is not None:
-        raise Conflict("name", f"a target named {name!r} exists")
-    auth = Auth.BEARER if command.bearer else Auth.BASIC if command.username is not None else Auth.NONE
-    row = {
-        "name": name,
-        "kind": command.kind.value,
-        "url": command.url.rstrip("/"),
-        "mode": command.mode.value,
-        "upsert_method": command.upsert_method,
-        "identifier_type": command.identifier_type.value,
-        "auth": auth.value,
-        "username": command.username,
-        "secret": command.secret,
-        "include_date_of_birth": command.include_date_of_birth,
-        "rate_limit": command.rate_limit,
-        "max_attempts": command.max_attempts,
-        "state": State.ACTIVE.value,
-        "created_at": now,
-    }
-    first = conn.execute(select(targets.c.id).limit(1)).first() is None
+    credentials = credentials_for(command.username, command.secret, bearer=command.bearer)
+    row = checked(
+        {
+            "name": command.name,
+            "kind": command.kind.value,
+            "url": command.url,
+            "mode": command.mode.value,
+            "upsert_method": command.upsert_method,
+            "identifier_type": command.identifier_type.value,
+            **credentials.columns(),
+            "include_date_of_birth": command.include_date_of_birth,
+            "rate_limit": command.rate_limit,
+            "max_attempts": command.max_attempts,
+            "timeout_seconds": command.timeout_seconds,
+        }
+    )
+    check_name_free(conn, row["name"])
+    row |= {"state": State.ACTIVE.value, "created_at": now}
+    first = conn.execute(select(targets.c.id).where(PRESENT).limit(1)).first() is None
     target_id = conn.execute(targets.insert().values(row).returning(targets.c.id)).scalar_one()
     if first:
         # With no target, events were left undispatched (fanout.dispatch_events): they are owed to no one,
@@ -149,15 +147,65 @@ def add_target(conn: Connection, command: AddTarget, actor: str, now: datetime) 
         outbox = tables.outbox
         conn.execute(update(outbox).where(outbox.c.dispatched == false()).values(dispatched=True))
     shown = {k: (None, v) for k, v in row.items() if k not in ("secret", "created_at")}
-    record(conn, [Change(actor, "target", name, "create", shown)], now)
-    return find_target(conn, name, by_id=target_id)
+    record(conn, [Change(actor, "target", row["name"], "create", shown)], now)
+    return find_target(conn, row["name"], by_id=target_id)
+
+
+@dataclass(frozen=True, slots=True)
+class Credentials:
+    """How a target is called: with no credentials, HTTP Basic (username and password), or a bearer
+    token. secret is the password or the token."""
+
+    auth: Auth
+    username: str | None = None
+    secret: str | None = None
+
+    def columns(self) -> dict[str, str | None]:
+        return {"auth": self.auth.value, "username": self.username, "secret": self.secret}
+
+
+def credentials_for(username: str | None, secret: str | None, *, bearer: bool) -> Credentials:
+    """The credentials a bearer token (bearer), a username with its password, or neither make."""
+    if bearer:
+        if secret is None:
+            raise Invalid(
+                "secret", Reason.REQUIRED, "a bearer token is read from stdin (--bearer-token-stdin)"
+            )
+        return Credentials(Auth.BEARER, None, secret)
+    if username is not None:
+        if secret is None:
+            raise Invalid("password", Reason.REQUIRED, "a username needs a password (--password-stdin)")
+        return Credentials(Auth.BASIC, username, secret)
+    if secret is not None:
+        raise Invalid("username", Reason.REQUIRED, "a password needs a username (--username)")
+    return Credentials(Auth.NONE)
+
+
+def checked(values: Mapping[str, Any]) -> dict[str, Any]:
+    """A target's values (columns) as they are stored, name trimmed and URL without its trailing slash;
+    Invalid for the first that breaks its rule. Adding and editing a target check alike."""
+    settled = dict(values)
+    if "name" in settled:
+        settled["name"] = settled["name"].strip()
+    for column, value in settled.items():
+        rule = _RULES.get(column)
+        if rule is not None:
+            rule(value)
+    if "url" in settled:
+        settled["url"] = settled["url"].rstrip("/")
+    return settled
+
+
+def check_name_free(conn: Connection, name: str) -> None:
+    if conn.execute(select(targets.c.id).where(targets.c.name == name, PRESENT)).first() is not None:
+        raise Conflict("name", f"a target named {name!r} exists")
 
 
 def find_target(conn: Connection, name: str, *, by_id: int | None = None) -> Target:
     where = targets.c.id == by_id if by_id is not None else targets.c.name == name
-    row = conn.execute(select(targets).where(where)).mappings().first()
+    row = conn.execute(select(targets).where(where, PRESENT)).mappings().first()
     if row is None:
-        raise NotFound(f"no target is named {name!r}")
+        raise NotFound(f"no target is named {name!r}", what="target")
     return Target.from_row(row)
 
 
@@ -174,9 +222,46 @@ def set_paused(conn: Connection, name: str, paused: bool, actor: str, now: datet
     return find_target(conn, name)
 
 
+def _check_name(name: str) -> None:
+    if not name or len(name) > 100:
+        raise Invalid("name", Reason.INVALID, "a target's name is 1 to 100 characters")
+
+
 def _check_url(url: str) -> None:
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise Invalid("url", Reason.INVALID, "a target's URL is an http:// or https:// URL with a host")
     if len(url) > 2000:
         raise Invalid("url", Reason.TOO_LONG, "a target's URL is at most 2,000 characters")
+
+
+def _check_upsert_method(method: str) -> None:
+    if method not in ("PUT", "POST"):
+        raise Invalid("upsert_method", Reason.INVALID, "the upsert method is PUT or POST")
+
+
+def _check_max_attempts(tries: int) -> None:
+    if tries < 1:
+        raise Invalid("max_attempts", Reason.INVALID, "max attempts must be at least 1")
+
+
+def _check_rate_limit(rate: int | None) -> None:
+    if rate is not None and rate < 1:
+        raise Invalid("rate_limit", Reason.INVALID, "a rate limit is at least 1 delivery a second")
+
+
+def _check_timeout(seconds: float | None) -> None:
+    if seconds is not None and not 0 < seconds <= MAX_TIMEOUT_SECONDS:
+        message = f"a timeout is more than 0 and at most {MAX_TIMEOUT_SECONDS:g} seconds"
+        raise Invalid("timeout_seconds", Reason.INVALID, message)
+
+
+#: Each checked column's rule.
+_RULES: dict[str, Callable[[Any], None]] = {
+    "name": _check_name,
+    "url": _check_url,
+    "upsert_method": _check_upsert_method,
+    "max_attempts": _check_max_attempts,
+    "rate_limit": _check_rate_limit,
+    "timeout_seconds": _check_timeout,
+}

@@ -6,6 +6,7 @@ from sqlalchemy import (
     Boolean,
     Column,
     Date,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -385,7 +386,7 @@ targets = Table(
     "targets",
     metadata,
     Column("id", BigId, primary_key=True, autoincrement=True),
-    Column("name", String(100), nullable=False, unique=True),
+    Column("name", String(100), nullable=False),
     Column("kind", String(20), nullable=False),  # apiprovisioner, scim
     Column("url", String(2000), nullable=False),
     Column("mode", String(10), nullable=False, server_default="put"),  # ApiProvisioner: post, put
@@ -400,12 +401,24 @@ targets = Table(
     Column("include_date_of_birth", Boolean, nullable=False, server_default=false()),
     Column("rate_limit", Integer),  # most deliveries a second (per process); None: no limit
     Column("max_attempts", Integer, nullable=False, server_default="10"),
+    Column("timeout_seconds", Float),  # each call's timeout; None: the delivery_timeout_seconds setting
     Column("state", String(20), nullable=False, server_default="active"),  # active, paused, tripped
     Column("probe_at", UTCDateTime()),  # a tripped target's next probe
     Column("last_success_at", UTCDateTime()),
     Column("last_error", String(500)),
     Column("last_error_at", UTCDateTime()),
     Column("created_at", UTCDateTime(), nullable=False),
+    # A removed target is kept, its deliveries and their attempts referring to it, and is seen no more.
+    Column("removed_at", UTCDateTime()),
+    # A name is unique among the targets not removed: one removed keeps its name in the history, and the
+    # name is free for a new target. A partial index, which SQLite and PostgreSQL both have.
+    Index(
+        None,
+        "name",
+        unique=True,
+        sqlite_where=text("removed_at IS NULL"),
+        postgresql_where=text("removed_at IS NULL"),
+    ),
     sqlite_autoincrement=True,
 )
 

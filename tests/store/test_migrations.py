@@ -95,3 +95,36 @@ def test_a_removed_target_keeps_its_name_and_a_downgrade_pauses_and_renames_it(
     upgrade(empty_database.engine)
 
     assert [tuple(r) for r in rows] == [(1, "hr (removed 1)", "paused"), (2, "hr", "active")]
+
+
+def test_a_table_others_refer_to_is_altered_with_their_rows_kept(empty_database: Database) -> None:
+    """0015 copies targets on SQLite: the deliveries referring to a target must survive the upgrade."""
+    upgrade(empty_database.engine, "0014")
+    now = datetime.now(UTC)
+    with empty_database.transaction() as conn:
+        conn.execute(
+            insert(tables.targets).values(name="hr", kind="scim", url="http://a.example", created_at=now)
+        )
+        conn.execute(
+            text(
+                "INSERT INTO people (public_id, login_source, unique_id, status, created_at, updated_at, "
+                "version) "
+                "VALUES ('p-1', 'OPSCOM', 'u-1', 'active', :now, :now, 1)"
+            ),
+            {"now": now},
+        )
+        conn.execute(
+            text(
+                "INSERT INTO deliveries (target_id, person_id, event, state, next_attempt_at, created_at) "
+                "SELECT t.id, p.id, 'added', 'pending', :now, :now FROM targets t, people p"
+            ),
+            {"now": now},
+        )
+
+    upgrade(empty_database.engine)
+
+    with empty_database.snapshot() as conn:
+        kept = conn.execute(
+            text("SELECT t.name, d.state FROM deliveries d JOIN targets t ON t.id = d.target_id")
+        ).all()
+    assert [tuple(row) for row in kept] == [("hr", "pending")]

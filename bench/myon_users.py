@@ -4,7 +4,7 @@ One server, one database. In each round, wrk pushes single OPS-COM profiles for 
 sends its share of the bulk requests, one after another, the server idle before each; a round's ratio is
 its bulk people per second over its single pushes per second, and the row's the median of the rounds'.
 The users carry no password: a password costs an Argon2id hash, which no batching can amortise
-(bench/README.md). A smaller run with passwords is reported beside it, as a detail.
+(docs/benchmarks). A smaller run with passwords is reported beside it, as a detail.
 """
 
 from __future__ import annotations

@@ -60,7 +60,7 @@ TARGETS = {"create": 5.0, "read": 3.0, "list": 20.0}
 FILTER_P99_LIMIT_MS = 10.0
 #: "No slower at 100,000 people than at 1,000" (indexes, not scans): the larger's p99 within this factor
 #: of the smaller's, about as far as the p99 moves from run to run of the same code; a search that scanned
-#: the table would be tens of times slower (the runs behind it: bench/README.md).
+#: the table would be tens of times slower (the runs behind it: docs/benchmarks).
 FILTER_NO_SLOWER_WITHIN = 1.10
 
 
@@ -240,7 +240,7 @@ def filter_sizes_side_by_side(folder: Path, nonce: str, plan: Plan) -> list[scim
     """SQLite: one database of plan.small SCIM people and one of plan.large, each served, and the filter
     timed on both in the same rounds, request by request in turn, so that both sizes are measured under
     the same host load: timed minutes apart, or even in alternating rounds, the two carried the host's
-    drift (bench/README.md)."""
+    drift (docs/benchmarks)."""
     sizes = (plan.small, plan.large)
     urls = {size: _filter_database(folder, size) for size in sizes}
     tokens = {size: prepare(urls[size], f"bench-scim-filter-{nonce}") for size in sizes}

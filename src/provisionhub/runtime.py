@@ -16,7 +16,7 @@ def tune_for_serving() -> None:
     generation. Not for test processes, which build and drop many applications.
 
     Under push load the collector's passes, each walking the live batch and often the whole heap, took a
-    share of the server's time worth taking back (bench/README.md). Everything loaded at start (modules,
+    share of the server's time worth taking back (docs/benchmarks). Everything loaded at start (modules,
     the app, the SQLAlchemy and pydantic machinery) never becomes garbage: frozen, it is out of every
     later pass. A larger young generation lets a batch come and go, freed by reference counting, between
     passes. The collector still runs: a cycle that outlives 50,000 allocations is found.

@@ -11,7 +11,7 @@ DEFAULT_DATABASE_URL = "sqlite:///./var/provisionhub.db"
 
 #: Connections a pool keeps open. On PostgreSQL requests read on worker threads (anyio's default limit is
 #: forty), each holding a connection while it does. With SQLAlchemy's default of five, a burst's overflow
-#: connections were opened and closed over and over, each a new server process (bench/README.md).
+#: connections were opened and closed over and over, each a new server process (docs/benchmarks).
 DEFAULT_DATABASE_POOL_SIZE = 20
 
 #: SQLite's synchronous levels offered in WAL mode: NORMAL syncs the WAL at checkpoints (a commit survives

@@ -2,7 +2,7 @@
 
 Parameters are OWASP's recommended minimum for Argon2id (19 MiB of memory, 2 passes, 1 lane), not the
 library's heavier default profile (64 MiB, 3 passes, 4 lanes): a bulk request hashes a password for each
-of its users, and would run far too long (bench/README.md). One lane per hash lets a batch hash on every
+of its users, and would run far too long (docs/benchmarks). One lane per hash lets a batch hash on every
 core at once (the binding releases the GIL).
 """
 

@@ -135,7 +135,7 @@ def authenticate(conn: Connection, secret: str | None) -> Principal:
 
     A principal found is remembered on the connection while nothing can have changed it (_memo): a
     SCIM read asks on every request, and the lookup was a large share of its database time
-    (bench/README.md)."""
+    (docs/benchmarks)."""
     memo = _memo(conn) if secret else None
     hashed = digest(secret) if memo is not None and secret else None
     if memo is not None and hashed in memo:

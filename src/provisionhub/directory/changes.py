@@ -39,7 +39,7 @@ class Event(StrEnum):
     REPROVISION = "reprovision"
 
 
-@dataclass(slots=True)  # not frozen: a batch makes one a person, and frozen is slower (bench/README.md)
+@dataclass(slots=True)  # not frozen: a batch makes one a person, and frozen is slower (docs/benchmarks)
 class Change:
     """One changed entity: fields maps each changed field to (old, new); actor is who changed it."""
 
@@ -66,7 +66,7 @@ class LoggedChange:
 def _wire(fields: Mapping[str, tuple[Any, Any]]) -> dict[str, Any]:
     """{field: [old, new]} for the log, sensitive values masked. Dates and times stay objects: the
     engine's JSON serializer writes them as ISO 8601 (store/engine.py), and (old, new) pairs as arrays,
-    so a change without sensitive fields goes as it is, copied rather than rebuilt (bench/README.md)."""
+    so a change without sensitive fields goes as it is, copied rather than rebuilt (docs/benchmarks)."""
     if SENSITIVE_FIELDS.isdisjoint(fields):
         return dict(fields)
     return {
@@ -150,7 +150,7 @@ _LATEST = (
 def latest_seqs(conn: Connection, entity_type: str, entity_ids: Sequence[str]) -> dict[str, int]:
     """The newest sequence number logged for each of these entities: a version that changes with every
     change to the entity, whatever changed it. One statement built once: a SCIM read asks on every
-    request, and building it anew was a measurable share of the read (bench/README.md)."""
+    request, and building it anew was a measurable share of the read (docs/benchmarks)."""
     wanted = sorted(set(entity_ids))
     if not wanted:
         return {}

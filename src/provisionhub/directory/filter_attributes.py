@@ -36,7 +36,7 @@ _FOLDED = {"username": people.c.username_key, "email": people.c.email_key}
 @lru_cache(maxsize=64)
 def people_attributes(home: str) -> Mapping[str, SqlAttribute]:
     """People's attribute paths, for a principal whose own login source is home (its external_id).
-    Made once for each home: every list and filter asks for it (bench/README.md)."""
+    Made once for each home: every list and filter asks for it (docs/benchmarks)."""
     c = people.c
     mapped: dict[str, SqlAttribute] = {
         "public_id": SqlAttribute(c.public_id, case_exact=True),

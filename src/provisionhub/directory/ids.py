@@ -17,7 +17,7 @@ _VARIANT = {digit: "89ab"[int(digit, 16) & 3] for digit in "0123456789abcdef"}
 def new_public_ids(count: int) -> list[str]:
     """count version-7 UUIDs, as strings, made at once: one reading of the clock and one draw of random
     bytes for all, where new_public_id pays a system call for its own random bytes, most of its cost
-    (bench/README.md). Nothing is kept for later: the ids are new in a fork too.
+    (docs/benchmarks). Nothing is kept for later: the ids are new in a fork too.
     """
     stamp = f"{time.time_ns() // 1_000_000 & 0xFFFF_FFFF_FFFF:012x}"
     head = f"{stamp[:8]}-{stamp[8:]}-7"  # 48 bits of Unix milliseconds, then the version

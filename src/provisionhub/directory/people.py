@@ -37,7 +37,7 @@ class Status(StrEnum):
 #: included: their valid_from has not come) is not.
 ACTIVE_STATUSES: frozenset[Status] = frozenset({Status.ACTIVE, Status.GRACE_PERIOD})
 
-#: Status by stored value: a dict lookup, cheaper than calling the enum (bench/README.md).
+#: Status by stored value: a dict lookup, cheaper than calling the enum (docs/benchmarks).
 _STATUSES: dict[str, Status] = {status.value: status for status in Status}
 
 #: Fields a command may set, in the order the change log and the API documentation list them.
@@ -252,13 +252,13 @@ class SetStaff:
     staff: bool
 
 
-@dataclass(slots=True)  # not frozen: a batch makes one a person, and frozen is slower (bench/README.md)
+@dataclass(slots=True)  # not frozen: a batch makes one a person, and frozen is slower (docs/benchmarks)
 class PersonResult:
     """What a person command did: the person's row afterwards, whether it was created, what changed, and
     the change log's sequence number of the change (None if nothing changed).
 
     The Person is built from the row when asked for: answers that need only the ids (a bulk request's,
-    a push's) skip building one per person (bench/README.md).
+    a push's) skip building one per person (docs/benchmarks).
     """
 
     row: StoredRow
@@ -347,7 +347,7 @@ def clean_text(name: str, value: Any) -> str:
 
 # Plain ASCII addresses (dot-atom local part, host names under a real top-level domain) are the
 # everyday case; this strict subset of what email-validator accepts is checked without it, far more
-# cheaply (bench/README.md). Anything else (quoted local parts, Unicode, IP literals, odd domains) goes
+# cheaply (docs/benchmarks). Anything else (quoted local parts, Unicode, IP literals, odd domains) goes
 # to the library.
 _PLAIN_EMAIL = re.compile(
     r"(?P<local>[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(?:\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)*)"

@@ -262,7 +262,7 @@ class Directory:
         """units with each password they set replaced by the hash to store, and those refused before the
         write (single: raised instead): a password that breaks the rules, a permission the principal lacks.
 
-        Hashing is heavy CPU work (bench/README.md), so it happens before the write's transaction, on worker
+        Hashing is heavy CPU work (docs/benchmarks), so it happens before the write's transaction, on worker
         threads, once the credential is known to be good (a stranger gets neither hashing done nor word
         of what is wrong with the password it sent). A password the person already has keeps its stored
         hash: sending it again changes nothing.

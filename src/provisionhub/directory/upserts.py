@@ -257,7 +257,7 @@ def _write(
 def _columns_to_create(creates: list[Item]) -> tuple[str, ...]:
     """The columns the new people's INSERT writes: the fields no new person sets (or sets to None) are
     left out, and so NULL. sqlite3 binds each None through an adapter lookup, and a person's row is mostly
-    empty fields: leaving them out makes a batch's INSERT markedly cheaper (bench/README.md).
+    empty fields: leaving them out makes a batch's INSERT markedly cheaper (docs/benchmarks).
     """
     given = {name for item in creates for name, value in item.fields.items() if value is not None}
     fields = tuple(name for name in _EMPTY_ROW if name in given)

@@ -12,7 +12,7 @@ from starlette.responses import JSONResponse
 class LargeJSONResponse(JSONResponse):
     """A JSON response rendered by orjson: the bytes starlette's JSONResponse writes (string keys;
     strings, numbers, booleans and null), many times faster for answers of many items and faster for
-    small ones too (bench/README.md). What orjson refuses (an integer beyond 64 bits, a key that is not a
+    small ones too (docs/benchmarks). What orjson refuses (an integer beyond 64 bits, a key that is not a
     string) starlette renders as before."""
 
     def render(self, content: Any) -> bytes:

@@ -3,7 +3,7 @@
 Each dialect's routes join the one application as one route, DialectRoutes, which looks at a request's
 path only when it starts with the dialect's prefix: a request is matched against its own dialect's routes,
 not against every route of every dialect before it (a flat list of all 49 made every SCIM read slower:
-bench/README.md). A mounted sub-application would run a second middleware stack on every request. What
+docs/benchmarks). A mounted sub-application would run a second middleware stack on every request. What
 differs per dialect is chosen by the request's path. CORS is set by the dialects that need it on their own
 answers, not by a middleware every request pays for.
 """
@@ -142,7 +142,7 @@ class RefuseNulInUrl:
     """Answers 400, in the owning dialect's error format, a request whose path or query string holds a
     NUL character: PostgreSQL cannot store or even compare one (looking up such an id was a 500), and no
     id or parameter holds one. Plain ASGI, not a BaseHTTPMiddleware: every request pays for this check, so it
-    must cost next to nothing (bench/README.md)."""
+    must cost next to nothing (docs/benchmarks)."""
 
     def __init__(self, app: ASGIApp, dialects: list[Dialect]) -> None:
         self.app = app
@@ -168,7 +168,7 @@ class FrontDoor:
     """Serves the requests for the dialects' DirectRoutes ahead of the application's middleware stack.
 
     FastAPI wraps every request in about ten layers (server errors, telemetry, body limits, exception
-    handlers, exit stacks, the router): a measurable share of a SCIM create (bench/README.md), whose
+    handlers, exit stacks, the router): a measurable share of a SCIM create (docs/benchmarks), whose
     endpoint needs none of them. Here such a request is matched against its dialect's routes only and its
     endpoint called; what it raises is answered as the stack would answer it: by the application's
     exception handler for it (the dialects' own formats), else a 500 raised on to the server, which logs

@@ -15,7 +15,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 class DirectRoute(APIRoute):
     """An APIRoute whose endpoint takes the Request and its path parameters (by name) and returns a
     Response: it is called directly, without FastAPI's dependency solving and exit stacks (their cost:
-    bench/README.md). The OpenAPI document describes it as it would any APIRoute; an endpoint that asks
+    docs/benchmarks). The OpenAPI document describes it as it would any APIRoute; an endpoint that asks
     for anything else (a query parameter, a body, a dependency) is refused here."""
 
     def __init__(self, path: str, endpoint: Callable[..., Any], **kwargs: Any) -> None:

@@ -5,7 +5,7 @@ uvicorn writes a response's status line and headers as soon as the application s
 its body when the application sends it: two writes, two TCP segments, for every answer. The application
 sends both in the same turn of the event loop, so writes made in one turn are gathered here and handed to
 the socket together when the turn ends. On loopback, where the kernel delivers each segment inside the
-sending call, the second write was a fifth of a SCIM read's CPU (bench/README.md); on a network it is
+sending call, the second write was a fifth of a SCIM read's CPU (docs/benchmarks); on a network it is
 one segment where there were two.
 """
 

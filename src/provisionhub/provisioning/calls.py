@@ -40,7 +40,7 @@ class Answer:
 
 
 def client_session(timeout_seconds: float, connections: int) -> aiohttp.ClientSession:
-    """The dispatcher's HTTP client: aiohttp, whose calls cost a fraction of httpx's (bench/README.md);
+    """The dispatcher's HTTP client: aiohttp, whose calls cost a fraction of httpx's (docs/benchmarks);
     no proxies from the environment, no redirects followed (see call)."""
     return aiohttp.ClientSession(
         timeout=aiohttp.ClientTimeout(total=timeout_seconds),

@@ -214,7 +214,7 @@ class Dispatcher:
         except TimeoutError:
             return
         # Woken by a commit: under load, commits come by the hundred a second; a pass for each cost the
-        # pushes half their rate (bench/README.md). The commits of the next few milliseconds share one.
+        # pushes half their rate (docs/benchmarks). The commits of the next few milliseconds share one.
         await asyncio.sleep(self.policy.gather_seconds)
 
     async def _send(self, claimed: Claimed) -> None:

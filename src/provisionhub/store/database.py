@@ -168,7 +168,7 @@ class _KeptConnection:
         """A transaction never committed.
 
         On SQLite it is begun and rolled back on the driver itself: SQLAlchemy's transaction cost more
-        than the reads of a SCIM GET (bench/README.md). A statement run through SQLAlchemy inside it begins
+        than the reads of a SCIM GET (docs/benchmarks). A statement run through SQLAlchemy inside it begins
         SQLAlchemy's transaction on top (the engine's begin hook sees the driver's and adds none), and
         SQLAlchemy rolls that back.
         """

@@ -57,7 +57,7 @@ def make_engine(
         # plan for it. Planned while a table is empty (a new install's first load), that plan is a
         # sequential scan, kept while the table grows: the batch match query slowed with every row.
         # Custom plans are made for each execution from the table's current size, and planning costs
-        # far less than such a scan (bench/README.md).
+        # far less than such a scan (docs/benchmarks).
         connect_args = kwargs.setdefault("connect_args", {})
         connect_args["options"] = f"{connect_args.get('options', '')} -c plan_cache_mode=force_custom_plan"
         engine = create_engine(url, pool_pre_ping=True, **_pool(pool_size), **kwargs)
@@ -117,7 +117,7 @@ def _bind_null_directly() -> None:
     With no adapter registered for a parameter's type, sqlite3 (CPython 3.11) looks for `__adapt__` on
     its protocol and `__conform__` on the value before binding it as it is, and each miss raises an
     AttributeError inside the driver: a None parameter cost several times a text one, and a person row
-    is forty-odd columns, many of them empty (bench/README.md).
+    is forty-odd columns, many of them empty (docs/benchmarks).
     The adapter is a C function that answers None for any argument: `{}.get`. Adapters are global to
     the sqlite3 module; this one changes no value, so every other user of the module binds as before.
     """

@@ -2,7 +2,7 @@
 
 SQLite: a statement's own work is tens of microseconds, while SQLAlchemy's execution machinery
 (parameter building, type processing, result setup) costs several times that; on the hot path it was
-most of a push's cost (bench/README.md). So the INSERT is compiled once per table and column set, each
+most of a push's cost (docs/benchmarks). So the INSERT is compiled once per table and column set, each
 column's bind processor looked up once, and the rows go to the driver's cursor as lists, inside the
 same SQLAlchemy-managed transaction.
 
@@ -28,7 +28,7 @@ from provisionhub.store.driver import driver_cursor
 #: SQLite: rows go in this many to a statement (INSERT ... VALUES (...), (...), ...), the rest one by one.
 #: Each execution of an INSERT has a fixed cost beside its rows' (a table with AUTOINCREMENT reads and
 #: writes its counter in sqlite_sequence once per statement, and the driver steps and resets it), so
-#: batches of rows share it: a hundred to a statement halved the time of a thousand (bench/README.md).
+#: batches of rows share it: a hundred to a statement halved the time of a thousand (docs/benchmarks).
 _ROWS_PER_STATEMENT = 100
 #: The fewest parameters any SQLite allows in one statement (SQLITE_MAX_VARIABLE_NUMBER before 3.32).
 _MOST_PARAMETERS = 999

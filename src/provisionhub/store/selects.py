@@ -1,7 +1,7 @@
 """Running a hot SELECT on SQLite's own driver, its values typed as SQLAlchemy would type them.
 
 SQLAlchemy's execution (parameter processing, result set-up, row objects) costs more a call than SQLite
-takes to answer an index search (bench/README.md); each batch of pushes paid it for its two lookups (its
+takes to answer an index search (docs/benchmarks); each batch of pushes paid it for its two lookups (its
 tokens, its people). So on SQLite such a statement is compiled once, its bind and result
 processors looked up once, and it runs on the driver's cursor inside the SQLAlchemy-managed
 transaction. On PostgreSQL, where the round trip is the cost, it goes through SQLAlchemy as usual.

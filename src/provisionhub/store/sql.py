@@ -4,7 +4,7 @@ PostgreSQL plans a statement again for every new text; an IN list of N values is
 so every batch paid for planning, more than for running the query. `= ANY(:array)` is one text,
 prepared once by psycopg. SQLite has no arrays; there the list travels as one JSON text and the column
 is matched against `json_each` of it, which SQLite answers with index searches like an IN list, but
-without SQLAlchemy rendering a new statement text for every call (bench/README.md).
+without SQLAlchemy rendering a new statement text for every call (docs/benchmarks).
 """
 
 from __future__ import annotations

@@ -116,7 +116,7 @@ people = Table(
     Index(None, "login_source", "unique_id", unique=True),
     Index(None, "updated_at"),
     # Who is not deleted, in id order, without reading the wide rows: lists count their people and skip
-    # to a page's offset through it, several times faster than through the wide rows (bench/README.md).
+    # to a page's offset through it, several times faster than through the wide rows (docs/benchmarks).
     Index(None, "id", "status"),
     # The lifecycle's due transitions, by status and moment (directory/lifecycle.py); only people with a
     # window are indexed, so the many without one cost no index writes.

@@ -3,7 +3,7 @@
 PostgreSQL plans each query from its statistics of the tables, which autovacuum's ANALYZE keeps current. A
 table never analysed is planned as if it were nearly empty: a SCIM `userName eq` filter then walked the
 primary key's index through every person, slower with each one, where the `username_key` index answers it
-at once (bench/README.md). With autovacuum off, nothing analyses the tables.
+at once (docs/benchmarks). With autovacuum off, nothing analyses the tables.
 """
 
 from __future__ import annotations

@@ -14,7 +14,7 @@ Where the batches run:
 - "inline" (SQLite): on the event loop itself, for whatever the requests queued until the loop's turns
   stopped bringing more (see _flush). A SQLite transaction is a few hundred microseconds of local
   work; running it in place saves thread hand-offs and the GIL contention between two threads, which
-  cost more than the work itself (bench/README.md).
+  cost more than the work itself (docs/benchmarks).
 Either way there is one writer per process: SQLite sees no lock contention between our own writes.
 """
 
@@ -214,7 +214,7 @@ def _savepoint(conn: Connection) -> Iterator[Connection]:
     """A savepoint around one group of a shared transaction.
 
     On SQLite, straight to the driver: SQLAlchemy compiles its SAVEPOINT and RELEASE statements anew each
-    time, a noticeable share of a SCIM create (bench/README.md). Savepoints SQLAlchemy opens inside
+    time, a noticeable share of a SCIM create (docs/benchmarks). Savepoints SQLAlchemy opens inside
     (begin_nested) nest within this one as usual. A failed ROLLBACK TO raises, and so fails the shared
     transaction, whose groups are then retried alone: a group's half-done work is never committed.
     """

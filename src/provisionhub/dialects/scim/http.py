@@ -54,7 +54,7 @@ def base_url(request: Request) -> str:
 
 def _base_url(request: Request, key: tuple[Any, ...]) -> str:
     """Starlette's base URL of request, made once for each key (what it is made of): Starlette builds it
-    anew on every call (bench/README.md)."""
+    anew on every call (docs/benchmarks)."""
     found = _BASE_URLS.get(key)
     if found is None:
         if len(_BASE_URLS) >= _BASE_URLS_KEPT:  # a Host header is the client's to choose
@@ -134,7 +134,7 @@ def resource_response(document: dict[str, Any], shown: dict[str, Any], status: i
 class ResourceResponse(Response):
     """A resource's answer, its headers made directly: Starlette's Response lowers and encodes each header
     it is given and looks through them for its own, a measurable share of answering a SCIM read
-    (bench/README.md)."""
+    (docs/benchmarks)."""
 
     media_type = errors.MEDIA_TYPE
 

@@ -139,7 +139,7 @@ def _request_only(schema: Schema) -> frozenset[str]:
 def _default_view(document: dict[str, Any], core: Schema, extensions: Sequence[Schema]) -> dict[str, Any]:
     """document as answered when a request names no attributes: without those returned only when asked
     for. The everyday case, done without walking every attribute, which every User of a list page paid
-    (bench/README.md)."""
+    (docs/benchmarks)."""
     hidden = _request_only(core)
     answer = {key: value for key, value in document.items() if key not in hidden}
     for extension in extensions:

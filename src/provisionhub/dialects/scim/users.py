@@ -153,7 +153,7 @@ def user_out(
 
 def scim_datetime(value: datetime) -> str:
     """A SCIM dateTime (xsd:dateTime, in UTC, to the millisecond) of a time in UTC. isoformat, not
-    strftime, which is slower: every User has two, and a page a hundred Users (bench/README.md)."""
+    strftime, which is slower: every User has two, and a page a hundred Users (docs/benchmarks)."""
     text = value.isoformat(timespec="milliseconds")
     return (text if value.tzinfo is None else text[:-6]) + "Z"  # "+00:00" said as Z
 

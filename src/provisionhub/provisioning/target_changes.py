@@ -141,7 +141,8 @@ def remove_target(conn: Connection, name: str, force: bool, actor: str, now: dat
     owed = deliveries.c.target_id == target.id, deliveries.c.state.in_(UNSENT)
     count = conn.execute(select(func.count()).where(*owed)).scalar_one()
     if count and not force:
-        raise Unsent(f"target {target.name!r} has {count} deliveries pending or being sent", count)
+        unsent = "1 delivery" if count == 1 else f"{count} deliveries"
+        raise Unsent(f"target {target.name!r} has {unsent} pending or being sent", count)
     if count:
         reason = f"target removed by {actor}"
         conn.execute(

@@ -43,7 +43,8 @@ _NAMES = {
     "profile_section": ("profile section", "profile sections"),
 }
 
-FRESH = "PROVISIONHUB_DATABASE_URL=sqlite:///./var/demo.db provisionhub demo"
+#: A fresh database for the demo, as `make demo` or the command line takes it (then the same for the rest).
+FRESH = "PROVISIONHUB_DATABASE_URL=sqlite:///./var/demo.db make demo"
 
 
 def demo(
@@ -82,7 +83,9 @@ def _refused(conn: Connection) -> bool:
     err.print(
         f"[red]error:[/red] this database already holds data: {held}.\n"
         "The demo loads only into an empty database, so that it never mixes with real data. "
-        f"Use a fresh one:\n\n    {FRESH}\n",
+        f"Use a fresh one:\n\n    {FRESH}\n\n"
+        "(or `provisionhub demo` with that variable set), and the same variable for `make run` and the "
+        "command line.\n",
         highlight=False,
         soft_wrap=True,
     )

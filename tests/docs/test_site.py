@@ -28,7 +28,7 @@ def test_the_site_builds_strict_and_its_configuration_page_names_every_setting(t
         check=False,
     )
     assert built.returncode == 0, built.stderr
-    page = (site / "operations" / "configuration" / "index.html").read_text()
+    page = (site / "operations" / "configuration.html").read_text()
     for name in Settings.model_fields:
         assert f"PROVISIONHUB_{name.upper()}" in page
 

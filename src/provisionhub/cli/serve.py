@@ -14,7 +14,6 @@ from provisionhub.cli.doors import database as _database
 from provisionhub.cli.doors import err
 from provisionhub.directory.access import Permission
 from provisionhub.directory.errors import Conflict
-from provisionhub.provisioning.dispatcher import Dispatcher, Policy
 from provisionhub.settings import Settings
 from provisionhub.store.database import Database
 from provisionhub.store.migrate import upgrade
@@ -97,6 +96,9 @@ def worker() -> None:
     settings = Settings()
     _upgrade()
     database = Database.from_settings(settings)
+
+    # Imported here: the dispatcher and its HTTP client are a quarter of the command line's start.
+    from provisionhub.provisioning.dispatcher import Dispatcher, Policy
 
     async def run() -> None:
         database.start()

@@ -13,8 +13,8 @@ from provisionhub.cli.doors import in_transaction as _in_transaction
 from provisionhub.cli.listing import Field, JsonOption, cell, show
 from provisionhub.cli.targets import UNKNOWN_TARGET, target_app
 from provisionhub.directory.errors import NotFound
+from provisionhub.directory.operations import utcnow
 from provisionhub.provisioning import overview, requeue
-from provisionhub.provisioning.dispatcher import utcnow
 from provisionhub.provisioning.targets import set_paused
 
 

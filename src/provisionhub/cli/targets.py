@@ -11,7 +11,7 @@ import typer
 from provisionhub.cli.doors import ACTOR, Hints, err, fail, refusals
 from provisionhub.cli.doors import in_transaction as _in_transaction
 from provisionhub.directory.errors import Conflict, Invalid, NotFound
-from provisionhub.provisioning.dispatcher import utcnow
+from provisionhub.directory.operations import utcnow
 from provisionhub.provisioning.target_changes import (
     KEEP,
     EditTarget,

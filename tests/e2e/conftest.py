@@ -38,7 +38,11 @@ class Server:
     def start(self) -> None:
         with self.log.open("ab") as out:
             self.process = subprocess.Popen(
-                [*CLI, "serve", "--port", str(self.port)], env=self.env, stdout=out, stderr=subprocess.STDOUT
+                [*CLI, "serve", "--port", str(self.port)],
+                env=self.env,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                cwd=self.log.parent,  # what it keeps beside itself (a first token on PostgreSQL) stays there
             )
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:

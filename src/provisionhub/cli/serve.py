@@ -4,10 +4,14 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import signal
+import sys
+from pathlib import Path
 from typing import Annotated
 
 import typer
+from sqlalchemy.engine import make_url
 
 from provisionhub.auth.tokens import any_token_exists, create_token
 from provisionhub.cli.doors import database as _database
@@ -53,7 +57,9 @@ def serve(
 
 
 def _first_token(database: Database, host: str, port: int) -> None:
-    """On a database with no tokens at all, create an admin token and show it, once."""
+    """On a database with no tokens at all, create an admin token and show it, once: on a terminal, printed;
+    otherwise (stdout a log file, a service's journal) written to a file only its owner may read, whose
+    path is printed, so that the token never lands in a log."""
     try:
         with database.transaction() as conn:
             if any_token_exists(conn):
@@ -62,15 +68,40 @@ def _first_token(database: Database, host: str, port: int) -> None:
     except Conflict:
         return  # another process made it first
     base = base_url(host, port)
+    if sys.stdout.isatty():
+        shown, used = f"It is shown only this once; keep it somewhere safe:\n\n    {secret}\n", secret
+    else:
+        kept = _keep_secret(_token_file(database), secret).resolve()
+        shown = (
+            f"It is in {kept}, readable only by you (not printed: this output is not a terminal).\n"
+            "Keep it somewhere safe, then delete that file.\n"
+        )
+        used = f"'\"$(cat {kept})\"'"
     print(
         "\nprovisionhub: first start. Created the API token 'admin' (permission admin).\n"
-        "It is shown only this once; keep it somewhere safe:\n\n"
-        f"    {secret}\n\n"
+        f"{shown}\n"
         "Try it:\n"
         f"    curl -s -X POST {base}/opscom/api/OC_TOMA/v1/profiles/types/list "
-        f"-H 'Content-Type: application/json' -d '{{\"apiToken\": \"{secret}\"}}'\n",
+        f"-H 'Content-Type: application/json' -d '{{\"apiToken\": \"{used}\"}}'\n",
         flush=True,
     )
+
+
+def _token_file(database: Database) -> Path:
+    """Where the first token is kept when it is not printed: beside a SQLite database, else ./var/."""
+    url = make_url(database.url)
+    folder = Path(url.database).parent if url.get_backend_name() == "sqlite" and url.database else Path("var")
+    return folder / "admin-token"
+
+
+def _keep_secret(path: Path, secret: str) -> Path:
+    """Write secret to path, readable and writable by its owner only (mode 0600, whatever was there)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(descriptor, "w") as file:
+        os.fchmod(file.fileno(), 0o600)
+        file.write(secret + "\n")
+    return path
 
 
 def base_url(host: str, port: int) -> str:

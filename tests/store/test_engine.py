@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import stat
 import time
 from pathlib import Path
 
@@ -189,3 +190,17 @@ async def _levels_on_every_connection(database: Database) -> set[int]:
     by_connection = dict(found)
     assert len(by_connection) == 4  # four distinct connections, each asked
     return set(by_connection.values())
+
+
+def test_a_new_sqlite_database_and_its_wal_are_readable_by_their_owner_only(tmp_path: Path) -> None:
+    path = tmp_path / "var" / "provisionhub.db"
+    engine = make_engine(f"sqlite:///{path}")
+    try:
+        with engine.begin() as conn:
+            conn.exec_driver_sql("CREATE TABLE t (x INTEGER)")
+            conn.exec_driver_sql("INSERT INTO t VALUES (1)")
+        modes = {p.name: stat.S_IMODE(p.stat().st_mode) for p in path.parent.iterdir()}
+    finally:
+        engine.dispose()
+    assert modes["provisionhub.db"] == 0o600
+    assert modes["provisionhub.db-wal"] == 0o600

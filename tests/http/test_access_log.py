@@ -27,6 +27,17 @@ from provisionhub.http.access_log import RedactCredentials, redacted
         ),
         (f'/x?q={{"apiToken":"ph-{"Z" * 40}"}}', '/x?q={"apiToken":"ph-***"}'),
         (f"/x?id=phc-{'c' * 24}&s=phs-{'s' * 41}", f"/x?id=phc-{'c' * 24}&s=phs-{'s' * 41}"),
+        # Decoded before matching: a token percent-encoded, in part or whole, or twice, or inside JSON.
+        (f"/scim/v2/Users?x=ph%2D{'A' * 40}", "/scim/v2/Users?x=ph-***"),
+        (f"/x?q={'%' + '%'.join(f'{b:02X}' for b in ('pha-' + 'b' * 40).encode())}", "/x?q=pha-***"),
+        (f"/x?q=ph%252D{'C' * 40}", "/x?q=ph-***"),
+        (
+            "/uniweb/api/resource.php?request=%7B%22action%22%3A%22read%22%2C%22access%5Ftoken%22%3A%22live%22%7D",
+            '/uniweb/api/resource.php?request={"action":"read","access_token":"***"}',
+        ),
+        ("/x?access%5Ftoken=live&b=2", "/x?access_token=***&b=2"),
+        ("/x?a=%0D%0A&access%5Ftoken=live", "/x?a=\\x0d\\x0a&access_token=***"),
+        ("/x?name=Ada+Lovelace&q=%7B%7D", "/x?name=Ada+Lovelace&q=%7B%7D"),
     ],
 )
 def test_credential_parameters_are_masked_and_nothing_else(line: str, shown: str) -> None:

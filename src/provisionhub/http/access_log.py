@@ -8,6 +8,7 @@ import copy
 import logging
 import re
 from typing import Any
+from urllib.parse import unquote_plus
 
 from uvicorn.config import LOGGING_CONFIG
 
@@ -21,9 +22,38 @@ _CREDENTIALS = re.compile(
 _ISSUED = re.compile(r"(?P<prefix>ph[as]?-)[A-Za-z0-9]{40}(?![A-Za-z0-9])")
 
 
+#: A credential property inside JSON in a query string (UNIWeb's GET request object), unless masked already.
+_JSON_CREDENTIALS = re.compile(
+    r'(?i)(?P<name>"(?:access_token|refresh_token|apitoken|token|client_secret|password)"\s*:\s*")'
+    r'(?!(?:ph[as]?-)?\*\*\*")[^"]*'
+)
+#: Characters a decoded line must not put in the log as they are (a forged line, a terminal escape).
+_UNPRINTABLE = re.compile(r"[\x00-\x1f\x7f]")
+
+
 def redacted(text: str) -> str:
-    """text with each credential parameter's value, and each secret provisionhub issued, replaced by ***."""
-    return _ISSUED.sub(r"\g<prefix>***", _CREDENTIALS.sub(r"\g<name>***", text))
+    """text with each credential parameter's value, and each secret provisionhub issued, replaced by ***.
+    Matched in the text as sent and once percent-decoded (a token may be sent as `ph%2D...`, or inside JSON
+    in a parameter): when decoding shows a credential the text as sent hid, the decoded text is logged,
+    masked, its control characters escaped."""
+    masked = _masked(text)
+    if "%" not in masked and "+" not in masked:
+        return masked
+    decoded = masked
+    for _ in range(3):  # a value encoded twice or thrice is decoded as a client's server would
+        once = unquote_plus(decoded)
+        if once == decoded:
+            break
+        decoded = once
+    again = _masked(decoded)
+    if again == decoded:
+        return masked
+    return _UNPRINTABLE.sub(lambda found: f"\\x{ord(found[0]):02x}", again)
+
+
+def _masked(text: str) -> str:
+    text = _ISSUED.sub(r"\g<prefix>***", _CREDENTIALS.sub(r"\g<name>***", text))
+    return _JSON_CREDENTIALS.sub(r"\g<name>***", text)
 
 
 class RedactCredentials(logging.Filter):

@@ -20,6 +20,7 @@ from tests.provisioning.conftest import new_person
 def people_in(path: Path) -> int:
     with sqlite3.connect(path) as copy:
         assert copy.execute("PRAGMA integrity_check").fetchall() == [("ok",)]
+        assert copy.execute("PRAGMA journal_mode").fetchone() == ("delete",)  # one file, no -wal needed
         return int(copy.execute("SELECT count(*) FROM people").fetchone()[0])
 
 

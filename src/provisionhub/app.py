@@ -24,6 +24,7 @@ from provisionhub.directory.service import Directory
 from provisionhub.http.dialects import DialectsApp, serve_dialects
 from provisionhub.http.route_permissions import public
 from provisionhub.provisioning.dispatcher import Dispatcher, Policy
+from provisionhub.provisioning.retention import prune_periodically
 from provisionhub.scheduler import run_periodically
 from provisionhub.settings import Settings
 from provisionhub.store.database import Database
@@ -53,16 +54,19 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
         dispatcher = Dispatcher(database, Policy.from_settings(settings)) if settings.dispatch else None
         interval = settings.lifecycle_interval_seconds
         scheduler = asyncio.create_task(run_periodically(directory, interval)) if interval > 0 else None
+        days = settings.retention_days
+        retention = asyncio.create_task(prune_periodically(database, days, directory.now)) if days else None
         try:
             if dispatcher is not None:
                 dispatcher.start()
             yield
         finally:
             try:
-                if scheduler is not None:
-                    scheduler.cancel()
-                    with suppress(asyncio.CancelledError):
-                        await scheduler
+                for task in (scheduler, retention):
+                    if task is not None:
+                        task.cancel()
+                        with suppress(asyncio.CancelledError):
+                            await task
                 if dispatcher is not None:
                     await dispatcher.stop()
             finally:

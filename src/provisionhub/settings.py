@@ -99,6 +99,13 @@ class Settings(BaseSettings):
         description="How often serve applies the lifecycle's scheduled transitions (activated, grace period, "
         "expired, unexpired), in seconds; 0 disables them (`provisionhub lifecycle run` from cron instead).",
     )
+    retention_days: int = Field(
+        30,
+        ge=0,
+        description="Days a finished delivery (delivered, or folded into another) and its attempts are kept "
+        "before serve removes them, hourly (`provisionhub db prune` from cron instead); 0 keeps them "
+        "forever. Dead letters are kept until replayed.",
+    )
     opentelemetry: bool = Field(
         False,
         description="Let FastAPI trace and measure requests through OpenTelemetry, for a process launched "

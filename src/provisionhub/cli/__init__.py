@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import typer
 
-# Imported for the commands it adds to target_app.
-from provisionhub.cli import target_queue  # noqa: F401
+# Imported for the commands they add to target_app and db_app.
+from provisionhub.cli import backup, retention, target_queue  # noqa: F401
 from provisionhub.cli.catalogues import (
     login_source_app,
     permission_app,

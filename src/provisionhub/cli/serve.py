@@ -22,7 +22,7 @@ from provisionhub.settings import Settings
 from provisionhub.store.database import Database
 from provisionhub.store.migrate import upgrade
 
-db_app = typer.Typer(help="The database schema.", no_args_is_help=True)
+db_app = typer.Typer(help="The database: its schema, retention and backups.", no_args_is_help=True)
 
 
 def serve(

@@ -432,7 +432,7 @@ deliveries = Table(
     Column("person_id", BigId, ForeignKey("people.id"), nullable=False),
     Column("outbox_id", BigId),  # the newest event it carries (None: a manual reprovision)
     Column("event", String(30), nullable=False),
-    Column("state", String(20), nullable=False),  # pending, sending, delivered, dead
+    Column("state", String(20), nullable=False),  # pending, sending, delivered, dead, folded
     Column("attempts", Integer, nullable=False, server_default="0"),
     Column("next_attempt_at", UTCDateTime(), nullable=False),
     Column("lease_until", UTCDateTime()),  # a sending delivery's claim; past it, it is pending again
@@ -443,6 +443,7 @@ deliveries = Table(
     Column("last_error", String(500)),
     Index(None, "state", "next_attempt_at"),
     Index(None, "target_id", "person_id", "state"),
+    Index(None, "state", "finished_at"),  # retention: finished deliveries by age
     sqlite_autoincrement=True,
 )
 

@@ -1,0 +1,53 @@
+"""`db backup`: a copy of a live SQLite database through SQLite's online backup API, consistent while
+other connections write. PostgreSQL has its own tool for this (pg_dump)."""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+from pathlib import Path
+
+from sqlalchemy.engine import make_url
+
+
+class BackupRefused(Exception):
+    """The backup cannot be made as asked; the message says why and what to do."""
+
+
+def backup_sqlite(url: str, file: Path, *, force: bool = False) -> int:
+    """Copy the SQLite database at url into file (created 0600; an existing file only with force); the
+    backup's size in bytes."""
+    parsed = make_url(url)
+    if parsed.get_backend_name() != "sqlite":
+        raise BackupRefused(
+            "db backup copies SQLite databases; back up PostgreSQL with pg_dump "
+            "(pg_dump --format=custom --file=FILE DATABASE)"
+        )
+    source_name = parsed.database or ""
+    if source_name in ("", ":memory:") or not Path(source_name).exists():
+        raise BackupRefused(f"no SQLite database file at {source_name or '(memory)'}")
+    if file.exists() and not force:
+        raise BackupRefused(f"{file} exists; choose another file, or overwrite it with --force")
+    partial = file.with_name(f".{file.name}.partial")
+    partial.unlink(missing_ok=True)
+    # Made 0600 before a byte is written: the copy holds every person and every credential's hash.
+    os.close(os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+    try:
+        source = sqlite3.connect(source_name, timeout=30)
+        try:
+            target = sqlite3.connect(partial)
+            try:
+                # In one step: a read transaction on the source, which in WAL mode holds no writer back.
+                # In small steps, each write by another connection would start the copy over.
+                source.backup(target)
+                # A single file, readable without its -wal beside it.
+                target.execute("PRAGMA journal_mode=DELETE")
+            finally:
+                target.close()
+        finally:
+            source.close()
+        partial.replace(file)
+    except BaseException:
+        partial.unlink(missing_ok=True)
+        raise
+    return file.stat().st_size

@@ -24,7 +24,7 @@ from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 from uvicorn.server import ServerState
 
 from provisionhub.app import create_app
-from provisionhub.http.dialects import Dialect, DialectsApp, RefuseNulInUrl, serve_dialects
+from provisionhub.http.dialects import Dialect, DialectsApp, RefuseBadTextInUrl, serve_dialects
 from provisionhub.http.routes import DirectRoute
 from provisionhub.http.server import HTTP_PROTOCOL, CoalescedTransport, HttpProtocol
 from provisionhub.settings import Settings
@@ -95,10 +95,10 @@ def test_starlettes_router_hands_a_routes_child_scope_to_its_handle() -> None:
 
 
 def test_fastapi_user_middleware_names_each_added_middlewares_class() -> None:
-    # FrontDoor.route (http/dialects.py) stands aside when middleware other than RefuseNulInUrl was added;
+    # FrontDoor.route (http/dialects.py) stands aside when middleware other than RefuseBadTextInUrl was added;
     # FastAPI itself must add none to the application create_app builds.
     app = create_app(Settings(database_url="sqlite://"))
-    assert [m.cls for m in app.user_middleware] == [RefuseNulInUrl]
+    assert [m.cls for m in app.user_middleware] == [RefuseBadTextInUrl]
 
 
 def test_fastapi_exception_handlers_are_keyed_by_class_and_status_as_the_stack_reads_them() -> None:

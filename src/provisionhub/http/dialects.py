@@ -26,7 +26,7 @@ from starlette.routing import BaseRoute, Match, NoMatchFound, Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from provisionhub.directory.errors import DirectoryError
-from provisionhub.http.bodies import BodyError
+from provisionhub.http.bodies import BodyError, spelled_text_refusal
 from provisionhub.http.routes import DirectRoute
 
 ErrorResponse = Callable[[Exception], Response]
@@ -138,21 +138,34 @@ class DialectsApp(FastAPI):
         ]
 
 
-class RefuseNulInUrl:
-    """Answers 400, in the owning dialect's error format, a request whose path or query string holds a
-    NUL character: PostgreSQL cannot store or even compare one (looking up such an id was a 500), and no
-    id or parameter holds one. Plain ASGI, not a BaseHTTPMiddleware: every request pays for this check, so it
-    must cost next to nothing (docs/benchmarks)."""
+def url_refusal(scope: Scope) -> str | None:
+    """Why a request's URL (path, query string) cannot be read as text, or None. A NUL: PostgreSQL cannot
+    store or even compare one (looking up such an id was a 500), and no id or parameter holds one. Bytes
+    that are not UTF-8 (%ED%A0%80): the server and Starlette replace them with U+FFFD, so an id or a
+    parameter would silently be another. Every request pays for this check: it must cost next to nothing
+    (docs/benchmarks)."""
+    query: bytes = scope["query_string"]
+    if "\x00" in scope["path"] or b"%00" in query:
+        return "the URL holds a NUL character (%00), which no id or parameter may hold"
+    raw: bytes = scope.get("raw_path") or b""
+    if b"%" not in raw and b"%" not in query and raw.isascii() and query.isascii():
+        return None  # most requests: nothing spelled beyond ASCII
+    refusal = spelled_text_refusal(raw) or spelled_text_refusal(query)
+    return None if refusal is None else f"the URL {refusal}"
+
+
+class RefuseBadTextInUrl:
+    """Answers 400, in the owning dialect's error format, a request whose URL cannot be read as text
+    (url_refusal). Plain ASGI, not a BaseHTTPMiddleware, for every request pays for it."""
 
     def __init__(self, app: ASGIApp, dialects: list[Dialect]) -> None:
         self.app = app
         self.dialects = dialects
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http" and ("\x00" in scope["path"] or b"%00" in scope["query_string"]):
-            refusal = HTTPException(
-                400, "the URL holds a NUL character (%00), which no id or parameter may hold"
-            )
+        refused = url_refusal(scope) if scope["type"] == "http" else None
+        if refused is not None:
+            refusal = HTTPException(400, refused)
             owner = next((d for d in self.dialects if d.owns(scope["path"])), None)
             response = (
                 owner.error_response(refusal)
@@ -173,9 +186,9 @@ class FrontDoor:
     endpoint called; what it raises is answered as the stack would answer it: by the application's
     exception handler for it (the dialects' own formats), else a 500 raised on to the server, which logs
     it. Every other request (the app's own routes, the dialects' FastAPI routes, a path no route matches,
-    a URL holding a NUL) goes through the stack.
+    a URL that is not text) goes through the stack.
 
-    It stands aside when the stack does more than it knows: when middleware other than RefuseNulInUrl
+    It stands aside when the stack does more than it knows: when middleware other than RefuseBadTextInUrl
     was added, or the app runs in debug mode (decided at the first request, when Starlette builds its
     stack too).
     """
@@ -191,10 +204,10 @@ class FrontDoor:
             # Seam, pinned: FastAPI's user_middleware (tests/http/test_library_seams.py). Starlette types
             # Middleware.cls with the ParamSpec of Middleware.__init__, which no class can match for mypy.
             self._open = not self.app.debug and all(
-                m.cls is RefuseNulInUrl  # type: ignore[comparison-overlap]
+                m.cls is RefuseBadTextInUrl  # type: ignore[comparison-overlap]
                 for m in self.app.user_middleware
             )
-        if not self._open or "\x00" in scope["path"] or b"%00" in scope["query_string"]:
+        if not self._open or url_refusal(scope) is not None:
             return None
         path = get_route_path(scope)
         for dialect, routes in self.doors:
@@ -264,7 +277,7 @@ def serve_dialects(app: FastAPI, dialects: list[Dialect], *, front_door: bool = 
     handled = {kind for dialect in dialects for kind in dialect.handled} | set(HANDLED)
     for kind in handled:
         app.add_exception_handler(kind, answer)
-    app.add_middleware(RefuseNulInUrl, dialects=dialects)
+    app.add_middleware(RefuseBadTextInUrl, dialects=dialects)
     for dialect in dialects:
         if dialect.router.prefix != dialect.prefix:
             raise ValueError(f"the router of dialect {dialect.prefix} must be made with that prefix")

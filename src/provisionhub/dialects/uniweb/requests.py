@@ -12,10 +12,9 @@ from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any, TypeVar
 
-import orjson
-
 from provisionhub.directory.errors import Invalid, Reason
 from provisionhub.directory.sections import Language
+from provisionhub.http.bodies import BodyError, NotJSON, parse_json
 
 E = TypeVar("E", bound=StrEnum)
 
@@ -82,9 +81,11 @@ def request_object(fields: Any) -> Any:
         raw = fields["request"]
         if isinstance(raw, str):
             try:
-                return orjson.loads(raw)
-            except orjson.JSONDecodeError:
+                return parse_json(raw)
+            except NotJSON:
                 raise Invalid("request", Reason.INVALID, "request: not valid JSON") from None
+            except BodyError as exc:  # a text in it is not Unicode text, or holds a NUL
+                raise Invalid("request", Reason.INVALID, f"request: {exc}") from None
         return raw
     return fields
 

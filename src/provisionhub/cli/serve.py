@@ -11,7 +11,7 @@ import typer
 
 from provisionhub.auth.tokens import any_token_exists, create_token
 from provisionhub.cli.doors import database as _database
-from provisionhub.cli.doors import err
+from provisionhub.cli.doors import err, fail
 from provisionhub.directory.access import Permission
 from provisionhub.directory.errors import Conflict
 from provisionhub.settings import Settings
@@ -24,8 +24,14 @@ db_app = typer.Typer(help="The database schema.", no_args_is_help=True)
 def serve(
     host: Annotated[str | None, typer.Option(help="Address to listen on.")] = None,
     port: Annotated[int | None, typer.Option(help="Port to listen on.")] = None,
+    ssl_certfile: Annotated[
+        str | None, typer.Option(help="PEM certificate (chain) file: serve HTTPS with it.")
+    ] = None,
+    ssl_keyfile: Annotated[
+        str | None, typer.Option(help="PEM private key file, when the certificate file does not hold it.")
+    ] = None,
 ) -> None:
-    """Apply migrations, then serve every dialect over HTTP."""
+    """Apply migrations, then serve every dialect over HTTP (HTTPS with a certificate)."""
     import uvicorn
 
     from provisionhub.app import create_app
@@ -36,9 +42,13 @@ def serve(
     settings = Settings()
     host = host or settings.host
     port = port or settings.port
+    certfile = ssl_certfile or settings.ssl_certfile
+    keyfile = ssl_keyfile or settings.ssl_keyfile
+    if keyfile and not certfile:
+        fail("a key file without a certificate", "give --ssl-certfile (or PROVISIONHUB_SSL_CERTFILE) too")
     _upgrade()
     database = Database.from_settings(settings)
-    _first_token(database, host, port)
+    _first_token(database, base_url(host, port, tls=certfile is not None))
     app = create_app(settings, database)
     tune_for_serving()
     uvicorn.run(
@@ -49,10 +59,12 @@ def serve(
         log_config=log_config(),
         proxy_headers=False,
         http=HttpProtocol,
+        ssl_certfile=certfile,
+        ssl_keyfile=keyfile,
     )
 
 
-def _first_token(database: Database, host: str, port: int) -> None:
+def _first_token(database: Database, base: str) -> None:
     """On a database with no tokens at all, create an admin token and show it, once."""
     try:
         with database.transaction() as conn:
@@ -61,7 +73,6 @@ def _first_token(database: Database, host: str, port: int) -> None:
             secret = create_token(conn, "admin", [Permission.ADMIN], actor="serve")
     except Conflict:
         return  # another process made it first
-    base = base_url(host, port)
     print(
         "\nprovisionhub: first start. Created the API token 'admin' (permission admin).\n"
         "It is shown only this once; keep it somewhere safe:\n\n"
@@ -73,9 +84,10 @@ def _first_token(database: Database, host: str, port: int) -> None:
     )
 
 
-def base_url(host: str, port: int) -> str:
-    """Where a client on this machine reaches serve listening on host and port."""
-    return f"http://{'127.0.0.1' if host in ('0.0.0.0', '::') else host}:{port}"  # noqa: S104
+def base_url(host: str, port: int, *, tls: bool = False) -> str:
+    """Where a client on this machine reaches serve listening on host and port (tls: over HTTPS)."""
+    scheme = "https" if tls else "http"
+    return f"{scheme}://{'127.0.0.1' if host in ('0.0.0.0', '::') else host}:{port}"  # noqa: S104
 
 
 @db_app.command("upgrade")

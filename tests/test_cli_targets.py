@@ -170,3 +170,62 @@ def test_target_remove_with_force_dead_letters_and_frees_the_name(
     assert "new.example.edu" in cli("target", "list").stdout
     assert "removed" in cli("target", "remove", "hr").stderr  # nothing owed: no --force needed
     assert "target list" in cli("target", "remove", "hr", code=1).stderr
+
+
+def _add(cli, url: str, *options: str, code: int = 0):
+    return cli(
+        "target", "add", "hr", "--kind", "scim", "--url", url, "--bearer-token-stdin", *options,
+        stdin="t0ken-xyz\n", code=code,
+    )  # fmt: skip
+
+
+def test_a_secret_over_plain_http_to_loopback_is_accepted(cli, database: Database) -> None:
+    for name, url in (
+        ("a", "http://127.0.0.1:8080/scim"),
+        ("b", "http://[::1]/scim"),
+        ("c", "http://localhost"),
+    ):
+        cli("target", "add", name, "--kind", "scim", "--url", url, "--username", "u", "--password-stdin",
+            stdin="pa55-w0rd\n")  # fmt: skip
+
+    assert target_row(database, "b")["auth"] == "basic"
+
+
+def test_a_secret_over_https_to_any_host_is_accepted(cli, database: Database) -> None:
+    _add(cli, "https://lms.example.edu/scim/v2")
+
+    assert target_row(database)["auth"] == "bearer"
+
+
+def test_a_secret_over_plain_http_to_a_remote_host_is_refused_naming_the_option(
+    cli, database: Database
+) -> None:
+    refused = _add(cli, "http://lms.example.edu/scim/v2", code=1)
+
+    assert "in the clear" in refused.stderr
+    assert "lms.example.edu" in refused.stderr
+    assert "--allow-insecure" in refused.stderr
+    with database.snapshot() as conn:
+        assert conn.execute(select(tables.targets)).first() is None
+
+
+def test_a_secret_over_plain_http_to_a_remote_host_with_allow_insecure_is_accepted(
+    cli, database: Database
+) -> None:
+    _add(cli, "http://10.0.0.7/scim/v2", "--allow-insecure")
+
+    assert target_row(database)["url"] == "http://10.0.0.7/scim/v2"
+
+
+def test_an_edit_giving_a_remote_http_target_a_secret_is_refused(cli, database: Database) -> None:
+    cli("target", "add", "hr", "--kind", "scim", "--url", "http://lms.example.edu/scim/v2")
+
+    refused = cli("target", "edit", "hr", "--bearer-token-stdin", stdin="t0ken-xyz\n", code=1)
+    moved = cli("target", "edit", "hr", "--url", "http://127.0.0.2/scim/v2")
+
+    assert "--allow-insecure" in refused.stderr
+    assert "url: http://lms.example.edu/scim/v2 -> http://127.0.0.2/scim/v2" in moved.stderr
+    cli("target", "edit", "hr", "--bearer-token-stdin", stdin="t0ken-xyz\n")
+    assert "--allow-insecure" in cli("target", "edit", "hr", "--url", "http://lms.example.edu", code=1).stderr
+    cli("target", "edit", "hr", "--url", "http://lms.example.edu", "--allow-insecure")
+    assert (target_row(database)["auth"], target_row(database)["url"]) == ("bearer", "http://lms.example.edu")

@@ -18,7 +18,13 @@ from provisionhub.settings import Settings
 
 MARKER = "<!-- settings-table -->"
 
-_KINDS: dict[Any, str] = {str: "text", int: "integer", float: "number", bool: "`true` or `false`"}
+_KINDS: dict[Any, str] = {
+    str: "text",
+    str | None: "text, or unset",
+    int: "integer",
+    float: "number",
+    bool: "`true` or `false`",
+}
 _BOUNDS: dict[type, tuple[str, str]] = {
     annotated_types.Gt: ("gt", ">"),
     annotated_types.Ge: ("ge", ">="),
@@ -66,6 +72,8 @@ def _bound(constraint: Any) -> str:
 
 def _default(field: FieldInfo) -> str:
     value = field.default
+    if value is None:
+        return "unset"
     if isinstance(value, bool):
         return f"`{str(value).lower()}`"
     if isinstance(value, float) and value.is_integer():

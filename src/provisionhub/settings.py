@@ -30,6 +30,19 @@ class Settings(BaseSettings):
     )
     host: str = Field("127.0.0.1", description="The address `serve` listens on (its `--host` wins).")
     port: int = Field(8000, description="The port `serve` listens on (its `--port` wins).")
+    ssl_certfile: str | None = Field(
+        None,
+        description=(
+            "A PEM certificate (chain) file: `serve` answers HTTPS with it (its `--ssl-certfile` wins)."
+            " Unset: plain HTTP, for loopback or behind a reverse proxy that ends TLS."
+        ),
+    )
+    ssl_keyfile: str | None = Field(
+        None,
+        description=(
+            "The PEM private key of ssl_certfile, when that file does not hold it (its `--ssl-keyfile` wins)."
+        ),
+    )
     max_body_bytes: int = Field(1_048_576, description="Largest request body accepted, in bytes.")
     bulk_max_body_bytes: int = Field(
         16_777_216,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import socket
+import ssl
 import subprocess
 import sys
 import time
@@ -28,17 +29,26 @@ def free_port() -> int:
 class Server:
     """One `provisionhub serve` process; its stdout and stderr go to a file."""
 
-    def __init__(self, database_url: str, log: Path) -> None:
+    def __init__(
+        self,
+        database_url: str,
+        log: Path,
+        *args: str,
+        scheme: str = "http",
+        verify: ssl.SSLContext | bool = True,
+    ) -> None:
         self.env = {**os.environ, "PROVISIONHUB_DATABASE_URL": database_url}
         self.port = free_port()
-        self.base = f"http://127.0.0.1:{self.port}"
+        self.base = f"{scheme}://127.0.0.1:{self.port}"
         self.log = log
+        self.args = args  # more options for serve
+        self.verify = verify  # how clients check its certificate (a CA file), over HTTPS
         self.process: subprocess.Popen[bytes] | None = None
 
     def start(self) -> None:
         with self.log.open("ab") as out:
             self.process = subprocess.Popen(
-                [*CLI, "serve", "--port", str(self.port)],
+                [*CLI, "serve", "--port", str(self.port), *self.args],
                 env=self.env,
                 stdout=out,
                 stderr=subprocess.STDOUT,
@@ -48,7 +58,7 @@ class Server:
         while time.monotonic() < deadline:
             assert self.process.poll() is None, self.output()
             try:
-                if httpx.get(f"{self.base}/readyz", timeout=1).status_code == 200:
+                if httpx.get(f"{self.base}/readyz", timeout=1, verify=self.verify).status_code == 200:
                     return
             except httpx.TransportError:
                 pass

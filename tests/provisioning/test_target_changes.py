@@ -111,7 +111,7 @@ def test_a_rename_moves_the_target_to_its_new_name(database: Database) -> None:
 
 
 def test_new_credentials_and_a_rotated_secret_are_logged_masked(database: Database) -> None:
-    new_target(database, "http://a.example", name="hr")
+    new_target(database, "https://a.example", name="hr")
 
     _, changed = edit(database, "hr", credentials=Credentials(Auth.BASIC, "registry", "first-s3cret"))
     rotated = rotate(database, "hr", "second-s3cret")

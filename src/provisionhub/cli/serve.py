@@ -15,7 +15,7 @@ from sqlalchemy.engine import make_url
 
 from provisionhub.auth.tokens import any_token_exists, create_token
 from provisionhub.cli.doors import database as _database
-from provisionhub.cli.doors import err
+from provisionhub.cli.doors import err, fail
 from provisionhub.directory.access import Permission
 from provisionhub.directory.errors import Conflict
 from provisionhub.settings import Settings
@@ -28,8 +28,14 @@ db_app = typer.Typer(help="The database: its schema, retention and backups.", no
 def serve(
     host: Annotated[str | None, typer.Option(help="Address to listen on.")] = None,
     port: Annotated[int | None, typer.Option(help="Port to listen on.")] = None,
+    ssl_certfile: Annotated[
+        str | None, typer.Option(help="PEM certificate (chain) file: serve HTTPS with it.")
+    ] = None,
+    ssl_keyfile: Annotated[
+        str | None, typer.Option(help="PEM private key file, when the certificate file does not hold it.")
+    ] = None,
 ) -> None:
-    """Apply migrations, then serve every dialect over HTTP."""
+    """Apply migrations, then serve every dialect over HTTP (HTTPS with a certificate)."""
     import uvicorn
 
     from provisionhub.app import create_app
@@ -40,9 +46,13 @@ def serve(
     settings = Settings()
     host = host or settings.host
     port = port or settings.port
+    certfile = ssl_certfile or settings.ssl_certfile
+    keyfile = ssl_keyfile or settings.ssl_keyfile
+    if keyfile and not certfile:
+        fail("a key file without a certificate", "give --ssl-certfile (or PROVISIONHUB_SSL_CERTFILE) too")
     _upgrade()
     database = Database.from_settings(settings)
-    _first_token(database, host, port)
+    _first_token(database, base_url(host, port, tls=certfile is not None))
     app = create_app(settings, database)
     tune_for_serving()
     uvicorn.run(
@@ -53,13 +63,15 @@ def serve(
         log_config=log_config(),
         proxy_headers=False,
         http=HttpProtocol,
+        ssl_certfile=certfile,
+        ssl_keyfile=keyfile,
     )
 
 
-def _first_token(database: Database, host: str, port: int) -> None:
+def _first_token(database: Database, base: str) -> None:
     """On a database with no tokens at all, create an admin token and show it, once: on a terminal, printed;
     otherwise (stdout a log file, a service's journal) written to a file only its owner may read, whose
-    path is printed, so that the token never lands in a log."""
+    path is printed, so that the token never lands in a log. base: where clients reach serve."""
     try:
         with database.transaction() as conn:
             if any_token_exists(conn):
@@ -67,7 +79,6 @@ def _first_token(database: Database, host: str, port: int) -> None:
             secret = create_token(conn, "admin", [Permission.ADMIN], actor="serve")
     except Conflict:
         return  # another process made it first
-    base = base_url(host, port)
     if sys.stdout.isatty():
         shown, used = f"It is shown only this once; keep it somewhere safe:\n\n    {secret}\n", secret
     else:
@@ -104,9 +115,10 @@ def _keep_secret(path: Path, secret: str) -> Path:
     return path
 
 
-def base_url(host: str, port: int) -> str:
-    """Where a client on this machine reaches serve listening on host and port."""
-    return f"http://{'127.0.0.1' if host in ('0.0.0.0', '::') else host}:{port}"  # noqa: S104
+def base_url(host: str, port: int, *, tls: bool = False) -> str:
+    """Where a client on this machine reaches serve listening on host and port (tls: over HTTPS)."""
+    scheme = "https" if tls else "http"
+    return f"{scheme}://{'127.0.0.1' if host in ('0.0.0.0', '::') else host}:{port}"  # noqa: S104
 
 
 @db_app.command("upgrade")

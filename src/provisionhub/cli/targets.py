@@ -26,6 +26,7 @@ from provisionhub.provisioning.targets import (
     Auth,
     Credentials,
     IdentifierType,
+    InsecureTransport,
     Kind,
     Mode,
     add_target,
@@ -37,6 +38,11 @@ target_app = typer.Typer(
 )
 
 URL_HELP = "The target's base URL."
+INSECURE_HELP = "Send the secret over plain http:// to a host that is not loopback (read in the clear)."
+INSECURE_HINT = (
+    "use an https:// URL; or, if the network between is trusted, give --allow-insecure to send the"
+    " secret over plain http:// anyway"
+)
 MODE_HELP = "ApiProvisioner: post (all to URL/) or put (URL/identifier)."
 UPSERT_HELP = "PUT mode's upsert method: PUT (the seed) or POST (COmanage's code)."
 IDENTIFIER_HELP = "What names a person to the target."
@@ -94,6 +100,7 @@ def target_add(
     max_attempts: Annotated[int, typer.Option(help=ATTEMPTS_HELP)] = 10,
     timeout: Annotated[float | None, typer.Option(help=TIMEOUT_HELP)] = None,
     include_date_of_birth: Annotated[bool, typer.Option(help=BIRTH_HELP)] = False,
+    allow_insecure: Annotated[bool, typer.Option("--allow-insecure", help=INSECURE_HELP)] = False,
 ) -> None:
     """Add a target. Its secret is read from stdin and never shown again."""
     secret = _stdin_secret(username, password_stdin, bearer_token_stdin)
@@ -111,9 +118,10 @@ def target_add(
         rate_limit=_rate(rate_limit),
         max_attempts=max_attempts,
         timeout_seconds=timeout,
+        allow_insecure=allow_insecure,
     )
     hint = f"change that target with `provisionhub target edit {name}`, or choose another name"
-    taken: Hints = {(Conflict, "name"): hint}
+    taken: Hints = {(Conflict, "name"): hint, InsecureTransport: INSECURE_HINT}
     target = _in_transaction(lambda conn: add_target(conn, command, ACTOR, utcnow()), taken)
     err.print(f"target {target.name!r} added ({target.kind.value}, {target.url})", highlight=False)
 
@@ -139,6 +147,7 @@ def target_edit(
         bool, typer.Option("--default-timeout", help="Use the delivery_timeout_seconds setting again.")
     ] = False,
     include_date_of_birth: Annotated[bool | None, typer.Option(help=BIRTH_HELP, show_default=False)] = None,
+    allow_insecure: Annotated[bool, typer.Option("--allow-insecure", help=INSECURE_HELP)] = False,
 ) -> None:
     """Change a target's settings: only those given change. A new secret is read from stdin."""
     if no_rate_limit and rate_limit is not None:
@@ -158,12 +167,14 @@ def target_edit(
         rate_limit=None if no_rate_limit else _given(_rate(rate_limit)),
         max_attempts=_given(max_attempts),
         timeout_seconds=None if default_timeout else _given(timeout),
+        allow_insecure=allow_insecure,
     )
     if not command.columns():
         fail("nothing to change", f"give one or more of {_options(context)}")
     hints = {
         **UNKNOWN_TARGET,
         (Conflict, "name"): "choose another name: `provisionhub target list` shows those taken",
+        InsecureTransport: INSECURE_HINT,
     }
     target, changed = _in_transaction(lambda conn: edit_target(conn, command, ACTOR, utcnow()), hints)
     if not changed:

@@ -27,6 +27,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from provisionhub.directory.errors import DirectoryError
 from provisionhub.http.bodies import BodyError, spelled_text_refusal
+from provisionhub.http.openapi import hoist_definitions
 from provisionhub.http.routes import DirectRoute
 
 ErrorResponse = Callable[[Exception], Response]
@@ -58,6 +59,7 @@ def preflight(request: Request) -> Response:
     asked = request.headers.get("access-control-request-headers")
     headers = {
         **ANY_ORIGIN,
+        "Allow": "OPTIONS, POST",
         "Access-Control-Allow-Methods": "POST, OPTIONS",
         "Access-Control-Allow-Headers": asked or "Content-Type, Accept",
         "Access-Control-Max-Age": "600",
@@ -69,6 +71,8 @@ def preflight(request: Request) -> Response:
 #: Where DialectRoutes.matches leaves the route it chose, for handle.
 # Seam, pinned: the router hands matches()' child scope to handle() (tests/http/test_library_seams.py).
 _CHOSEN = "provisionhub.route"
+#: Where DialectRoutes.matches leaves, for a path no route takes the method of, the methods it takes.
+_ALLOWED = "provisionhub.allowed"
 
 
 class DialectRoutes(BaseRoute):
@@ -93,15 +97,25 @@ class DialectRoutes(BaseRoute):
         if not (path == self.prefix or path.startswith(self.prefix + "/")):
             return Match.NONE, {}
         partial: Scope | None = None
+        allowed: set[str] = set()
         for route in self._by_path.get(path, self.routes):
             match, child_scope = route.matches(scope)
             if match is Match.FULL:
                 return Match.FULL, {**child_scope, _CHOSEN: route}
-            if match is Match.PARTIAL and partial is None:  # the path, not the method: 405 if none is FULL
-                partial = {**child_scope, _CHOSEN: route}
-        return (Match.PARTIAL, partial) if partial is not None else (Match.NONE, {})
+            if match is Match.PARTIAL:  # the path, not the method: 405 if none is FULL
+                # Every route that takes the path says which methods: Allow lists them all, not the
+                # first route's alone (several routes may share a path, one a method).
+                allowed |= getattr(route, "methods", None) or set()
+                if partial is None:
+                    partial = {**child_scope, _CHOSEN: route}
+        if partial is None:
+            return Match.NONE, {}
+        return Match.PARTIAL, {**partial, _ALLOWED: ", ".join(sorted(allowed))}
 
     async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
+        allowed = scope.get(_ALLOWED)
+        if allowed is not None:
+            raise HTTPException(405, headers={"Allow": allowed})
         await scope[_CHOSEN].handle(scope, receive, send)
 
     def url_path_for(self, name: str, /, **path_params: Any) -> URLPath:
@@ -127,6 +141,13 @@ class DialectsApp(FastAPI):
                 await self.front.serve(*found, scope, receive, send)
                 return
         await super().__call__(scope, receive, send)
+
+    def openapi(self) -> dict[str, Any]:
+        """FastAPI's document, with the nested models of the bodies routes read themselves among its
+        components, where their references point (http/openapi.py)."""
+        if self.openapi_schema is None:
+            self.openapi_schema = hoist_definitions(super().openapi())
+        return self.openapi_schema
 
     # Seam, pinned: FastAPI's openapi() documents self.routes (tests/http/test_library_seams.py).
     @property
@@ -269,7 +290,12 @@ def serve_dialects(app: FastAPI, dialects: list[Dialect], *, front_door: bool = 
     async def answer(request: Request, exc: Exception) -> Response:
         for dialect in dialects:
             if dialect.owns(request.url.path):
-                return dialect.error_response(exc)
+                response = dialect.error_response(exc)
+                if isinstance(exc, HTTPException) and exc.headers:
+                    # A 405's Allow (and whatever else the router said) whatever the dialect's format.
+                    for name, value in exc.headers.items():
+                        response.headers.setdefault(name, value)
+                return response
         if isinstance(exc, HTTPException):  # a path no dialect serves: FastAPI's own answer
             return await http_exception_handler(request, exc)
         raise exc  # only dialects read bodies or call the directory: anything else here is a bug

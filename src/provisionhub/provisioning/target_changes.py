@@ -22,6 +22,7 @@ from provisionhub.provisioning.targets import (
     Mode,
     Target,
     check_name_free,
+    check_transport,
     checked,
     find_target,
     targets,
@@ -59,13 +60,14 @@ class EditTarget:
     rate_limit: int | Keep | None = KEEP
     max_attempts: int | Keep = KEEP
     timeout_seconds: float | Keep | None = KEEP
+    allow_insecure: bool = False  # how the edit is checked (check_transport), not a setting
 
     def columns(self) -> dict[str, Any]:
         """The columns this edit sets, as stored."""
         given: dict[str, Any] = {}
         for field in fields(self):
             value = getattr(self, field.name)
-            if field.name == "name" or value is KEEP:
+            if field.name in ("name", "allow_insecure") or value is KEEP:
                 continue
             if isinstance(value, Credentials):
                 given |= value.columns()
@@ -84,7 +86,12 @@ def edit_target(conn: Connection, command: EditTarget, actor: str, now: datetime
     wanted = command.columns()
     if not wanted:
         raise Invalid("settings", Reason.REQUIRED, "an edit changes at least one setting")
-    return _change(conn, command.name, checked(wanted), "edit", actor, now)
+    settled = checked(wanted)
+    if "url" in settled or "auth" in settled:  # an edit of neither leaves the target as it was allowed
+        target = find_target(conn, command.name)
+        url, auth = settled.get("url", target.url), Auth(settled.get("auth", target.auth))
+        check_transport(url, auth, allow_insecure=command.allow_insecure)
+    return _change(conn, command.name, settled, "edit", actor, now)
 
 
 def rotate_secret(conn: Connection, name: str, secret: str, actor: str, now: datetime) -> Target:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
@@ -117,10 +118,12 @@ class AddTarget:
     rate_limit: int | None = None
     max_attempts: int = 10
     timeout_seconds: float | None = None
+    allow_insecure: bool = False  # a secret over plain http:// to a host not on loopback: see check_transport
 
 
 def add_target(conn: Connection, command: AddTarget, actor: str, now: datetime) -> Target:
     credentials = credentials_for(command.username, command.secret, bearer=command.bearer)
+    check_transport(command.url, credentials.auth, allow_insecure=command.allow_insecure)
     row = checked(
         {
             "name": command.name,
@@ -194,6 +197,34 @@ def checked(values: Mapping[str, Any]) -> dict[str, Any]:
     if "url" in settled:
         settled["url"] = settled["url"].rstrip("/")
     return settled
+
+
+class InsecureTransport(Invalid):
+    """A target would send its secret in the clear across a network, and that was not allowed."""
+
+
+def check_transport(url: str, auth: Auth, *, allow_insecure: bool) -> None:
+    """Refuse a target that would send a secret (a Basic password, a bearer token) over plain http:// to
+    a host other than loopback, unless allow_insecure: anyone on the path could read it and call the
+    target as us. On loopback it never leaves the machine (a local tunnel or sidecar that adds TLS)."""
+    parts = urlsplit(url)
+    if auth is Auth.NONE or allow_insecure or parts.scheme != "http" or _is_loopback(parts.hostname):
+        return
+    raise InsecureTransport(
+        "url",
+        Reason.INVALID,
+        f"the target would send its {auth.value} secret in the clear over http:// to {parts.hostname},"
+        " which is not loopback: anyone on the network between could read it",
+    )
+
+
+def _is_loopback(host: str | None) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host or "").is_loopback
+    except ValueError:  # a name other than localhost: it may resolve anywhere
+        return False
 
 
 def check_name_free(conn: Connection, name: str) -> None:

@@ -26,6 +26,7 @@ from provisionhub.directory.service import Directory
 from provisionhub.http.bodies import read_json
 from provisionhub.http.dialects import Dialect
 from provisionhub.http.endpoints import EndpointsWithCredentials
+from provisionhub.http.openapi import json_body
 from provisionhub.http.route_permissions import needs
 
 PEOPLE = "/people"
@@ -57,7 +58,7 @@ def _router(directory: Directory, credentials: Credentials, max_body_bytes: int)
     router = APIRouter(prefix=wire.PREFIX, tags=["comanage"])
     comanage = ComanageRoutes(directory, credentials, max_body_bytes)
     body = {
-        "requestBody": {"content": {"application/json": {"schema": wire.Message.model_json_schema()}}},
+        **json_body(wire.Message),
         **needs(*access.PROVISIONING),
     }
     answers = {**_ERRORS, 204: {"description": "deleted (or nobody to delete)"}}

@@ -21,6 +21,7 @@ from provisionhub.directory.service import Directory
 from provisionhub.http.bodies import read_json
 from provisionhub.http.dialects import ANY_ORIGIN, Dialect, preflight
 from provisionhub.http.endpoints import Endpoints
+from provisionhub.http.openapi import json_body
 from provisionhub.http.route_permissions import needs, public
 
 PREFIX = "/opscom"
@@ -65,7 +66,7 @@ def _router(directory: Directory, max_body_bytes: int) -> APIRouter:
         methods=["POST"],
         response_model=PushSuccess,
         responses=_ERRORS,
-        openapi_extra={**_json_body(ProfilePush), **needs(Permission.USER_CREATE, Permission.USER_UPDATE)},
+        openapi_extra={**json_body(ProfilePush), **needs(Permission.USER_CREATE, Permission.USER_UPDATE)},
         summary="Create or update a person (permission user-create)",
     )
     app.add_api_route(
@@ -74,7 +75,7 @@ def _router(directory: Directory, max_body_bytes: int) -> APIRouter:
         methods=["POST"],
         response_model=TypesListSuccess,
         responses={k: v for k, v in _ERRORS.items() if k in (400, 401, 403, 413)},
-        openapi_extra={**_json_body(TypesListRequest), **needs(Permission.USER_CREATE, Permission.USER_READ)},
+        openapi_extra={**json_body(TypesListRequest), **needs(Permission.USER_CREATE, Permission.USER_READ)},
         summary="List the user types user_type_id refers to (permission user-create or user-read)",
     )
     return app
@@ -99,9 +100,3 @@ class OpsComRoutes(Endpoints):
         body = await read_json(request, self._max_body_bytes)
         user_types = await self._directory.read(ApiToken(translate.token_of(body)), UserTypes())
         return JSONResponse(translate.types_list(user_types).model_dump(), headers=ANY_ORIGIN)
-
-
-def _json_body(model: type[Any]) -> dict[str, Any]:
-    """OpenAPI for a JSON request body the route reads itself (so that errors stay in OPS-COM's format)."""
-    schema = model.model_json_schema(ref_template="#/components/schemas/{model}")
-    return {"requestBody": {"required": True, "content": {"application/json": {"schema": schema}}}}

@@ -70,7 +70,7 @@ def _router(directory: Directory, credentials: Credentials, max_body_bytes: int)
     router.add_api_route(
         wire.TOKEN_PATH,
         uniweb.token_not_posted,
-        methods=["GET", "PUT", "DELETE", "PATCH"],
+        methods=["GET", "PUT", "DELETE", "PATCH", "OPTIONS"],  # OPTIONS: 405 with Allow, as elsewhere
         include_in_schema=False,
         openapi_extra=public("405: the token endpoint takes POST"),
     )

@@ -23,9 +23,9 @@ from provisionhub.dialects.uniweb.routes import uniweb_dialect
 from provisionhub.directory.service import Directory
 from provisionhub.http.dialects import DialectsApp, serve_dialects
 from provisionhub.http.route_permissions import public
+from provisionhub.provisioning import retention
 from provisionhub.provisioning.dispatcher import Dispatcher, Policy
-from provisionhub.provisioning.retention import prune_periodically
-from provisionhub.scheduler import run_periodically
+from provisionhub.scheduler import every, run_periodically
 from provisionhub.settings import Settings
 from provisionhub.store.database import Database
 from provisionhub.store.upkeep import warn_about_upkeep
@@ -55,14 +55,24 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
         interval = settings.lifecycle_interval_seconds
         scheduler = asyncio.create_task(run_periodically(directory, interval)) if interval > 0 else None
         days = settings.retention_days
-        retention = asyncio.create_task(prune_periodically(database, days, directory.now)) if days else None
+        pruning = (
+            asyncio.create_task(
+                every(
+                    retention.INTERVAL_SECONDS,
+                    "retention",
+                    lambda: retention.prune_pass(database, days, directory.now),
+                )
+            )
+            if days
+            else None
+        )
         try:
             if dispatcher is not None:
                 dispatcher.start()
             yield
         finally:
             try:
-                for task in (scheduler, retention):
+                for task in (scheduler, pruning):
                     if task is not None:
                         task.cancel()
                         with suppress(asyncio.CancelledError):

@@ -1,10 +1,11 @@
 """The lifecycle's runs: one pass applying every transition due (for cron, `provisionhub lifecycle run`),
-or a pass every interval inside `serve`."""
+or a pass every interval inside `serve`; and the clock serve runs such passes on (`every`)."""
 
 from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Awaitable, Callable
 from datetime import datetime
 
 from provisionhub.directory.lifecycle import BATCH_SIZE, WINDOW_STATUSES
@@ -30,14 +31,25 @@ async def run_lifecycle(
 
 
 async def run_periodically(directory: Directory, interval: float, batch_size: int = BATCH_SIZE) -> None:
-    """A pass now and every interval seconds after, until cancelled. A failed pass is logged; the next
-    one comes on time."""
+    """The lifecycle's pass now and every interval seconds after, until cancelled."""
+
+    async def one_pass() -> str | None:
+        moved = await run_lifecycle(directory, batch_size=batch_size)
+        return ", ".join(f"{n} {status.value}" for status, n in moved.items() if n) or None
+
+    await every(interval, "lifecycle", one_pass)
+
+
+async def every(interval: float, what: str, run: Callable[[], Awaitable[str | None]]) -> None:
+    """What serve does on a clock (the lifecycle, retention): run now and every interval seconds after,
+    until cancelled. What a pass says it did is logged; a failed pass is logged with its traceback, and
+    the next one comes on time."""
     while True:
         try:
-            moved = await run_lifecycle(directory, batch_size=batch_size)
+            said = await run()
         except Exception:
-            log.exception("lifecycle: the pass failed; the next one is in %g s", interval)
+            log.exception("%s: the pass failed; the next one is in %g s", what, interval)
         else:
-            if any(moved.values()):
-                log.info("lifecycle: %s", ", ".join(f"{n} {s.value}" for s, n in moved.items() if n))
+            if said:
+                log.info("%s: %s", what, said)
         await asyncio.sleep(interval)

@@ -3,8 +3,6 @@ retention period, a batch a transaction; dead letters and unsent deliveries are 
 
 from __future__ import annotations
 
-import asyncio
-import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -15,8 +13,6 @@ from provisionhub.directory.changes import Change, record
 from provisionhub.provisioning.deliveries import DeliveryState
 from provisionhub.store import tables
 from provisionhub.store.database import Database
-
-log = logging.getLogger(__name__)
 
 deliveries = tables.deliveries
 attempts = tables.delivery_attempts
@@ -83,19 +79,9 @@ async def prune(
     return total
 
 
-async def prune_periodically(
-    database: Database, days: int, now: Callable[[], datetime], interval: float = INTERVAL_SECONDS
-) -> None:
-    """A prune now and every interval seconds after, until cancelled. A failed one is logged; the next one
-    comes on time."""
-    while True:
-        try:
-            pruned = await prune(database, days, now(), "retention")
-        except Exception:
-            log.exception("retention: the prune failed; the next one is in %g s", interval)
-        else:
-            if pruned.deliveries:
-                log.info(
-                    "retention: removed %d deliveries and %d attempts", pruned.deliveries, pruned.attempts
-                )
-        await asyncio.sleep(interval)
+async def prune_pass(database: Database, days: int, now: Callable[[], datetime]) -> str | None:
+    """serve's prune (on the scheduler's clock, every INTERVAL_SECONDS): what it removed, if anything."""
+    pruned = await prune(database, days, now(), "retention")
+    if not pruned.deliveries:
+        return None
+    return f"removed {pruned.deliveries} deliveries and {pruned.attempts} attempts"

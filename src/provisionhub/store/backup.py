@@ -3,11 +3,12 @@ other connections write. PostgreSQL has its own tool for this (pg_dump)."""
 
 from __future__ import annotations
 
-import os
 import sqlite3
 from pathlib import Path
 
 from sqlalchemy.engine import make_url
+
+from provisionhub.store.engine import create_private
 
 
 class BackupRefused(Exception):
@@ -30,8 +31,7 @@ def backup_sqlite(url: str, file: Path, *, force: bool = False) -> int:
         raise BackupRefused(f"{file} exists; choose another file, or overwrite it with --force")
     partial = file.with_name(f".{file.name}.partial")
     partial.unlink(missing_ok=True)
-    # Made 0600 before a byte is written: the copy holds every person and every credential's hash.
-    os.close(os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+    create_private(partial)  # the copy holds every person and every credential's hash
     try:
         source = sqlite3.connect(source_name, timeout=30)
         try:

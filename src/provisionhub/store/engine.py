@@ -75,7 +75,7 @@ def make_engine(
     _bind_null_directly()
     database = parsed.database or ""
     if database and database != ":memory:" and not database.startswith("file:"):
-        _create_private(Path(database))
+        create_private(Path(database))
         kwargs.update(_pool(pool_size))  # a file's pool; a database in memory has one per thread
     engine = create_engine(url, **kwargs)
 
@@ -138,10 +138,10 @@ def is_sqlite(engine: Engine) -> bool:
     return engine.dialect.name == "sqlite"
 
 
-def _create_private(path: Path) -> None:
-    """A new SQLite file made readable and writable by its owner only (0600): it holds people's personal
-    data. SQLite gives its -wal and -shm files the database file's permissions. An existing file is left
-    as its owner set it."""
+def create_private(path: Path) -> None:
+    """A new file made readable and writable by its owner only (0600), before a byte is written: a SQLite
+    database (SQLite gives its -wal and -shm files the database file's permissions) or a copy of one,
+    each holding people's personal data. An existing file is left as its owner set it."""
     path.parent.mkdir(parents=True, exist_ok=True)
     with contextlib.suppress(FileExistsError):
         os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))

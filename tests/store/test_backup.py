@@ -13,6 +13,7 @@ from sqlalchemy import func, select
 
 from provisionhub.directory.service import Directory
 from provisionhub.store import tables
+from provisionhub.store.backup import BackupRefused, backup_sqlite
 from provisionhub.store.database import Database
 from tests.provisioning.conftest import new_person
 
@@ -93,3 +94,12 @@ def test_postgresql_is_refused_with_pg_dump_named(cli, database: Database, tmp_p
 
     assert "pg_dump" in refused.stderr
     assert not (tmp_path / "backup.db").exists()
+
+
+def test_a_database_file_that_is_not_there_is_refused_and_nothing_written(tmp_path: Path) -> None:
+    missing = tmp_path / "var" / "provisionhub.db"
+
+    with pytest.raises(BackupRefused, match="no SQLite database file at"):
+        backup_sqlite(f"sqlite:///{missing}", tmp_path / "backup.db")
+
+    assert list(tmp_path.iterdir()) == []

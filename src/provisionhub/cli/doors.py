@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
-from pathlib import Path
 from typing import Any, NoReturn, TypeVar
 
 import typer
@@ -19,6 +18,7 @@ from provisionhub.auth.authenticator import directory_over
 from provisionhub.directory.errors import DirectoryError
 from provisionhub.settings import Settings
 from provisionhub.store.database import Database
+from provisionhub.store.engine import sqlite_file
 from provisionhub.store.migrate import revisions
 
 T = TypeVar("T")
@@ -90,13 +90,10 @@ WHICH_DATABASE = (
 
 
 def _require_file(url: str) -> None:
-    parsed = make_url(url)
-    name = parsed.database or ""
-    if parsed.get_backend_name() != "sqlite" or name in ("", ":memory:") or name.startswith("file:"):
-        return
-    if not Path(name).exists():
+    file = sqlite_file(url)
+    if file is not None and not file.exists():
         fail(
-            f"no database at {Path(name).resolve()}",
+            f"no database at {file.resolve()}",
             f"{WHICH_DATABASE}. Run the command in the server's folder, or set PROVISIONHUB_DATABASE_URL as "
             "the server has it; or make a new database there with `provisionhub db upgrade`",
         )

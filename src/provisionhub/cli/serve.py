@@ -11,7 +11,6 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from sqlalchemy.engine import make_url
 
 from provisionhub.auth.tokens import any_token_exists, create_token
 from provisionhub.cli.doors import database as _database
@@ -20,6 +19,7 @@ from provisionhub.directory.access import Permission
 from provisionhub.directory.errors import Conflict
 from provisionhub.settings import Settings
 from provisionhub.store.database import Database
+from provisionhub.store.engine import sqlite_file
 from provisionhub.store.migrate import upgrade
 
 db_app = typer.Typer(help="The database: its schema, retention and backups.", no_args_is_help=True)
@@ -100,9 +100,8 @@ def _first_token(database: Database, base: str) -> None:
 
 def _token_file(database: Database) -> Path:
     """Where the first token is kept when it is not printed: beside a SQLite database, else ./var/."""
-    url = make_url(database.url)
-    folder = Path(url.database).parent if url.get_backend_name() == "sqlite" and url.database else Path("var")
-    return folder / "admin-token"
+    file = sqlite_file(database.url)
+    return (file.parent if file is not None else Path("var")) / "admin-token"
 
 
 def _keep_secret(path: Path, secret: str) -> Path:

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from sqlalchemy.engine import make_url
 
-from provisionhub.store.engine import create_private
+from provisionhub.store.engine import create_private, sqlite_file
 
 
 class BackupRefused(Exception):
@@ -24,28 +24,28 @@ def backup_sqlite(url: str, file: Path, *, force: bool = False) -> int:
             "db backup copies SQLite databases; back up PostgreSQL with pg_dump "
             "(pg_dump --format=custom --file=FILE DATABASE)"
         )
-    source_name = parsed.database or ""
-    if source_name in ("", ":memory:") or not Path(source_name).exists():
-        raise BackupRefused(f"no SQLite database file at {source_name or '(memory)'}")
+    source = sqlite_file(url)
+    if source is None or not source.exists():
+        raise BackupRefused(f"no SQLite database file at {parsed.database or '(memory)'}")
     if file.exists() and not force:
         raise BackupRefused(f"{file} exists; choose another file, or overwrite it with --force")
     partial = file.with_name(f".{file.name}.partial")
     partial.unlink(missing_ok=True)
     create_private(partial)  # the copy holds every person and every credential's hash
     try:
-        source = sqlite3.connect(source_name, timeout=30)
+        live = sqlite3.connect(source, timeout=30)
         try:
             target = sqlite3.connect(partial)
             try:
                 # In one step: a read transaction on the source, which in WAL mode holds no writer back.
                 # In small steps, each write by another connection would start the copy over.
-                source.backup(target)
+                live.backup(target)
                 # A single file, readable without its -wal beside it.
                 target.execute("PRAGMA journal_mode=DELETE")
             finally:
                 target.close()
         finally:
-            source.close()
+            live.close()
         partial.replace(file)
     except BaseException:
         partial.unlink(missing_ok=True)

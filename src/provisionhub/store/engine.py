@@ -73,9 +73,9 @@ def make_engine(
         return engine
 
     _bind_null_directly()
-    database = parsed.database or ""
-    if database and database != ":memory:" and not database.startswith("file:"):
-        create_private(Path(database))
+    file = sqlite_file(url)
+    if file is not None:
+        create_private(file)
         kwargs.update(_pool(pool_size))  # a file's pool; a database in memory has one per thread
     engine = create_engine(url, **kwargs)
 
@@ -136,6 +136,16 @@ def _json_text(value: Any) -> str:
 
 def is_sqlite(engine: Engine) -> bool:
     return engine.dialect.name == "sqlite"
+
+
+def sqlite_file(url: str) -> Path | None:
+    """The file of a SQLite database URL; None for another database, one in memory, or a `file:` URI
+    (whose options SQLite reads, not we)."""
+    parsed = make_url(url)
+    name = parsed.database or ""
+    if parsed.get_backend_name() != "sqlite" or name in ("", ":memory:") or name.startswith("file:"):
+        return None
+    return Path(name)
 
 
 def create_private(path: Path) -> None:

@@ -12,7 +12,7 @@ A page is read in order (docs/development.md, "Examples that run", says the same
 - `<!-- not run -->` before a block leaves it out, and so does any other info string.
 
 Ports are rewritten (`127.0.0.1:8000` to a free port, say) so that pages can be run side by side.
-`python -m devtools.doc_examples PAGE [--port 8000=N ...]` runs one page from the current directory.
+`python -m devtools.doc_examples run PAGE [--port 8000=N ...]` runs one page from the current directory.
 """
 
 from __future__ import annotations

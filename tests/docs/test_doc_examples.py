@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from devtools.doc_examples import matches, read_page, rewrite_ports, run_page
+from devtools.doc_examples import main, matches, read_page, rewrite_ports, run_page
 
 FENCE = "```"
 
@@ -126,3 +126,19 @@ def test_matching_ignores_whitespace_and_takes_dots_for_any_text(
     expected: str, actual: str, found: bool
 ) -> None:
     assert matches(expected, actual) is found
+
+
+@pytest.mark.parametrize(("printed", "status"), [("ran", 0), ("other", 1)])
+def test_the_command_runs_one_page_and_says_how_it_went(
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    printed: str,
+    status: int,
+) -> None:
+    doc = tmp_path / "page.md"
+    doc.write_text(page(sh("echo ran"), output(printed)))
+    monkeypatch.chdir(tmp_path)
+
+    assert main(["run", str(doc)]) == status
+    assert capsys.readouterr().out.startswith("ok" if status == 0 else f"{doc}: stopped")
